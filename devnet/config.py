@@ -1,0 +1,166 @@
+"""Typed, validated settings, read from Invoke's config tree (`devnet:` in invoke.yaml).
+
+Validation runs before any step changes anything: a bad CIDR, overlapping subnets or a VM
+address outside the host-only network is reported in full, with the setting to fix.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import ipaddress
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from devnet.errors import ConfigError
+
+PROVIDERS = ("sim",)
+INSTANCE_RE = re.compile(r"^[a-z][a-z0-9]{1,7}$")
+IFACE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def default_instance(project_dir: Path = PROJECT_DIR) -> str:
+    """A short name unique per checkout, so two clones on one machine never collide."""
+    return "dn" + hashlib.sha1(str(project_dir).encode()).hexdigest()[:6]
+
+
+@dataclass(frozen=True)
+class HostOnly:
+    network: ipaddress.IPv4Network
+    host_ip: ipaddress.IPv4Address
+    vm_ip: ipaddress.IPv4Address
+    vm_iface: str
+
+    @property
+    def host_cidr(self) -> str:
+        return f"{self.host_ip}/{self.network.prefixlen}"
+
+    @property
+    def vm_cidr(self) -> str:
+        return f"{self.vm_ip}/{self.network.prefixlen}"
+
+
+@dataclass(frozen=True)
+class Settings:
+    provider: str
+    instance: str
+    state_dir: Path
+    hostonly: HostOnly
+    docker_subnets: tuple[ipaddress.IPv4Network, ...]
+    start_timeout: float = 30.0
+
+    @property
+    def vm_ip(self) -> str:
+        return str(self.hostonly.vm_ip)
+
+    @property
+    def journal_path(self) -> Path:
+        return self.state_dir / "journal.json"
+
+
+def _network(value, setting: str, problems: list[str]):
+    try:
+        net = ipaddress.ip_network(str(value), strict=True)
+    except ValueError as err:
+        problems.append(f"{setting}: {value!r} is not a network in CIDR form ({err})")
+        return None
+    if net.version != 4:
+        problems.append(f"{setting}: {value} is IPv6; devnet routes IPv4 networks")
+        return None
+    return net
+
+
+def _address(value, setting: str, problems: list[str]):
+    try:
+        addr = ipaddress.ip_address(str(value))
+    except ValueError:
+        problems.append(f"{setting}: {value!r} is not an IPv4 address")
+        return None
+    return addr
+
+
+def load(tree) -> Settings:
+    """Build Settings from the `devnet` config mapping; raise ConfigError listing every problem."""
+    tree = dict(tree or {})
+    problems: list[str] = []
+    provider = str(tree.get("provider") or "sim")
+    if provider not in PROVIDERS:
+        problems.append(f"devnet.provider: {provider!r} is not one of {', '.join(PROVIDERS)}")
+    instance = str(tree.get("instance") or default_instance())
+    if not INSTANCE_RE.match(instance):
+        problems.append(
+            f"devnet.instance: {instance!r} must be 2-8 lower-case letters or digits, "
+            "starting with a letter (it prefixes interface names, which Linux caps at 15)"
+        )
+    state_dir = Path(str(tree.get("state_dir") or f"/var/lib/devnet/{instance}"))
+    if not state_dir.is_absolute():
+        problems.append(f"devnet.state_dir: {state_dir} must be an absolute path")
+
+    ho = dict(tree.get("hostonly") or {})
+    net = _network(ho.get("network", "172.16.0.0/16"), "devnet.hostonly.network", problems)
+    host_ip = _address(ho.get("host_ip", "172.16.0.1"), "devnet.hostonly.host_ip", problems)
+    vm_ip = _address(ho.get("vm_ip", "172.16.0.11"), "devnet.hostonly.vm_ip", problems)
+    vm_iface = str(ho.get("vm_iface", "eth1"))
+    if not IFACE_RE.match(vm_iface):
+        problems.append(f"devnet.hostonly.vm_iface: {vm_iface!r} is not an interface name")
+    if net and host_ip and vm_ip:
+        for name, addr in (("host_ip", host_ip), ("vm_ip", vm_ip)):
+            if addr not in net or addr in (net.network_address, net.broadcast_address):
+                problems.append(
+                    f"devnet.hostonly.{name}: {addr} is not a usable address of {net}"
+                )
+        if host_ip == vm_ip:
+            problems.append(f"devnet.hostonly: host_ip and vm_ip are both {vm_ip}")
+
+    docker = dict(tree.get("docker") or {})
+    raw_subnets = docker.get("subnets", ["172.17.0.0/16"])
+    if isinstance(raw_subnets, str):
+        raw_subnets = [raw_subnets]
+    subnets = []
+    for i, raw in enumerate(raw_subnets):
+        sub = _network(raw, f"devnet.docker.subnets[{i}]", problems)
+        if sub:
+            subnets.append(sub)
+    if not subnets and not problems:
+        problems.append("devnet.docker.subnets: at least one Docker subnet is needed")
+    problems += overlaps([("devnet.hostonly.network", net)] if net else [], subnets)
+
+    timeout = tree.get("start_timeout", 30)
+    try:
+        timeout = float(timeout)
+    except (TypeError, ValueError):
+        problems.append(f"devnet.start_timeout: {timeout!r} is not a number of seconds")
+    if problems:
+        raise ConfigError(
+            "invalid settings:\n  - " + "\n  - ".join(problems),
+            "fix them in invoke.yaml (or the matching INVOKE_DEVNET_* variable) and run again",
+        )
+    return Settings(
+        provider=provider,
+        instance=instance,
+        state_dir=state_dir,
+        hostonly=HostOnly(net, host_ip, vm_ip, vm_iface),
+        docker_subnets=tuple(subnets),
+        start_timeout=timeout,
+    )
+
+
+def overlaps(named: list[tuple[str, ipaddress.IPv4Network]], subnets) -> list[str]:
+    """Every pair among the host-only network and the Docker subnets that overlaps."""
+    items = list(named) + [(f"devnet.docker.subnets {s}", s) for s in subnets]
+    found = []
+    for i, (a_name, a) in enumerate(items):
+        for b_name, b in items[i + 1 :]:
+            if a.overlaps(b):
+                found.append(f"{a_name} ({a}) overlaps {b_name} ({b})")
+    return found
+
+
+def suggest_free(taken, prefixlen: int = 16) -> str:
+    """A private /16 that overlaps nothing in `taken`, for error messages."""
+    for third in range(18, 32):
+        cand = ipaddress.ip_network(f"172.{third}.0.0/{prefixlen}")
+        if not any(cand.overlaps(t) for t in taken):
+            return str(cand)
+    return "a free private range"

@@ -1,0 +1,57 @@
+"""The object every step acts on: settings, provider, journal, host and VM handles."""
+
+from __future__ import annotations
+
+import socket
+
+import paramiko
+from invoke.exceptions import UnexpectedExit
+
+from devnet import providers
+from devnet.config import Settings
+from devnet.errors import DevnetError
+from devnet.journal import Journal
+from devnet.system import cmd
+
+
+class Devnet:
+    def __init__(self, settings: Settings, echo=print):
+        self.settings = settings
+        self.provider = providers.get(settings)
+        self.journal = Journal(settings.journal_path)
+        self.echo = echo
+        self._conn = None
+
+    @property
+    def host(self):
+        return self.provider.host()
+
+    def vm(self):
+        if self._conn is None:
+            self._conn = self.provider.connection()
+        return self._conn
+
+    def vm_run(self, *argv, warn: bool = False):
+        """Run one command in the VM over SSH, as root (sudo -n for a non-root login)."""
+        conn = self.vm()
+        line = cmd(*argv)
+        if conn.user != "root":
+            line = "sudo -n " + line
+        try:
+            return conn.run(line, hide=True, warn=warn, in_stream=False)
+        except UnexpectedExit as err:
+            res = err.result
+            raise DevnetError(
+                f"in the VM, `{line}` failed ({res.exited}): {res.stderr.strip()}"
+            ) from err
+        except (OSError, socket.timeout, paramiko.SSHException) as err:
+            self.close()
+            raise DevnetError(
+                f"cannot reach the VM over SSH ({conn.host}:{conn.port}): {err}",
+                "invoke vm.up   (then `invoke status` shows which part is down)",
+            ) from err
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None

@@ -1,0 +1,74 @@
+"""What devnet changed on the host and the VM, kept on disk so `down` undoes exactly that.
+
+Entries are written *before* the change they describe (write-ahead): if `up` dies between the
+record and the change, `down` runs an undo that finds nothing to undo and says so. Each write
+replaces the file atomically, so a crash never leaves half a journal.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from pathlib import Path
+
+
+class Journal:
+    def __init__(self, path: Path):
+        self.path = Path(path)
+
+    def entries(self) -> list[dict]:
+        try:
+            data = json.loads(self.path.read_text())
+        except FileNotFoundError:
+            return []
+        except json.JSONDecodeError as err:
+            from devnet.errors import DevnetError
+
+            raise DevnetError(
+                f"the journal {self.path} is not valid JSON ({err})",
+                "look at it by hand; each entry names a step and what it changed",
+            ) from err
+        return list(data.get("entries", []))
+
+    def has(self, step: str, **args) -> bool:
+        return any(e["step"] == step and e["args"] == args for e in self.entries())
+
+    def record(self, step: str, **args) -> None:
+        """Note that `step` is about to change something; the same entry is kept once."""
+        entries = self.entries()
+        if any(e["step"] == step and e["args"] == args for e in entries):
+            return
+        entries.append({"step": step, "args": args, "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        self._write(entries)
+
+    def forget(self, step: str, **args) -> None:
+        entries = [e for e in self.entries() if not (e["step"] == step and e["args"] == args)]
+        self._write(entries)
+
+    def undo_order(self) -> list[dict]:
+        return list(reversed(self.entries()))
+
+    def _write(self, entries: list[dict]) -> None:
+        if not entries:
+            self.path.unlink(missing_ok=True)
+            _remove_empty_dirs(self.path.parent)
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        tmp = self.path.with_suffix(".tmp")
+        with open(tmp, "w") as f:
+            json.dump({"entries": entries}, f, indent=1)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, self.path)
+
+
+def _remove_empty_dirs(state_dir: Path) -> None:
+    """Nothing left to undo: leave no empty state dir behind (nor /var/lib/devnet)."""
+    for d in (state_dir, state_dir.parent if state_dir.parent.name == "devnet" else None):
+        if d is None:
+            break
+        try:
+            d.rmdir()
+        except OSError:
+            break

@@ -1,0 +1,96 @@
+"""The host side: a route for each Docker subnet via the VM's host-only address, and the
+check that none of devnet's networks collides with a route the host already has."""
+
+from __future__ import annotations
+
+import ipaddress
+
+from devnet.config import suggest_free
+from devnet.errors import ConfigError, DevnetError
+from devnet.host import linux
+from devnet.steps import Step
+
+
+def check_overlaps(settings, table: list[dict]) -> None:
+    """Refuse Docker subnets or a host-only network that collide with the host's routes.
+
+    Allowed: devnet's own route (subnet via the VM's address) and the host-only network's own
+    route (the adapter's connected route).
+    """
+    ho, via = settings.hostonly.network, settings.vm_ip
+    problems = []
+    for sub in settings.docker_subnets:
+        for r in linux.conflicts(table, sub):
+            if linux.destination(r) == sub and r.get("gateway") == via:
+                continue
+            problems.append(f"Docker subnet {sub} overlaps the host's route {linux.describe(r)}")
+    for r in linux.conflicts(table, ho, allowed=[ho]):
+        problems.append(f"host-only network {ho} overlaps the host's route {linux.describe(r)}")
+    if problems:
+        dsts = [linux.destination(r) for r in table]
+        taken = [d for d in dsts if d and d.prefixlen] + [ho, *settings.docker_subnets]
+        raise ConfigError(
+            "subnets collide with the host's routes:\n  - " + "\n  - ".join(problems),
+            f"pick a free range, e.g. {suggest_free(taken)}, for devnet.docker.subnets "
+            "(or devnet.hostonly.network) in invoke.yaml",
+        )
+
+
+class NetRoute(Step):
+    name = "net.route"
+    summary = "route the Docker subnets via the VM's host-only address (route -n add)"
+
+    def _missing(self):
+        via = self.dn.settings.vm_ip
+        if not self.dn.provider.host_exists():
+            return list(self.dn.settings.docker_subnets)
+        return [
+            s for s in self.dn.settings.docker_subnets
+            if (linux.route_to(self.dn.host, s) or {}).get("gateway") != via
+        ]
+
+    def check(self):
+        if self._missing():
+            return None
+        subs = ", ".join(map(str, self.dn.settings.docker_subnets))
+        return f"route {subs} via {self.dn.settings.vm_ip} present"
+
+    def plan(self):
+        return [f"ip route add {s} via {self.dn.settings.vm_ip} (host)" for s in self._missing()]
+
+    def apply(self):
+        host, via = self.dn.host, self.dn.settings.vm_ip
+        check_overlaps(self.dn.settings, linux.routes(host))
+        added = []
+        for s in self._missing():
+            self.dn.journal.record(self.name, dst=str(s), via=via)
+            linux.add_route(host, s, via)
+            added.append(str(s))
+        return f"added route {', '.join(added)} via {via}"
+
+    def verify(self):
+        via = self.dn.settings.vm_ip
+        for s in self.dn.settings.docker_subnets:
+            probe = str(next(ipaddress.ip_network(s).hosts()))
+            chosen = linux.route_get(self.dn.host, probe)
+            if chosen.get("gateway") != via:
+                raise DevnetError(
+                    f"the host sends {probe} via {chosen.get('gateway') or chosen.get('dev')}, "
+                    f"not via {via}: a more specific route wins",
+                    "ip route get " + probe + "   (then invoke vpn.fix, or remove that route)",
+                )
+
+    def undo(self, args):
+        if not self.dn.provider.host_exists():
+            return "the simulated host is gone, and its routes with it"
+        if linux.delete_route(self.dn.host, args["dst"], args["via"]):
+            return f"removed route {args['dst']} via {args['via']}"
+        return f"route {args['dst']} via {args['via']} was gone"
+
+    def remove(self) -> str:
+        """`net.route --remove`: take the routes away now, and out of the journal."""
+        said = [self.undo({"dst": str(s), "via": self.dn.settings.vm_ip})
+                for s in self.dn.settings.docker_subnets]
+        for s in self.dn.settings.docker_subnets:
+            self.dn.journal.forget(self.name, dst=str(s), via=self.dn.settings.vm_ip)
+        return "; ".join(said)

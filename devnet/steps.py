@@ -1,0 +1,110 @@
+"""Plan, apply, verify: the shape of every step, and the runner that prints one line per step.
+
+A step reads state first (`check`) and does nothing when it is already right; otherwise it
+records what it is about to change in the journal, changes it (`apply`), and checks the
+result (`verify`). `undo` takes back one journal entry and tolerates finding nothing to undo.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from devnet.errors import DevnetError
+
+
+@dataclass
+class Outcome:
+    step: str
+    status: str  # done | skip | plan | undone | FAIL
+    message: str
+    seconds: float
+
+
+class Step:
+    name = "step"
+    summary = ""
+
+    def __init__(self, dn):
+        self.dn = dn  # the devnet.core.Devnet this step acts on
+
+    def check(self) -> str | None:
+        """Return why nothing needs doing ("route … already present"), or None."""
+        return None
+
+    def plan(self) -> list[str]:
+        """What apply would do, as lines a person can read (shown by --dry-run)."""
+        return [self.summary]
+
+    def apply(self) -> str:
+        raise NotImplementedError
+
+    def verify(self) -> None:
+        """Raise DevnetError when apply did not take effect."""
+
+    def undo(self, args: dict) -> str:
+        return "nothing to undo"
+
+
+def line(o: Outcome) -> str:
+    return f"{o.status:<6} {o.step:<14} {o.message}  ({o.seconds:.2f}s)"
+
+
+def run(steps: list[Step], dry_run: bool = False, echo=print) -> list[Outcome]:
+    """Run steps in order; stop at the first failure, after printing it."""
+    outcomes = []
+    for step in steps:
+        start = time.monotonic()
+        try:
+            done = _check(step, dry_run)
+            if done:
+                status, message = "skip", f"already done: {done}"
+            elif dry_run:
+                status, message = "plan", "; ".join(step.plan())
+            else:
+                message = step.apply()
+                step.verify()
+                status = "done"
+        except DevnetError as err:
+            echo(line(Outcome(step.name, "FAIL", err.what, time.monotonic() - start)))
+            raise
+        outcome = Outcome(step.name, status, message, time.monotonic() - start)
+        echo(line(outcome))
+        outcomes.append(outcome)
+    return outcomes
+
+
+def _check(step: Step, dry_run: bool) -> str | None:
+    try:
+        return step.check()
+    except DevnetError:
+        # In a dry run, a check may depend on an earlier step that only was planned (no VM
+        # yet, so no SSH): the step would run, which is what the plan should say.
+        if dry_run:
+            return None
+        raise
+
+
+def undo(dn, steps_by_name: dict[str, Step], dry_run: bool = False, echo=print) -> list[Outcome]:
+    """Undo the journal's entries newest first; an entry is dropped once undone."""
+    outcomes = []
+    entries = dn.journal.undo_order()
+    if not entries:
+        echo("skip   down           already done: the journal is empty, devnet changed nothing")
+    for entry in entries:
+        step = steps_by_name[entry["step"]]
+        start = time.monotonic()
+        if dry_run:
+            status, message = "plan", f"undo {entry['step']} {entry['args']}"
+        else:
+            try:
+                message = step.undo(entry["args"])
+            except DevnetError as err:
+                echo(line(Outcome(step.name, "FAIL", err.what, time.monotonic() - start)))
+                raise
+            dn.journal.forget(entry["step"], **entry["args"])
+            status = "undone"
+        outcome = Outcome(step.name, status, message, time.monotonic() - start)
+        echo(line(outcome))
+        outcomes.append(outcome)
+    return outcomes

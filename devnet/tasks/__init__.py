@@ -1,0 +1,1 @@
+"""Invoke collections, one module per namespace. Tasks only parse, call devnet, report."""

@@ -1,0 +1,72 @@
+"""The top-level tasks: up, down, status, env."""
+
+from __future__ import annotations
+
+import time
+
+from invoke import task
+from invoke.exceptions import Exit
+
+from devnet import workflow
+from devnet.tasks.common import devnet, reports_errors
+
+
+@task(help={"dry-run": "print the plan: what each step would do, change nothing"})
+@reports_errors
+def up(c, dry_run=False):
+    """Bring everything up: VM, host-only network, forwarding, route. Safe to run again."""
+    dn = devnet(c)
+    start = time.monotonic()
+    print(f"devnet up: provider {dn.settings.provider}, instance {dn.settings.instance}"
+          + (" (dry run)" if dry_run else ""))
+    outcomes = workflow.up(dn, dry_run=dry_run)
+    changed = sum(o.status == "done" for o in outcomes)
+    verdict = "plan only" if dry_run else (f"{changed} step(s) changed" if changed
+                                           else "nothing to do, all steps already done")
+    print(f"devnet up: {verdict} in {time.monotonic() - start:.2f}s")
+    if not dry_run:
+        print(usage(dn))
+    dn.close()
+
+
+def usage(dn) -> str:
+    lines = ["", "Use it:", "  eval \"$(invoke env)\"        # DOCKER_HOST for this shell",
+             "  docker run -d --name u1 ubuntu nc -ll -p 7777 -e /bin/echo-server"]
+    if dn.settings.provider == "sim":
+        lines += ["  invoke sim.shell            # a shell on the simulated developer machine",
+                  "  # there: nc <container IP> 7777    (the IP: docker inspect u1)"]
+    lines += ["  invoke status | invoke down"]
+    return "\n".join(lines)
+
+
+@task(help={"dry-run": "print what would be undone, change nothing"})
+@reports_errors
+def down(c, dry_run=False):
+    """Undo everything devnet changed, newest first, from its journal on disk."""
+    dn = devnet(c)
+    start = time.monotonic()
+    workflow.down(dn, dry_run=dry_run)
+    print(f"devnet down: done in {time.monotonic() - start:.2f}s")
+
+
+@task
+@reports_errors
+def status(c):
+    """Show each piece (VM, sshd, dockerd, host-only address, route) and whether it is up."""
+    dn = devnet(c)
+    pieces = workflow.status(dn)
+    width = max(len(p.name) for p in pieces)
+    for p in pieces:
+        print(f"{'up' if p.ok else 'DOWN':<5} {p.name:<{width}}  {p.detail}")
+    if not all(p.ok for p in pieces):
+        raise Exit("devnet: some pieces are down; `invoke up` brings them up", code=3)
+
+
+@task
+@reports_errors
+def env(c):
+    """Print the shell exports for this setup (like `boot2docker shellinit`)."""
+    dn = devnet(c)
+    for key, value in dn.provider.env().items():
+        print(f"export {key}={value}")
+    print(f"# ssh into the VM: {dn.provider.ssh_command()}")

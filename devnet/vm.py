@@ -1,0 +1,167 @@
+"""Steps that create and start the VM, and the ones run inside it over SSH."""
+
+from __future__ import annotations
+
+import json
+
+from devnet.errors import DevnetError
+from devnet.steps import Step
+from devnet.system import wait_until
+
+# In-VM changes (an address, an iptables rule) do not survive the VM's power-off.
+VM_DOWN = "VM is not running: the change went with it"
+
+
+class VmInit(Step):
+    name = "vm.init"
+    summary = "create the VM with a host-only adapter (boot2docker init --dhcp=false --hostip)"
+
+    def check(self):
+        p = self.dn.provider
+        return f"VM {p.name}/{self.dn.settings.instance} exists" if p.exists() else None
+
+    def plan(self):
+        return self.dn.provider.plan_create()
+
+    def apply(self):
+        self.dn.provider.preflight()
+        self.dn.journal.record(self.name)
+        return "created " + self.dn.provider.create()
+
+    def verify(self):
+        if not self.dn.provider.exists():
+            raise DevnetError("the VM was created but cannot be found", "invoke status")
+
+    def undo(self, args):
+        return self.dn.provider.destroy()
+
+
+class VmUp(Step):
+    name = "vm.up"
+    summary = "boot the VM and wait for SSH and Docker (boot2docker up)"
+
+    def check(self):
+        return "VM is running, SSH and Docker answer" if self.dn.provider.running() else None
+
+    def plan(self):
+        return self.dn.provider.plan_start()
+
+    def apply(self):
+        self.dn.journal.record(self.name)
+        return self.dn.provider.start()
+
+    def verify(self):
+        if not self.dn.provider.running():
+            raise DevnetError("the VM started but a part of it is down", "invoke status")
+
+    def undo(self, args):
+        self.dn.close()
+        return self.dn.provider.stop()
+
+
+class VmHostOnly(Step):
+    name = "vm.hostonly"
+    summary = "give the VM's host-only interface its address (ifconfig eth1 172.16.0.11)"
+
+    @property
+    def iface(self):
+        return self.dn.settings.hostonly.vm_iface
+
+    @property
+    def cidr(self):
+        return self.dn.settings.hostonly.vm_cidr
+
+    def _state(self) -> tuple[bool, bool]:
+        out = self.dn.vm_run("ip", "-j", "addr", "show", "dev", self.iface, warn=True)
+        if out.failed:
+            raise DevnetError(
+                f"the VM has no interface {self.iface}: {out.stderr.strip()}",
+                "check devnet.hostonly.vm_iface, or the VM's host-only adapter",
+            )
+        link = json.loads(out.stdout)[0]
+        has_addr = any(
+            f"{a['local']}/{a['prefixlen']}" == self.cidr for a in link.get("addr_info", [])
+        )
+        return has_addr, "UP" in link.get("flags", [])
+
+    def check(self):
+        has_addr, up = self._state()
+        return f"{self.iface} has {self.cidr} and is up" if has_addr and up else None
+
+    def plan(self):
+        return [f"ip addr add {self.cidr} dev {self.iface}; ip link set {self.iface} up (in VM)"]
+
+    def apply(self):
+        has_addr, _ = self._state()
+        self.dn.journal.record(self.name, iface=self.iface, cidr=self.cidr)
+        if not has_addr:
+            self.dn.vm_run("ip", "addr", "add", self.cidr, "dev", self.iface)
+        self.dn.vm_run("ip", "link", "set", self.iface, "up")
+        return f"{self.iface} = {self.cidr}, up"
+
+    def verify(self):
+        host, ip = self.dn.host, self.dn.settings.vm_ip
+        wait_until(
+            lambda: host.run(f"ping -c1 -W1 {ip}", hide=True, warn=True).ok,
+            10, f"the VM's host-only address {ip} to answer ping from the host",
+            "invoke status; check the host side of the host-only network",
+        )
+
+    def undo(self, args):
+        if not self.dn.provider.running():
+            return VM_DOWN
+        out = self.dn.vm_run("ip", "addr", "del", args["cidr"], "dev", args["iface"], warn=True)
+        return f"removed {args['cidr']} from {args['iface']}" if out.ok else "address was gone"
+
+
+class VmForward(Step):
+    """Docker >= 1.13 drops forwarded traffic to containers (FORWARD policy DROP); the
+    walk-through's Docker 1.1 did not. DOCKER-USER is the chain Docker keeps for such rules."""
+
+    name = "vm.forward"
+    summary = "let the host-only network reach containers (iptables DOCKER-USER accept)"
+
+    def _rule(self, subnet) -> list[str]:
+        return ["-s", str(self.dn.settings.hostonly.network), "-d", str(subnet), "-j", "ACCEPT"]
+
+    def _present(self, subnet) -> bool:
+        return self.dn.vm_run("iptables", "-C", "DOCKER-USER", *self._rule(subnet), warn=True).ok
+
+    def _chain(self) -> bool:
+        return self.dn.vm_run("iptables", "-n", "-L", "DOCKER-USER", warn=True).ok
+
+    def check(self):
+        if not self._chain():
+            return "no DOCKER-USER chain: this dockerd does not filter forwarded traffic"
+        subs = self.dn.settings.docker_subnets
+        if all(self._present(s) for s in subs):
+            return "DOCKER-USER accepts " + ", ".join(
+                f"{self.dn.settings.hostonly.network} -> {s}" for s in subs
+            )
+        return None
+
+    def plan(self):
+        return [f"iptables -I DOCKER-USER {' '.join(self._rule(s))} (in VM)"
+                for s in self.dn.settings.docker_subnets]
+
+    def apply(self):
+        added = []
+        for s in self.dn.settings.docker_subnets:
+            if not self._present(s):
+                self.dn.journal.record(self.name, subnet=str(s))
+                self.dn.vm_run("iptables", "-I", "DOCKER-USER", "1", *self._rule(s))
+                added.append(str(s))
+        return f"DOCKER-USER accepts {self.dn.settings.hostonly.network} -> {', '.join(added)}"
+
+    def verify(self):
+        missing = [str(s) for s in self.dn.settings.docker_subnets if not self._present(s)]
+        if missing:
+            raise DevnetError(f"DOCKER-USER rule missing after insert for {missing}")
+
+    def undo(self, args):
+        if not self.dn.provider.running():
+            return VM_DOWN
+        if not self._present(args["subnet"]):
+            return "rule was gone"
+        self.dn.vm_run("iptables", "-D", "DOCKER-USER", *self._rule(args["subnet"]))
+        return f"removed DOCKER-USER accept -> {args['subnet']}"

@@ -1,0 +1,45 @@
+"""The walk-through as ordered steps: `up` runs them, `down` undoes the journal."""
+
+from __future__ import annotations
+
+from devnet import steps
+from devnet.host import linux
+from devnet.net import NetRoute, check_overlaps
+from devnet.providers.base import Piece
+from devnet.vm import VmForward, VmHostOnly, VmInit, VmUp
+
+UP = (VmInit, VmUp, VmHostOnly, VmForward, NetRoute)
+
+
+def preflight(dn) -> None:
+    """Everything that can be known wrong before the first change."""
+    dn.provider.preflight()
+    if dn.provider.host_exists():
+        check_overlaps(dn.settings, linux.routes(dn.host))
+
+
+def up(dn, dry_run: bool = False):
+    preflight(dn)
+    return steps.run([S(dn) for S in UP], dry_run=dry_run, echo=dn.echo)
+
+
+def down(dn, dry_run: bool = False):
+    try:
+        return steps.undo(dn, {S.name: S(dn) for S in UP}, dry_run=dry_run, echo=dn.echo)
+    finally:
+        dn.close()
+
+
+def status(dn) -> list[Piece]:
+    """Each piece and whether it is up; a piece that cannot be asked is down, with why."""
+    pieces = list(dn.provider.status())
+    if not dn.provider.running():
+        return pieces + [Piece(S.name, False, "VM is not running") for S in UP[2:]]
+    for S in UP[2:]:
+        try:
+            done = S(dn).check()
+            pieces.append(Piece(S.name, bool(done), done or "not done"))
+        except Exception as err:  # status reports, it never stops at a broken piece
+            pieces.append(Piece(S.name, False, str(err).splitlines()[0]))
+    dn.close()
+    return pieces
