@@ -158,9 +158,11 @@ def overlaps(named: list[tuple[str, ipaddress.IPv4Network]], subnets) -> list[st
 
 
 def suggest_free(taken, prefixlen: int = 16) -> str:
-    """A private /16 that overlaps nothing in `taken`, for error messages."""
-    for third in range(18, 32):
-        cand = ipaddress.ip_network(f"172.{third}.0.0/{prefixlen}")
+    """A private range that overlaps nothing in `taken`, for error messages."""
+    candidates = [f"172.{n}.0.0/{prefixlen}" for n in range(18, 32)]
+    candidates += [f"10.{n}.0.0/{prefixlen}" for n in range(10, 251, 10)]
+    candidates += [f"192.168.{n}.0/24" for n in range(100, 251, 10)]
+    for cand in map(ipaddress.ip_network, candidates):
         if not any(cand.overlaps(t) for t in taken):
             return str(cand)
     return "a free private range"

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import socket
-
 import paramiko
 from invoke.exceptions import UnexpectedExit
 
@@ -44,7 +42,7 @@ class Devnet:
             raise DevnetError(
                 f"in the VM, `{line}` failed ({res.exited}): {res.stderr.strip()}"
             ) from err
-        except (OSError, socket.timeout, paramiko.SSHException) as err:
+        except (TimeoutError, OSError, paramiko.SSHException) as err:
             self.close()
             raise DevnetError(
                 f"cannot reach the VM over SSH ({conn.host}:{conn.port}): {err}",

@@ -74,5 +74,7 @@ def wait_until(
         except Exception as err:  # a check that raises just has not succeeded yet
             last = f"{type(err).__name__}: {err}"
         if time.monotonic() >= deadline:
-            raise DevnetError(f"timed out after {timeout:g}s waiting for {what} (last: {last})", hint)
+            raise DevnetError(
+                f"timed out after {timeout:g}s waiting for {what} (last: {last})", hint
+            )
         time.sleep(pause)

@@ -1,0 +1,52 @@
+"""The task surface: every task listed, each with help text for itself and its flags."""
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+sys.path.insert(0, str(ROOT))
+import tasks  # noqa: E402
+
+EXPECTED = {"up", "down", "status", "env", "vm.init", "vm.up", "vm.ssh", "vm.hostonly",
+            "vm.forward", "net.route", "sim.shell", "test.unit", "test.e2e", "test.all"}
+
+
+def all_tasks():
+    return {name: tasks.ns[name] for name in tasks.ns.task_names}
+
+
+def test_every_expected_task_is_there():
+    assert EXPECTED <= set(all_tasks())
+
+
+@pytest.mark.parametrize("name", sorted(EXPECTED))
+def test_each_task_has_help_for_itself_and_its_flags(name):
+    task = tasks.ns[name]
+    assert task.__doc__ and task.__doc__.strip()
+    for arg in task.get_arguments():
+        assert arg.help, f"{name} --{arg.name} has no help"
+
+
+def test_changing_steps_offer_dry_run():
+    for name in ("up", "down", "vm.init", "vm.up", "vm.hostonly", "vm.forward", "net.route"):
+        flags = {a.name for a in tasks.ns[name].get_arguments()}
+        assert "dry_run" in flags, name
+
+
+def test_invoke_list_and_help_run():
+    invoke = [sys.executable, "-m", "invoke"]
+    listing = subprocess.run([*invoke, "--list"], cwd=ROOT, capture_output=True, text=True)
+    assert listing.returncode == 0 and "vm.hostonly" in listing.stdout
+    helped = subprocess.run([*invoke, "-h", "up"], cwd=ROOT, capture_output=True, text=True)
+    assert "--dry-run" in helped.stdout and "print the plan" in helped.stdout
+
+
+def test_bad_settings_exit_with_a_message_not_a_traceback():
+    env = {"INVOKE_DEVNET_HOSTONLY_VM_IP": "10.1.1.1", "PATH": "/usr/bin:/bin"}
+    out = subprocess.run([sys.executable, "-m", "invoke", "up", "--dry-run"], cwd=ROOT,
+                         capture_output=True, text=True, env=env)
+    assert out.returncode == 1
+    assert "devnet: invalid settings" in out.stderr and "Traceback" not in out.stderr
