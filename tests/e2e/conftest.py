@@ -1,0 +1,130 @@
+"""The e2e harness: `invoke up` on the sim, exactly as a user runs it, then real clients.
+
+Every fixture is overridable (pytest-docker style); cleanup runs in `finally`, and if `invoke
+down` itself fails, the sim is destroyed directly so no namespace or daemon outlives the run.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from pytest_docker.plugin import get_docker_services
+
+from devnet import config
+from devnet.providers.sim import SimProvider
+from tests.e2e.machine import Cli, snapshot
+
+HERE = os.path.dirname(__file__)
+
+
+@pytest.fixture(scope="session")
+def instance() -> str:
+    """A name of its own, so the tests never touch a devnet the user has up."""
+    return f"t{os.getpid() % 10**6}"
+
+
+@pytest.fixture(scope="session")
+def settings(instance):
+    return config.load({"instance": instance})
+
+
+@pytest.fixture(scope="session")
+def cli(instance) -> Cli:
+    return Cli(instance)
+
+
+@pytest.fixture(scope="session")
+def marks(settings) -> tuple[str, ...]:
+    """Strings that only devnet's processes for this run have in their command line."""
+    return (str(settings.state_dir), settings.instance, "dockerd", "containerd")
+
+
+@pytest.fixture(scope="session")
+def before(marks):
+    if os.geteuid() != 0:
+        pytest.fail("e2e tests need root: they create namespaces and start dockerd; use sudo")
+    return snapshot(marks)
+
+
+@pytest.fixture(scope="session")
+def devnet_up(before, cli, settings):
+    """`invoke up` from nothing; always torn down, whatever the tests did."""
+    try:
+        yield cli("up")
+    finally:
+        out = cli("down", check=False)
+        if out.returncode != 0:
+            print(f"invoke down failed, destroying the sim directly:\n{out.stdout}{out.stderr}")
+            SimProvider(settings).destroy()
+
+
+@pytest.fixture(scope="session")
+def provider(settings, devnet_up) -> SimProvider:
+    return SimProvider(settings)
+
+
+@pytest.fixture(scope="session")
+def docker_client(provider):
+    client = provider.docker_client()
+    yield client
+    client.close()
+
+
+@pytest.fixture(scope="session")
+def test_image(cli, devnet_up):
+    return cli("test.image").stdout
+
+
+# -- pytest-docker, pointed at the VM's daemon ------------------------------------------
+
+@pytest.fixture(scope="session")
+def docker_compose_command(provider, test_image) -> str:
+    return f"DOCKER_HOST={provider.docker_url()} docker-compose"
+
+
+@pytest.fixture(scope="session")
+def docker_compose_file() -> str:
+    return os.path.join(HERE, "docker-compose.yml")
+
+
+@pytest.fixture(scope="session")
+def docker_compose_project_name() -> str:
+    return "devnete2e"
+
+
+@pytest.fixture(scope="session")
+def docker_setup():
+    return ["up -d"]  # compose v1 (Debian's docker-compose) has no --wait
+
+
+@pytest.fixture(scope="session")
+def docker_cleanup():
+    return ["down -v -t 1"]
+
+
+@pytest.fixture(scope="module")
+def docker_services(docker_compose_command, docker_compose_file, docker_compose_project_name,
+                    docker_setup, docker_cleanup):
+    """Module scope: the containers go before the last module tears the VM down."""
+    with get_docker_services(docker_compose_command, docker_compose_file,
+                             docker_compose_project_name, docker_setup, docker_cleanup) as s:
+        yield s
+
+
+@pytest.fixture(scope="module")
+def echo_ips(docker_services, docker_client, docker_compose_project_name) -> dict[str, str]:
+    """hostname -> IP of each compose container, once all run."""
+    label = f"com.docker.compose.project={docker_compose_project_name}"
+
+    def ips():
+        found = {}
+        for c in docker_client.containers.list(filters={"label": label}):
+            nets = c.attrs["NetworkSettings"]["Networks"]
+            found[c.attrs["Config"]["Hostname"]] = next(iter(nets.values()))["IPAddress"]
+        return found if len(found) == 2 and all(found.values()) else None
+
+    docker_services.wait_until_responsive(ips, timeout=30, pause=0.2)
+    return ips()
+
+

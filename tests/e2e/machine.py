@@ -1,0 +1,74 @@
+"""Helpers for e2e tests: run devnet's CLI, probe from the simulated host, snapshot state."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+PROBE = Path(__file__).with_name("tcp_probe.py")
+
+
+@dataclass
+class Cli:
+    instance: str
+
+    def env(self) -> dict:
+        return dict(os.environ, INVOKE_DEVNET_INSTANCE=self.instance)
+
+    def __call__(self, *args: str, check: bool = True, timeout: float = 300):
+        out = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=self.env(),
+                             capture_output=True, text=True, timeout=timeout)
+        if check and out.returncode != 0:
+            raise AssertionError(
+                f"invoke {' '.join(args)} exited {out.returncode}\n"
+                f"--- stdout\n{out.stdout}\n--- stderr\n{out.stderr}"
+            )
+        return out
+
+
+def sh(*argv: str) -> str:
+    return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
+
+
+def tcp_from_host(host_ns: str, ip: str, port: int = 7777):
+    """A real TCP connection from inside the simulated developer machine."""
+    return subprocess.run(["ip", "netns", "exec", host_ns, sys.executable, str(PROBE), ip,
+                           str(port)], capture_output=True, text=True, timeout=20)
+
+
+def live_processes() -> dict[int, str]:
+    found = {}
+    for pid in filter(str.isdigit, os.listdir("/proc")):
+        try:
+            stat = Path(f"/proc/{pid}/stat").read_text()
+            if stat.rsplit(")", 1)[1].split()[0] == "Z":
+                continue
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes().replace(b"\0", b" ")
+        except OSError:
+            continue
+        found[int(pid)] = cmdline.decode(errors="replace").strip()
+    return found
+
+
+def snapshot(marks: tuple[str, ...]) -> dict:
+    """What devnet must leave as it found it on the real machine, and what it must not leave."""
+    procs = {pid: c for pid, c in live_processes().items() if any(m in c for m in marks)}
+    mounts = sorted(line.split()[4] for line in Path("/proc/self/mountinfo").read_text()
+                    .splitlines())
+    iptables = [line for line in sh("iptables-save").splitlines()
+                if not line.startswith(("#", ":"))]
+    return {
+        "netns": sorted(sh("ip", "netns", "list").split()),
+        "links": sorted(line.split()[0] for line in sh("ip", "-br", "link").splitlines()),
+        "routes": sorted(sh("ip", "route", "show", "table", "all").splitlines()),
+        "iptables": iptables,
+        "resolv.conf": Path("/etc/resolv.conf").read_text(),
+        "mounts": mounts,
+        "processes": sorted(procs.values()),
+        "paths": sorted(p for p in ("/var/lib/devnet", "/etc/docker/key.json", "/run/docker",
+                                    "/run/containerd", "/etc/netns") if os.path.exists(p)),
+    }

@@ -1,0 +1,75 @@
+"""`invoke up` from nothing, then again; status, env, dry run, SSH into the VM."""
+
+import re
+
+from tests.e2e.machine import sh, snapshot
+
+STEPS = ["vm.init", "vm.up", "vm.hostonly", "vm.forward", "net.route"]
+
+
+def step_lines(output: str) -> dict[str, str]:
+    found = {}
+    for line in output.splitlines():
+        m = re.match(r"^(done|skip|plan|FAIL)\s+(\S+)\s", line)
+        if m:
+            found[m.group(2)] = m.group(1)
+    return found
+
+
+def test_up_from_nothing_runs_every_step_with_its_time(devnet_up):
+    assert step_lines(devnet_up.stdout) == {s: "done" for s in STEPS}
+    assert re.search(r"net\.route\s+added route 172\.17\.0\.0/16 via 172\.16\.0\.11 +\(\d+\.\d\ds\)",
+                     devnet_up.stdout)
+    assert "Use it:" in devnet_up.stdout
+
+
+def test_the_topology_is_the_walkthroughs(provider):
+    host_addrs = sh("ip", "-n", provider.host_ns, "-br", "addr")
+    assert re.search(rf"^{provider.link}@\S+\s+UP\s+172\.16\.0\.1/16", host_addrs, re.M)
+    vm_addrs = sh("ip", "-n", provider.vm_ns, "-br", "addr")
+    assert re.search(r"^eth1@\S+\s+UP\s+172\.16\.0\.11/16", vm_addrs, re.M)
+    host_routes = sh("ip", "-n", provider.host_ns, "route")
+    assert "172.17.0.0/16 via 172.16.0.11" in host_routes
+    # Hermetic: neither namespace can send anything anywhere else.
+    for ns in (provider.host_ns, provider.vm_ns):
+        assert "default" not in sh("ip", "-n", ns, "route", "show", "table", "all")
+
+
+def test_up_again_changes_nothing_and_says_so(cli, provider, marks, devnet_up):
+    before = snapshot(marks)
+    vm_rules = sh("ip", "netns", "exec", provider.vm_ns, "iptables-save")
+    second = cli("up")
+    assert step_lines(second.stdout) == {s: "skip" for s in STEPS}
+    assert "already done: route 172.17.0.0/16 via 172.16.0.11 present" in second.stdout
+    assert "nothing to do, all steps already done" in second.stdout
+    assert snapshot(marks) == before
+    after_rules = sh("ip", "netns", "exec", provider.vm_ns, "iptables-save")
+    strip = lambda text: [x for x in text.splitlines() if not x.startswith(("#", ":"))]  # noqa
+    assert strip(after_rules) == strip(vm_rules)
+
+
+def test_status_shows_every_piece_up(cli, devnet_up):
+    out = cli("status")
+    for piece in ("namespaces", "power", "sshd", "ssh forward", "dockerd", *STEPS[2:]):
+        assert re.search(rf"^up\s+{re.escape(piece)}\s", out.stdout, re.M), out.stdout
+
+
+def test_env_prints_docker_host_that_works(cli, provider, devnet_up):
+    out = cli("env").stdout
+    assert f"export DOCKER_HOST={provider.docker_url()}" in out
+    ssh = out.split("# ssh into the VM: ")[1].strip()
+    version = sh(*ssh.split(), "-o", "BatchMode=yes", "docker", "version", "-f",
+                 "{{.Server.Version}}")
+    assert version.strip()  # the user's own ssh, with devnet's key, reaches the VM's dockerd
+
+
+def test_vm_ssh_runs_a_command_in_the_vm(cli, devnet_up):
+    out = cli("vm.ssh", "-c", "ip -br addr show dev eth1; docker info -f '{{.Name}}'")
+    assert "172.16.0.11/16" in out.stdout
+
+
+def test_dry_run_plans_and_changes_nothing(cli, marks, devnet_up):
+    before = snapshot(marks)
+    out = cli("down", "--dry-run")
+    assert "plan   net.route" in out.stdout and "plan   vm.init" in out.stdout
+    assert snapshot(marks) == before
