@@ -62,7 +62,10 @@ def wait_until(
     hint: str,
     pause: float = 0.05,
 ):
-    """Poll `check` until it returns something truthy; the error says what it saw last."""
+    """Poll `check` until it returns something truthy; the error says what it saw last.
+
+    A check that raises DevnetError gives up at once (e.g. the daemon it waits for exited).
+    """
     deadline = time.monotonic() + timeout
     last: object = None
     while True:
@@ -71,7 +74,9 @@ def wait_until(
             if result:
                 return result
             last = result
-        except Exception as err:  # a check that raises just has not succeeded yet
+        except DevnetError:  # the check knows it will never succeed: say so now
+            raise
+        except Exception as err:  # any other error: not ready yet
             last = f"{type(err).__name__}: {err}"
         if time.monotonic() >= deadline:
             raise DevnetError(

@@ -245,7 +245,7 @@ class SimProvider(Provider):
             wait_until(answers, self.settings.start_timeout, "dockerd in the VM to answer",
                        f"read {log_path}")
         except DevnetError as err:
-            if "exited with code" in err.what:
+            if proc.poll() is not None:
                 raise
             raise DevnetError(f"{err.what}\n{tail(log_path)}", err.hint) from err
 
@@ -271,7 +271,28 @@ class SimProvider(Provider):
             procs.stop(power, 5)
             stopped.append("power")
         stopped += cgroups.sweep(self.cgroup)
+        if stopped and netns.exists(self.vm_ns):
+            self._reset_vm_network()
         return f"stopped {', '.join(stopped)}" if stopped else "already stopped"
+
+    def _reset_vm_network(self) -> None:
+        """What a reboot does to a real VM's network: no address, no rules, no bridges.
+
+        The sim keeps the VM's namespace across power cycles (its eth1 is the host-only
+        adapter, whose host side must stay), so the power-off clears it by hand.
+        """
+        vm = netns.NetnsContext(self.vm_ns)
+        iface = self.settings.hostonly.vm_iface
+        vm.run(cmd("ip", "addr", "flush", "dev", iface), hide=True, warn=True)
+        vm.run(cmd("ip", "link", "set", iface, "down"), hide=True, warn=True)
+        for link in json.loads(vm.run("ip -j link show", hide=True).stdout or "[]"):
+            if link["ifname"] not in ("lo", iface):
+                vm.run(cmd("ip", "link", "delete", link["ifname"]), hide=True, warn=True)
+        for table in ("filter", "nat", "mangle", "raw"):
+            vm.run(cmd("iptables", "-t", table, "-F"), hide=True, warn=True)
+            vm.run(cmd("iptables", "-t", table, "-X"), hide=True, warn=True)
+        vm.run("iptables -P FORWARD ACCEPT", hide=True, warn=True)
+        vm.run("sysctl -qw net.ipv4.ip_forward=0", hide=True, warn=True)
 
     def _kill_containers(self) -> int:
         # Power-off, not shutdown: dockerd would give each container its 10 s stop timeout.

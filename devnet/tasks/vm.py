@@ -40,6 +40,19 @@ def forward(c, dry_run=False):
     run_steps(c, [steps.VmForward], dry_run)
 
 
+@task(help=DRY)
+@reports_errors
+def halt(c, dry_run=False):
+    """Power the VM off (boot2docker down); `invoke up` boots it and redoes what it lost."""
+    dn = devnet(c)
+    if not dn.provider.exists():
+        print("skip   vm.halt        already done: there is no VM")
+    elif dry_run:
+        print("plan   vm.halt        stop dockerd, sshd and the VM")
+    else:
+        print(f"done   vm.halt        {dn.provider.stop()}")
+
+
 @task(help={"command": "the command to run in the VM; without it, an interactive shell"})
 @reports_errors
 def ssh(c, command=""):
@@ -55,4 +68,4 @@ def ssh(c, command=""):
         dn.close()
 
 
-ns = Collection("vm", init, up, hostonly, forward, ssh)
+ns = Collection("vm", init, up, hostonly, forward, halt, ssh)

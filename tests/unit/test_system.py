@@ -42,3 +42,15 @@ def test_wait_until_timeout_says_what_it_saw_last_and_what_to_try():
         system.wait_until(check, 0.05, "sshd to answer", "look at sshd.log", pause=0.01)
     assert "waiting for sshd to answer (last: ConnectionRefusedError: refused)" in str(err.value)
     assert "next: look at sshd.log" in str(err.value)
+
+
+def test_wait_until_gives_up_at_once_on_a_devnet_error():
+    calls = []
+
+    def check():
+        calls.append(1)
+        raise DevnetError("dockerd exited with code 1")
+
+    with pytest.raises(DevnetError, match="exited with code 1"):
+        system.wait_until(check, 30, "dockerd", "read its log")
+    assert len(calls) == 1
