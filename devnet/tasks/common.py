@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 
+from invoke import task
 from invoke.exceptions import Exit
 
 from devnet import config, steps
@@ -34,3 +35,14 @@ def run_steps(c, step_classes, dry_run: bool):
         return steps.run([S(dn) for S in step_classes], dry_run=dry_run, echo=dn.echo)
     finally:
         dn.close()
+
+
+def step_task(step_cls):
+    """An Invoke task that runs one step, its help text taken from the step's summary."""
+
+    def body(c, dry_run=False):
+        run_steps(c, [step_cls], dry_run)
+
+    body.__name__ = step_cls.name.split(".")[-1]
+    body.__doc__ = step_cls.summary[0].upper() + step_cls.summary[1:] + "."
+    return task(help={"dry-run": "print the plan, change nothing"})(reports_errors(body))

@@ -30,9 +30,10 @@ def lint(c):
     c.run(f"{sys.executable} -m ruff check devnet tests tasks.py bench", pty=False)
 
 
-@task(pre=[lint, unit, e2e], default=True)
-def all(c):  # noqa: A001 - `invoke test.all` reads best
-    """Everything: lint, unit, end to end."""
+@task(pre=[lint], default=True, help={"args": "extra pytest arguments"})
+def all(c, args=""):  # noqa: A001 - `invoke test.all` reads best
+    """Everything: lint, then unit and end-to-end tests in one pytest run (e2e needs root)."""
+    c.run(f"{PYTEST} tests/unit tests/e2e {args}", pty=False)
 
 
 @task

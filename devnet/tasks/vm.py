@@ -7,40 +7,15 @@ import sys
 from invoke import Collection, task
 
 from devnet import vm as steps
-from devnet.tasks.common import devnet, reports_errors, run_steps
+from devnet.tasks.common import devnet, reports_errors, step_task
 
-DRY = {"dry-run": "print the plan, change nothing"}
-
-
-@task(help=DRY)
-@reports_errors
-def init(c, dry_run=False):
-    """Create the VM with its host-only adapter (boot2docker init --dhcp=false --hostip=...)."""
-    run_steps(c, [steps.VmInit], dry_run)
+init = step_task(steps.VmInit)
+up = step_task(steps.VmUp)
+hostonly = step_task(steps.VmHostOnly)
+forward = step_task(steps.VmForward)
 
 
-@task(help=DRY)
-@reports_errors
-def up(c, dry_run=False):
-    """Boot the VM and wait until SSH and the Docker API answer (boot2docker up)."""
-    run_steps(c, [steps.VmUp], dry_run)
-
-
-@task(help=DRY)
-@reports_errors
-def hostonly(c, dry_run=False):
-    """Give the VM's host-only interface its address, over SSH (ifconfig eth1 172.16.0.11)."""
-    run_steps(c, [steps.VmHostOnly], dry_run)
-
-
-@task(help=DRY)
-@reports_errors
-def forward(c, dry_run=False):
-    """Let the host-only network reach containers (iptables DOCKER-USER accept rule)."""
-    run_steps(c, [steps.VmForward], dry_run)
-
-
-@task(help=DRY)
+@task(help={"dry-run": "print the plan, change nothing"})
 @reports_errors
 def halt(c, dry_run=False):
     """Power the VM off (boot2docker down); `invoke up` boots it and redoes what it lost."""
@@ -50,7 +25,10 @@ def halt(c, dry_run=False):
     elif dry_run:
         print("plan   vm.halt        stop dockerd, sshd and the VM")
     else:
-        print(f"done   vm.halt        {dn.provider.stop()}")
+        said = dn.provider.stop()
+        stopped = said == "already stopped"
+        print("skip   vm.halt        already done: the VM is stopped" if stopped
+              else f"done   vm.halt        {said}")
 
 
 @task(help={"command": "the command to run in the VM; without it, an interactive shell"})

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -38,6 +39,18 @@ def tcp_from_host(host_ns: str, ip: str, port: int = 7777):
     """A real TCP connection from inside the simulated developer machine."""
     return subprocess.run(["ip", "netns", "exec", host_ns, sys.executable, str(PROBE), ip,
                            str(port)], capture_output=True, text=True, timeout=20)
+
+
+@contextlib.contextmanager
+def echo_container(docker_client, name: str):
+    """`docker run` of the echo server on the default bridge, as a user would; yields its IP."""
+    c = docker_client.containers.run("ubuntu", "nc -ll -p 7777 -e /bin/echo-server",
+                                     name=name, hostname=name, detach=True)
+    try:
+        c.reload()
+        yield c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+    finally:
+        c.remove(force=True)
 
 
 def live_processes() -> dict[int, str]:

@@ -1,6 +1,6 @@
 """Containers started with pytest-docker (compose) answer TCP from the simulated host."""
 
-from tests.e2e.machine import tcp_from_host
+from tests.e2e.machine import echo_container, tcp_from_host
 
 
 def test_each_container_answers_from_the_host(provider, echo_ips):
@@ -32,11 +32,5 @@ def test_without_the_forward_rule_the_vm_drops_it(cli, provider, echo_ips):
 
 
 def test_a_container_started_by_hand_is_reachable_too(provider, docker_client, echo_ips):
-    c = docker_client.containers.run("ubuntu", "nc -ll -p 7777 -e /bin/echo-server",
-                                     name="u1", hostname="u1", detach=True)
-    try:
-        c.reload()
-        ip = c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+    with echo_container(docker_client, "u1") as ip:
         assert tcp_from_host(provider.host_ns, ip).stdout == "hello from u1\nping\n"
-    finally:
-        c.remove(force=True)

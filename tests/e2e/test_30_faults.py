@@ -1,11 +1,11 @@
 """Errors a user can act on: a VM that is down, a dockerd that cannot start."""
 
-from tests.e2e.machine import tcp_from_host
+from tests.e2e.machine import echo_container, tcp_from_host
 
 
 def test_a_halted_vm_is_named_with_the_next_command(cli, provider, devnet_up):
     assert "done   vm.halt" in cli("vm.halt").stdout
-    assert "already stopped" in cli("vm.halt").stdout  # idempotent
+    assert "already done: the VM is stopped" in cli("vm.halt").stdout  # idempotent
     out = cli("vm.hostonly", check=False)
     assert out.returncode == 1
     assert f"cannot reach the VM over SSH (127.0.0.1:{provider.ssh_port})" in out.stderr
@@ -31,11 +31,5 @@ def test_up_after_a_power_cycle_redoes_what_the_vm_lost(cli, provider, docker_cl
     assert "done   vm.up" in out.stdout
     assert "done   vm.hostonly" in out.stdout and "done   vm.forward" in out.stdout
     assert "skip   net.route" in out.stdout  # the host kept its route
-    c = docker_client.containers.run("ubuntu", "nc -ll -p 7777 -e /bin/echo-server",
-                                     name="after-reboot", hostname="after-reboot", detach=True)
-    try:
-        c.reload()
-        ip = c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+    with echo_container(docker_client, "after-reboot") as ip:
         assert tcp_from_host(provider.host_ns, ip).stdout == "hello from after-reboot\nping\n"
-    finally:
-        c.remove(force=True)
