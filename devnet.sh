@@ -12,7 +12,8 @@ if [ "$(id -u)" != 0 ]; then
 fi
 
 APT_PACKAGES=(docker.io openssh-server openssh-client iproute2 iptables busybox-static
-              docker-compose dnsutils iputils-ping netcat-openbsd util-linux hyperfine curl)
+              docker-compose dnsutils iputils-ping netcat-openbsd util-linux hyperfine curl
+              dnsmasq-base dnsperf)
 python3 -c 'import ensurepip, venv' 2>/dev/null || APT_PACKAGES+=(python3-venv)
 
 missing=()

@@ -42,17 +42,32 @@ class HostOnly:
 
 
 @dataclass(frozen=True)
+class Dns:
+    domain: str = "docker"
+    environment: str = "dev"
+    ttl: int = 30
+    upstream: tuple[str, ...] = ()  # empty: the VM's own /etc/resolv.conf
+    resolver: str = "auto"  # how the host is pointed at devnet's DNS
+
+
+@dataclass(frozen=True)
 class Settings:
     provider: str
     instance: str
     state_dir: Path
     hostonly: HostOnly
     docker_subnets: tuple[ipaddress.IPv4Network, ...]
+    bip: ipaddress.IPv4Interface = ipaddress.ip_interface("172.17.42.1/16")
+    dns: Dns = Dns()
     start_timeout: float = 30.0
 
     @property
     def vm_ip(self) -> str:
         return str(self.hostonly.vm_ip)
+
+    @property
+    def dns_ip(self) -> str:
+        return str(self.bip.ip)
 
     @property
     def journal_path(self) -> Path:
@@ -126,6 +141,16 @@ def load(tree) -> Settings:
         problems.append("devnet.docker.subnets: at least one Docker subnet is needed")
     problems += overlaps([("devnet.hostonly.network", net)] if net else [], subnets)
 
+    bip = None
+    try:
+        bip = ipaddress.ip_interface(str(docker.get("bip", "172.17.42.1/16")))
+    except ValueError:
+        problems.append(f"devnet.docker.bip: {docker.get('bip')!r} is not address/prefix")
+    if bip and subnets and not any(bip.network.subnet_of(s) for s in subnets if s.version == 4):
+        problems.append(f"devnet.docker.bip: {bip} is not inside devnet.docker.subnets, "
+                        "so the host would have no route to the bridge (and the DNS on it)")
+    dns_settings = _dns(dict(tree.get("dns") or {}), problems)
+
     timeout = tree.get("start_timeout", 30)
     try:
         timeout = float(timeout)
@@ -142,8 +167,39 @@ def load(tree) -> Settings:
         state_dir=state_dir,
         hostonly=HostOnly(net, host_ip, vm_ip, vm_iface),
         docker_subnets=tuple(subnets),
+        bip=bip,
+        dns=dns_settings,
         start_timeout=timeout,
     )
+
+
+def _dns(tree: dict, problems: list[str]) -> Dns:
+    from devnet.dns.names import valid_name
+
+    domain = str(tree.get("domain", "docker")).lower().strip(".")
+    env = str(tree.get("environment", "dev")).lower()
+    if not valid_name(domain):
+        problems.append(f"devnet.dns.domain: {domain!r} is not a usable DNS domain")
+    if not valid_name(env) or "." in env:
+        problems.append(f"devnet.dns.environment: {env!r} must be one DNS label")
+    ttl = tree.get("ttl", 30)
+    if not isinstance(ttl, int) or not 0 <= ttl <= 86400:
+        problems.append(f"devnet.dns.ttl: {ttl!r} must be whole seconds, 0 to 86400")
+    upstream = tree.get("upstream") or []
+    upstream = [upstream] if isinstance(upstream, str) else list(upstream)
+    for spec in upstream:
+        host, _, port = str(spec).partition(":")
+        try:
+            ipaddress.IPv4Address(host)
+            if port and not 0 < int(port) < 65536:
+                raise ValueError
+        except ValueError:
+            problems.append(f"devnet.dns.upstream: {spec!r} is not ip or ip:port")
+    resolver = str(tree.get("resolver", "auto"))
+    if resolver not in ("auto", "resolvconf", "resolved"):
+        problems.append(f"devnet.dns.resolver: {resolver!r} is not auto, resolvconf or resolved")
+    return Dns(domain, env, ttl if isinstance(ttl, int) else 30, tuple(map(str, upstream)),
+               resolver)
 
 
 def overlaps(named: list[tuple[str, ipaddress.IPv4Network]], subnets) -> list[str]:

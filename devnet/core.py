@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import shlex
+
 import paramiko
 from invoke.exceptions import UnexpectedExit
 
@@ -29,14 +32,15 @@ class Devnet:
             self._conn = self.provider.connection()
         return self._conn
 
-    def vm_run(self, *argv, warn: bool = False):
+    def vm_run(self, *argv, warn: bool = False, stdin: str | None = None):
         """Run one command in the VM over SSH, as root (sudo -n for a non-root login)."""
         conn = self.vm()
         line = cmd(*argv)
         if conn.user != "root":
             line = "sudo -n " + line
+        stream = io.StringIO(stdin) if stdin is not None else False
         try:
-            return conn.run(line, hide=True, warn=warn, in_stream=False)
+            return conn.run(line, hide=True, warn=warn, in_stream=stream)
         except UnexpectedExit as err:
             res = err.result
             raise DevnetError(
@@ -48,6 +52,15 @@ class Devnet:
                 f"cannot reach the VM over SSH ({conn.host}:{conn.port}): {err}",
                 "invoke vm.up   (then `invoke status` shows which part is down)",
             ) from err
+
+    def vm_write(self, path: str, text: str) -> None:
+        """Replace a file in the VM with `text`."""
+        self.vm_run("sh", "-c", f"cat > {shlex.quote(path)}", stdin=text)
+
+    def vm_read(self, path: str) -> str | None:
+        """A file's text in the VM, or None when it does not exist."""
+        out = self.vm_run("cat", path, warn=True)
+        return out.stdout if out.ok else None
 
     def close(self) -> None:
         if self._conn is not None:

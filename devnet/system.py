@@ -25,6 +25,8 @@ APT_PACKAGE = {
     "dig": "dnsutils",
     "ping": "iputils-ping",
     "nc": "netcat-openbsd",
+    "dnsmasq": "dnsmasq-base",
+    "dnsperf": "dnsperf",
 }
 SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 

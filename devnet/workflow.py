@@ -3,12 +3,17 @@
 from __future__ import annotations
 
 from devnet import steps
+from devnet.daemon import DockerConfigure
+from devnet.dns.control import DnsStart
 from devnet.host import linux
+from devnet.host.resolver import DnsResolver
 from devnet.net import NetRoute, check_overlaps
 from devnet.providers.base import Piece
 from devnet.vm import VmForward, VmHostOnly, VmInit, VmUp
 
-UP = (VmInit, VmUp, VmHostOnly, VmForward, NetRoute)
+# The walk-through's order; the route comes before the DNS so dns.start can prove the host
+# gets answers from the bridge IP.
+UP = (VmInit, VmUp, VmHostOnly, VmForward, NetRoute, DockerConfigure, DnsStart, DnsResolver)
 
 
 def preflight(dn) -> None:

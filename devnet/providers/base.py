@@ -69,6 +69,18 @@ class Provider(ABC):
     def host(self):
         """A Context for the developer's machine (the real one, or the sim's namespace)."""
 
+    def restart_docker(self) -> str:
+        """Restart the VM's dockerd so it reads /etc/docker/daemon.json again."""
+        raise NotImplementedError
+
+    def vm_python(self) -> tuple[str, str | None]:
+        """The Python that runs devnet inside the VM, and the PYTHONPATH it needs."""
+        return "python3", None
+
+    def hostonly_link(self) -> str | None:
+        """The host side of the host-only network (vboxnet0, the sim's veth)."""
+        return None
+
     def host_exists(self) -> bool:
         """The developer's machine is there (only the sim's can be gone)."""
         return True

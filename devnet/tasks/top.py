@@ -67,6 +67,6 @@ def status(c):
 def env(c):
     """Print the shell exports for this setup (like `boot2docker shellinit`)."""
     dn = devnet(c)
-    for key, value in dn.provider.env().items():
-        print(f"export {key}={value}")
-    print(f"# ssh into the VM: {dn.provider.ssh_command()}")
+    lines = [f"export {key}={value}" for key, value in dn.provider.env().items()]
+    lines.append(f"# ssh into the VM: {dn.provider.ssh_command()}")
+    print("\n".join(lines))  # one write: `invoke env | head -1` gets no broken pipe

@@ -58,7 +58,7 @@ def test_every_problem_is_listed_at_once():
 
 
 def test_a_single_subnet_string_is_accepted():
-    s = config.load({"docker": {"subnets": "10.99.0.0/16"}})
+    s = config.load({"docker": {"subnets": "10.99.0.0/16", "bip": "10.99.42.1/16"}})
     assert [str(n) for n in s.docker_subnets] == ["10.99.0.0/16"]
 
 

@@ -1,3 +1,4 @@
+import ipaddress
 import json
 
 import pytest
@@ -27,7 +28,7 @@ def test_a_vpn_route_over_the_hostonly_network_is_refused_with_both_sides(settin
 
 
 def test_a_bridge_subnet_on_an_existing_lan_is_refused():
-    s = config.load({"docker": {"subnets": ["192.168.50.0/24"]}})
+    s = config.load({"docker": {"subnets": ["192.168.50.0/24"], "bip": "192.168.50.1/24"}})
     with pytest.raises(ConfigError, match="192.168.50.0/24 overlaps the host's route 192.168.50.7"):
         check_overlaps(s, table("ip-route-vpn.json")[:3] + table("ip-route-vpn.json")[4:])
 
@@ -36,7 +37,9 @@ def test_the_suggestion_is_really_free(settings):
     with pytest.raises(ConfigError) as err:
         check_overlaps(settings, table("ip-route-vpn.json"))
     suggested = str(err.value).split("e.g. ")[1].split(",")[0]
-    s = config.load({"docker": {"subnets": [suggested]}, "hostonly": {"network": "10.77.0.0/16",
+    bip = str(next(ipaddress.ip_network(suggested).hosts())) + "/16"
+    s = config.load({"docker": {"subnets": [suggested], "bip": bip},
+                     "hostonly": {"network": "10.77.0.0/16",
                      "host_ip": "10.77.0.1", "vm_ip": "10.77.0.11"}})
     vpn_free = [r for r in table("ip-route-vpn.json") if r["dst"] != "172.16.0.0/16"]
     check_overlaps(s, vpn_free)

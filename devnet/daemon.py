@@ -1,0 +1,76 @@
+"""docker.configure: the VM's dockerd gets `--bip` and `--dns` through /etc/docker/daemon.json
+(persistent across reboots, unlike the walk-through's hand-restarted daemon)."""
+
+from __future__ import annotations
+
+import json
+
+from devnet.errors import DevnetError
+from devnet.steps import Step
+from devnet.system import wait_until
+
+DAEMON_JSON = "/etc/docker/daemon.json"
+
+
+class DockerConfigure(Step):
+    name = "docker.configure"
+    summary = "set the VM's dockerd --bip and --dns in daemon.json, then restart it"
+
+    def _current(self) -> tuple[str | None, dict]:
+        text = self.dn.vm_read(DAEMON_JSON)
+        if not text or not text.strip():
+            return text, {}
+        try:
+            data = json.loads(text)
+        except json.JSONDecodeError as err:
+            raise DevnetError(f"{DAEMON_JSON} in the VM is not valid JSON ({err})",
+                              "fix it with `invoke vm.ssh`, then run again") from err
+        if not isinstance(data, dict):
+            raise DevnetError(f"{DAEMON_JSON} in the VM is not a JSON object")
+        return text, data
+
+    def _wanted(self) -> dict:
+        s = self.dn.settings
+        return {"bip": str(s.bip), "dns": [s.dns_ip]}
+
+    def _bridge_ok(self) -> bool:
+        out = self.dn.vm_run("ip", "-j", "addr", "show", "dev", "docker0", warn=True)
+        if out.failed:
+            return False
+        addrs = json.loads(out.stdout)[0].get("addr_info", [])
+        return str(self.dn.settings.bip) in [f"{a['local']}/{a['prefixlen']}" for a in addrs]
+
+    def _describe(self) -> str:
+        w = self._wanted()
+        return f"daemon.json has bip {w['bip']}, dns {w['dns'][0]}; docker0 is {w['bip']}"
+
+    def check(self):
+        _, data = self._current()
+        in_file = all(data.get(k) == v for k, v in self._wanted().items())
+        return self._describe() if in_file and self._bridge_ok() else None
+
+    def plan(self):
+        w = self._wanted()
+        return [f"merge {json.dumps(w)} into {DAEMON_JSON} (in VM), restart dockerd"]
+
+    def apply(self):
+        text, data = self._current()
+        if not any(e["step"] == self.name for e in self.dn.journal.entries()):
+            self.dn.journal.record(self.name, previous=text)  # the user's file, to put back
+        merged = {**data, **self._wanted()}
+        self.dn.vm_write(DAEMON_JSON, json.dumps(merged, indent=2) + "\n")
+        return f"{self.dn.provider.restart_docker()} with {json.dumps(self._wanted())}"
+
+    def verify(self):
+        wait_until(self._bridge_ok, 10, f"docker0 to take {self.dn.settings.bip}",
+                   "invoke vm.ssh -c 'ip addr show docker0; tail /var/log/docker.log'")
+
+    def undo(self, args):
+        if not self.dn.provider.running():
+            return f"VM is not running: {DAEMON_JSON} left as devnet wrote it"
+        previous = args.get("previous")
+        if previous is None:
+            self.dn.vm_run("rm", "-f", DAEMON_JSON)
+        else:
+            self.dn.vm_write(DAEMON_JSON, previous)
+        return f"restored {DAEMON_JSON}, {self.dn.provider.restart_docker()}"

@@ -1,0 +1,163 @@
+"""Run devnet's DNS service in the VM over SSH: a systemd unit where the VM has systemd,
+otherwise a supervised background process (pidfile, log, restart on crash)."""
+
+from __future__ import annotations
+
+import json
+import shlex
+import time
+
+from devnet.errors import DevnetError
+from devnet.steps import Step
+from devnet.system import cmd, wait_until
+
+RUN_DIR = "/run/devnet-dns"
+PIDFILE, LOG, STATUS = f"{RUN_DIR}/supervisor.pid", f"{RUN_DIR}/dns.log", f"{RUN_DIR}/status.json"
+UNIT_NAME = "devnet-dns.service"
+UNIT_PATH = f"/etc/systemd/system/{UNIT_NAME}"
+UNIT = """\
+[Unit]
+Description=devnet DNS for containers ({domain})
+After=docker.service
+
+[Service]
+ExecStart={command}
+Restart=always
+RestartSec=1
+
+[Install]
+WantedBy=multi-user.target
+"""
+
+
+def service_args(settings) -> list[str]:
+    s = settings
+    args = ["--listen", f"{s.dns_ip}:53", "--domain", s.dns.domain, "--env", s.dns.environment,
+            "--ttl", str(s.dns.ttl), "--status", STATUS, "--allow", str(s.hostonly.network)]
+    for sub in s.docker_subnets:
+        args += ["--allow", str(sub), "--reverse", str(sub)]
+    for up in s.dns.upstream:
+        args += ["--upstream", up]
+    return args
+
+
+def python_argv(dn, module: str) -> list[str]:
+    python, path = dn.provider.vm_python()
+    env = ["env", f"PYTHONPATH={path}"] if path else []
+    return [*env, python, "-m", module]
+
+
+def read_status(dn) -> dict | None:
+    text = dn.vm_read(STATUS)
+    try:
+        return json.loads(text) if text else None
+    except json.JSONDecodeError:
+        return None  # being replaced right now
+
+
+def systemd(dn) -> bool:
+    return dn.vm_run("test", "-d", "/run/systemd/system", warn=True).ok
+
+
+def supervisor_alive(dn) -> bool:
+    return dn.vm_run("sh", "-c", f"kill -0 $(cat {PIDFILE}) 2>/dev/null", warn=True).ok
+
+
+def running(dn) -> dict | None:
+    """The status of a serving DNS service whose settings are the current ones, else None."""
+    st = read_status(dn)
+    if not st or st.get("args") != service_args(dn.settings):
+        return None
+    if not (supervisor_alive(dn) or (systemd(dn) and dn.vm_run(
+            "systemctl", "is-active", "--quiet", UNIT_NAME, warn=True).ok)):
+        return None
+    return st if time.time() - st.get("written", 0) < 5 else None
+
+
+def stop(dn) -> str:
+    if systemd(dn) and dn.vm_run("test", "-e", UNIT_PATH, warn=True).ok:
+        dn.vm_run("systemctl", "disable", "--now", UNIT_NAME, warn=True)
+        dn.vm_run("rm", "-f", UNIT_PATH)
+        dn.vm_run("systemctl", "daemon-reload")
+        return f"stopped and removed {UNIT_NAME}"
+    if not supervisor_alive(dn):
+        dn.vm_run("rm", "-f", PIDFILE, STATUS)
+        return "was not running"
+    dn.vm_run("sh", "-c", f"kill $(cat {PIDFILE})")
+    wait_until(lambda: not supervisor_alive(dn), 10, "the DNS service to stop",
+               f"invoke vm.ssh -c 'cat {LOG}'")
+    dn.vm_run("rm", "-f", STATUS)
+    return "stopped the DNS service"
+
+
+class DnsStart(Step):
+    name = "dns.start"
+    summary = "start devnet's DNS service in the VM (registrar + server on the bridge IP)"
+
+    def check(self):
+        st = running(self.dn)
+        if st:
+            return (f"DNS serving {st['domain']} on {st['listen']}, {st['containers']} "
+                    f"container(s), up {st['uptime']:.0f}s")
+        return None
+
+    def plan(self):
+        s = self.dn.settings
+        return [f"run the DNS service for .{s.dns.domain} on {s.dns_ip}:53 in the VM, supervised"]
+
+    def apply(self):
+        dn = self.dn
+        dn.journal.record(self.name)
+        if read_status(dn) or supervisor_alive(dn):
+            stop(dn)  # settings changed: start again with the new ones
+        service = [*python_argv(dn, "devnet.dns.service"), *service_args(dn.settings)]
+        dn.vm_run("mkdir", "-p", RUN_DIR)
+        if systemd(dn):
+            dn.vm_write(UNIT_PATH, UNIT.format(domain=dn.settings.dns.domain,
+                                               command=cmd(*service)))
+            dn.vm_run("systemctl", "daemon-reload")
+            dn.vm_run("systemctl", "enable", "--now", UNIT_NAME)
+            how = f"systemd unit {UNIT_NAME}"
+        else:
+            supervise = [*python_argv(dn, "devnet.dns.supervise"), "--pidfile", PIDFILE,
+                         "--log", LOG, "--", *service]
+            dn.vm_run("sh", "-c", f"setsid -f {cmd(*supervise)} </dev/null >>{LOG} 2>&1")
+            how = f"supervised process (log {LOG})"
+        return f"DNS for .{dn.settings.dns.domain} on {dn.settings.dns_ip}:53 as {how}"
+
+    def verify(self):
+        ip, dn = self.dn.settings.dns_ip, self.dn
+        wait_until(lambda: running(dn), 10, "the DNS service's status",
+                   f"invoke dns.logs   (or invoke vm.ssh -c 'cat {LOG}')")
+        probe = cmd("dig", "+short", "+time=1", "+tries=3", f"@{ip}",
+                    f"ns.{dn.settings.dns.domain}")
+        out = dn.host.run(probe, hide=True, warn=True)
+        if out.stdout.strip() != ip:
+            got = out.stdout.strip() or out.stderr.strip() or "nothing"
+            raise DevnetError(f"the host got no answer from {ip}:53 ({got})",
+                              "invoke status   (is the route there? is the VM's INPUT open?)")
+
+    def undo(self, args):
+        if not self.dn.provider.running():
+            return "VM is not running: the DNS service went with it"
+        return stop(self.dn)
+
+
+def describe_status(st: dict | None) -> list[str]:
+    if not st:
+        return ["not running"]
+    q = st.get("queries", {})
+    return [
+        f"serving .{st['domain']} on {st['listen']} (udp+tcp), pid {st['pid']}, "
+        f"up {st['uptime']:.0f}s",
+        f"{st['containers']} container(s), {st['records']} record(s); docker "
+        f"{'connected' if st['docker_connected'] else 'DISCONNECTED'}, {st['resyncs']} resync(s)",
+        f"last event: {st['last_event'] or '-'}",
+        f"upstream: {', '.join(st['upstream']) or 'none'}"
+        + (f" (last error: {st['upstream_error']})" if st.get("upstream_error") else ""),
+        "queries: " + (", ".join(f"{k} {v}" for k, v in sorted(q.items())) or "none"),
+    ]
+
+
+def logs_command(lines: int) -> str:
+    return f"tail -n {int(lines)} {shlex.quote(LOG)}"

@@ -1,0 +1,96 @@
+"""Keeps the zone equal to Docker's running containers, from the daemon's event stream.
+
+The stream is opened first, then every container is read (resync), so nothing that happens
+in between is missed. When the stream ends (dockerd restarted, socket closed) it reconnects
+with back-off and resyncs: no stale record survives a daemon restart.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+
+import docker
+import docker.errors
+
+from devnet.dns.names import Naming, records
+from devnet.dns.zone import Zone
+
+log = logging.getLogger("devnet.dns.registrar")
+CONTAINER_ACTIONS = {"start", "restart", "unpause", "pause", "die", "stop", "kill", "destroy",
+                     "rename", "health_status"}
+NETWORK_ACTIONS = {"connect", "disconnect"}
+
+
+class Registrar:
+    def __init__(self, zone: Zone, naming: Naming, docker_url: str):
+        self.zone, self.naming, self.docker_url = zone, naming, docker_url
+        self.stopping = threading.Event()
+        self.connected = False
+        self.last_event = ""
+        self.resyncs = 0
+
+    def run(self) -> None:
+        pause = 0.1
+        while not self.stopping.is_set():
+            try:
+                client = docker.DockerClient(base_url=self.docker_url, timeout=10)
+                events = client.events(decode=True, filters={"type": ["container", "network"]})
+                self.resync(client)
+                self.connected, pause = True, 0.1
+                for event in events:
+                    self.handle(client, event)
+                    if self.stopping.is_set():
+                        break
+                log.warning("docker event stream ended; reconnecting")
+            except Exception as err:  # daemon down or restarting: retry with back-off
+                if self.connected:
+                    log.warning("lost dockerd (%s); reconnecting", err)
+            self.connected = False
+            self.stopping.wait(pause)
+            pause = min(pause * 2, 2.0)
+
+    def resync(self, client) -> None:
+        recs = []
+        for c in client.containers.list():
+            rec = self._records(client, c.id)
+            if rec is not None:
+                recs.append(rec)
+        self.zone.replace_all(recs)
+        self.resyncs += 1
+        log.info("resync: %d running containers", len(recs))
+
+    def handle(self, client, event: dict) -> None:
+        action = (event.get("Action") or event.get("status") or "").split(":")[0]
+        kind = event.get("Type")
+        if kind == "container" and action in CONTAINER_ACTIONS:
+            cid = event.get("id") or event.get("Actor", {}).get("ID")
+        elif kind == "network" and action in NETWORK_ACTIONS:
+            cid = event.get("Actor", {}).get("Attributes", {}).get("container")
+        else:
+            return
+        if not cid:
+            return
+        self.last_event = f"{time.strftime('%H:%M:%S')} {kind} {action} {cid[:12]}"
+        self.update(client, cid)
+
+    def update(self, client, cid: str) -> None:
+        rec = self._records(client, cid)
+        if rec is None or not rec.names:
+            if self.zone.remove(cid):
+                log.info("removed %s", cid[:12])
+            return
+        self.zone.upsert(rec)
+        log.info("registered %s: %s -> %s", cid[:12], ", ".join(rec.names),
+                 ", ".join(rec.ipv4 + rec.ipv6))
+
+    def _records(self, client, cid: str):
+        try:
+            inspect = client.api.inspect_container(cid)
+        except docker.errors.NotFound:
+            return None
+        rec = records(inspect, self.naming)
+        if rec is not None and rec.skipped:
+            log.warning("%s: not valid DNS names, left out: %s", cid[:12], ", ".join(rec.skipped))
+        return rec

@@ -1,0 +1,107 @@
+"""The DNS service process that runs in the VM: registrar + server, status in a JSON file.
+
+    python -m devnet.dns.service --listen 172.17.42.1:53 --domain docker --env dev \
+        --allow 172.16.0.0/16 --allow 172.17.0.0/16 --reverse 172.17.0.0/16 \
+        --docker unix:///var/run/docker.sock --status /run/devnet-dns/status.json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import signal
+import sys
+import threading
+import time
+from pathlib import Path
+
+from devnet.dns.names import Naming
+from devnet.dns.registrar import Registrar
+from devnet.dns.server import Server, udp_socket
+from devnet.dns.upstream import Upstream
+from devnet.dns.zone import Zone
+
+
+def resolv_conf_servers(path: str, exclude: str) -> list[str]:
+    """The VM's own resolvers, the default upstream (as dockerd's own default DNS)."""
+    try:
+        lines = Path(path).read_text().splitlines()
+    except OSError:
+        return []
+    found = [ln.split()[1] for ln in lines if ln.startswith("nameserver") and len(ln.split()) > 1]
+    return [s for s in found if s != exclude and not s.startswith("127.")]
+
+
+def parse(argv) -> argparse.Namespace:
+    p = argparse.ArgumentParser(prog="devnet.dns.service", description=__doc__.split("\n")[0])
+    p.add_argument("--listen", default="172.17.42.1:53", help="address:port, UDP and TCP")
+    p.add_argument("--domain", default="docker")
+    p.add_argument("--env", default="dev", help="the <environment> label of names")
+    p.add_argument("--ttl", type=int, default=30)
+    p.add_argument("--upstream", action="append", default=[],
+                   help="ip[:port] to forward other names to (default: /etc/resolv.conf's)")
+    p.add_argument("--allow", action="append", default=[],
+                   help="networks whose clients may recurse (others: zone answers only)")
+    p.add_argument("--reverse", action="append", default=[], help="subnets to answer PTR for")
+    p.add_argument("--docker", default="unix:///var/run/docker.sock")
+    p.add_argument("--status", default="/run/devnet-dns/status.json")
+    return p.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    argv_given = list(argv if argv is not None else sys.argv[1:])
+    args = parse(argv_given)
+    logging.basicConfig(level=logging.INFO, stream=sys.stdout,
+                        format="%(asctime)s %(levelname)s %(message)s")
+    log = logging.getLogger("devnet.dns")
+    host, _, port = args.listen.rpartition(":")
+    naming = Naming(args.domain.lower().strip("."), args.env.lower())
+    upstreams = args.upstream or resolv_conf_servers("/etc/resolv.conf", host)
+    zone = Zone(naming, args.ttl, host, args.reverse)
+    server = Server(zone, Upstream(upstreams), args.allow)
+    registrar = Registrar(zone, naming, args.docker)
+
+    udp = udp_socket((host, int(port)))
+    tcp = server.tcp_server((host, int(port)))
+    threading.Thread(target=registrar.run, name="registrar", daemon=True).start()
+    threading.Thread(target=tcp.serve_forever, name="tcp", daemon=True).start()
+    started = time.time()
+
+    def write_status():
+        status = Path(args.status)
+        status.parent.mkdir(parents=True, exist_ok=True)
+        while True:
+            view = zone.view
+            data = {
+                "pid": os.getpid(), "listen": args.listen, "domain": naming.domain,
+                "args": argv_given, "written": time.time(),
+                "started": started, "uptime": round(time.time() - started, 1),
+                "containers": len(zone.container_ids()), "records": view.records,
+                "upstream": upstreams, "upstream_error": server.upstream.last_error,
+                "docker_connected": registrar.connected, "resyncs": registrar.resyncs,
+                "last_event": registrar.last_event, "queries": dict(server.stats),
+            }
+            tmp = status.with_suffix(".tmp")
+            tmp.write_text(json.dumps(data))
+            os.replace(tmp, status)
+            time.sleep(1)
+
+    threading.Thread(target=write_status, name="status", daemon=True).start()
+
+    def stop(signum, _frame):
+        log.info("signal %d: stopping", signum)
+        Path(args.status).unlink(missing_ok=True)
+        os._exit(0)  # the UDP loop blocks in recvfrom; daemon threads need no goodbye
+
+    signal.signal(signal.SIGTERM, stop)
+    signal.signal(signal.SIGINT, stop)
+    log.info("serving %s on %s (udp+tcp), upstream %s, recursion for %s",
+             naming.domain, args.listen, upstreams or "none", args.allow or "loopback only")
+    server.serve_udp(udp)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,132 @@
+"""dns.resolver: send the host's lookups to devnet's DNS.
+
+- systemd-resolved (where /etc/resolv.conf is its stub): per-link DNS with `~<domain>` on the
+  host-only link, so only the domain goes to devnet (split DNS); `resolvectl revert` undoes it.
+- otherwise the walk-through's way: devnet's DNS first in /etc/resolv.conf, the old servers
+  kept after it as backup (devnet forwards other names upstream anyway). The sim's host
+  namespace reads /etc/netns/<ns>/resolv.conf as its /etc/resolv.conf, so this same code,
+  run through its Context, edits that file.
+"""
+
+from __future__ import annotations
+
+import io
+
+from devnet.errors import DevnetError
+from devnet.steps import Step
+from devnet.system import cmd, wait_until
+
+RESOLV_CONF = "/etc/resolv.conf"
+MARK = "# devnet: containers' names (.{domain}) via {ip}; `invoke down` removes this\n"
+
+
+def with_devnet_first(text: str, ip: str, domain: str) -> str:
+    keep = [ln for ln in text.splitlines(keepends=True)
+            if ln.split()[:2] != ["nameserver", ip] and not ln.startswith("# devnet:")]
+    return MARK.format(domain=domain, ip=ip) + f"nameserver {ip}\n" + "".join(keep)
+
+
+def without_devnet(text: str, ip: str) -> str:
+    return "".join(ln for ln in text.splitlines(keepends=True)
+                   if ln.split()[:2] != ["nameserver", ip] and not ln.startswith("# devnet:"))
+
+
+def first_nameserver(text: str) -> str | None:
+    for ln in text.splitlines():
+        parts = ln.split()
+        if parts[:1] == ["nameserver"] and len(parts) > 1:
+            return parts[1]
+    return None
+
+
+def uses_resolved(c) -> bool:
+    out = c.run(f"cat {RESOLV_CONF}", hide=True, warn=True)
+    return out.ok and first_nameserver(out.stdout) == "127.0.0.53" and c.run(
+        "resolvectl status", hide=True, warn=True).ok
+
+
+class DnsResolver(Step):
+    name = "dns.resolver"
+    summary = "point the host's resolver at devnet's DNS for the containers' domain"
+
+    @property
+    def ip(self):
+        return self.dn.settings.dns_ip
+
+    @property
+    def domain(self):
+        return self.dn.settings.dns.domain
+
+    def method(self) -> str:
+        wanted = self.dn.settings.dns.resolver
+        if wanted != "auto":
+            return wanted
+        return "resolved" if uses_resolved(self.dn.host) else "resolvconf"
+
+    def _read(self) -> str:
+        out = self.dn.host.run(f"cat {RESOLV_CONF}", hide=True, warn=True)
+        return out.stdout if out.ok else ""
+
+    def _link(self) -> str:
+        link = self.dn.provider.hostonly_link()
+        if not link:
+            raise DevnetError("no host-only link is known for systemd-resolved's per-link DNS",
+                              "set devnet.dns.resolver: resolvconf")
+        return link
+
+    def check(self):
+        if self.method() == "resolved":
+            out = self.dn.host.run(cmd("resolvectl", "domain", self._link()), hide=True, warn=True)
+            dns = self.dn.host.run(cmd("resolvectl", "dns", self._link()), hide=True, warn=True)
+            if f"~{self.domain}" in out.stdout and self.ip in dns.stdout:
+                return f"systemd-resolved sends ~{self.domain} to {self.ip}"
+            return None
+        if first_nameserver(self._read()) == self.ip:
+            return f"{RESOLV_CONF} asks {self.ip} first"
+        return None
+
+    def plan(self):
+        if self.method() == "resolved":
+            return [f"resolvectl dns <host-only link> {self.ip}; resolvectl domain ... "
+                    f"~{self.domain}"]
+        return [f"put `nameserver {self.ip}` first in {RESOLV_CONF}, keep the others as backup"]
+
+    def apply(self):
+        host = self.dn.host
+        if self.method() == "resolved":
+            link = self._link()
+            self.dn.journal.record(self.name, method="resolved", link=link)
+            host.run(cmd("resolvectl", "dns", link, self.ip), hide=True)
+            host.run(cmd("resolvectl", "domain", link, f"~{self.domain}"), hide=True)
+            return f"systemd-resolved: ~{self.domain} -> {self.ip} on {link}"
+        text = self._read()
+        if not any(e["step"] == self.name for e in self.dn.journal.entries()):
+            self.dn.journal.record(self.name, method="resolvconf", previous=text)
+        new = with_devnet_first(text, self.ip, self.domain)
+        host.run(f"tee {RESOLV_CONF}", in_stream=io.StringIO(new), hide=True)
+        return f"{RESOLV_CONF}: nameserver {self.ip} first, {len(text.splitlines())} line(s) kept"
+
+    def verify(self):
+        name = f"ns.{self.domain}"
+        wait_until(
+            lambda: self.ip in self.dn.host.run(cmd("getent", "hosts", name), hide=True,
+                                                warn=True).stdout,
+            5, f"`getent hosts {name}` to answer {self.ip}",
+            "invoke dns.status; invoke status",
+        )
+
+    def undo(self, args):
+        host = self.dn.host
+        if not self.dn.provider.host_exists():
+            return "the simulated host is gone, and its resolver with it"
+        if args.get("method") == "resolved":
+            host.run(cmd("resolvectl", "revert", args["link"]), hide=True, warn=True)
+            return f"resolvectl revert {args['link']}"
+        current = self._read()
+        previous = args.get("previous", "")
+        if current == with_devnet_first(previous, self.ip, self.domain):
+            restored, how = previous, "restored as it was"
+        else:  # someone else changed it since (a VPN client?): take out only devnet's lines
+            restored, how = without_devnet(current, self.ip), "removed devnet's lines"
+        host.run(f"tee {RESOLV_CONF}", in_stream=io.StringIO(restored), hide=True)
+        return f"{RESOLV_CONF} {how}"

@@ -1,0 +1,48 @@
+"""dns.*: devnet's DNS service in the VM (SkyDock + SkyDNS in one), and the host resolver."""
+
+from __future__ import annotations
+
+from invoke import Collection, task
+from invoke.exceptions import Exit
+
+from devnet.dns import control
+from devnet.host.resolver import DnsResolver
+from devnet.tasks.common import devnet, reports_errors, step_task
+
+start = step_task(control.DnsStart)
+resolver = step_task(DnsResolver)
+
+
+@task
+@reports_errors
+def stop(c):
+    """Stop the DNS service in the VM (`invoke dns.start` or `up` starts it again)."""
+    dn = devnet(c)
+    print(f"done   dns.stop       {control.stop(dn)}")
+    dn.journal.forget("dns.start")
+    dn.close()
+
+
+@task
+@reports_errors
+def status(c):
+    """The DNS service: records, uptime, upstream, last Docker event, query counters."""
+    dn = devnet(c)
+    st = control.read_status(dn)
+    for line in control.describe_status(st):
+        print(line)
+    dn.close()
+    if not st:
+        raise Exit("devnet: the DNS service is not running\n  next: invoke dns.start", code=3)
+
+
+@task(help={"lines": "how many of the last lines to show (default 50)"})
+@reports_errors
+def logs(c, lines=50):
+    """The DNS service's log in the VM: registrations, removals, resyncs, errors."""
+    dn = devnet(c)
+    print(dn.vm_run("sh", "-c", control.logs_command(lines), warn=True).stdout, end="")
+    dn.close()
+
+
+ns = Collection("dns", start, stop, status, logs, resolver)
