@@ -14,6 +14,7 @@ DAEMON_JSON = "/etc/docker/daemon.json"
 
 class DockerConfigure(Step):
     name = "docker.configure"
+    inside_vm = True
     summary = "set the VM's dockerd --bip and --dns in daemon.json, then restart it"
 
     def _current(self) -> tuple[str | None, dict]:

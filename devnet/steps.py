@@ -24,6 +24,7 @@ class Outcome:
 class Step:
     name = "step"
     summary = ""
+    inside_vm = False  # its change lives only in the VM: destroying the VM undoes it
 
     def __init__(self, dn):
         self.dn = dn  # the devnet.core.Devnet this step acts on
@@ -85,17 +86,25 @@ def _check(step: Step, dry_run: bool) -> str | None:
         raise
 
 
-def undo(dn, steps_by_name: dict[str, Step], dry_run: bool = False, echo=print) -> list[Outcome]:
-    """Undo the journal's entries newest first; an entry is dropped once undone."""
+def undo(dn, steps_by_name: dict[str, Step], dry_run: bool = False, echo=print,
+         only: str | None = None) -> list[Outcome]:
+    """Undo the journal's entries newest first (only step `only`'s, if given); an entry is
+    dropped once undone."""
     outcomes = []
-    entries = dn.journal.undo_order()
+    entries = [e for e in dn.journal.undo_order() if only is None or e["step"] == only]
+    # When devnet created the VM, `down` destroys it; what lives only inside goes with it.
+    vm_goes = only is None and any(e["step"] == "vm.init" for e in entries)
     if not entries:
-        echo("skip   down           already done: the journal is empty, devnet changed nothing")
+        what = f"{only} changed nothing" if only else "the journal is empty, devnet changed nothing"
+        echo(f"skip   {only or 'down':<14} already done: {what}")
     for entry in entries:
         step = steps_by_name[entry["step"]]
         start = time.monotonic()
         if dry_run:
             status, message = "plan", f"undo {entry['step']} {entry['args']}"
+        elif vm_goes and step.inside_vm:
+            dn.journal.forget(entry["step"], **entry["args"])
+            status, message = "undone", "goes with the VM (vm.init's undo destroys it)"
         else:
             try:
                 message = step.undo(entry["args"])

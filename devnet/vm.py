@@ -61,6 +61,7 @@ class VmUp(Step):
 
 class VmHostOnly(Step):
     name = "vm.hostonly"
+    inside_vm = True
     summary = "give the VM's host-only interface its address (ifconfig eth1 172.16.0.11)"
 
     @property
@@ -119,6 +120,7 @@ class VmForward(Step):
     walk-through's Docker 1.1 did not. DOCKER-USER is the chain Docker keeps for such rules."""
 
     name = "vm.forward"
+    inside_vm = True
     summary = "let the host-only network reach containers (iptables DOCKER-USER accept)"
 
     def _rule(self, subnet) -> list[str]:

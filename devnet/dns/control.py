@@ -92,6 +92,7 @@ def stop(dn) -> str:
 
 class DnsStart(Step):
     name = "dns.start"
+    inside_vm = True
     summary = "start devnet's DNS service in the VM (registrar + server on the bridge IP)"
 
     def check(self):

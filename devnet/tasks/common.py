@@ -38,11 +38,21 @@ def run_steps(c, step_classes, dry_run: bool):
 
 
 def step_task(step_cls):
-    """An Invoke task that runs one step, its help text taken from the step's summary."""
+    """An Invoke task that runs one step (or undoes it with --remove), its help text taken
+    from the step's summary."""
 
-    def body(c, dry_run=False):
-        run_steps(c, [step_cls], dry_run)
+    def body(c, dry_run=False, remove=False):
+        if not remove:
+            run_steps(c, [step_cls], dry_run)
+            return
+        dn = devnet(c)
+        try:
+            steps.undo(dn, {step_cls.name: step_cls(dn)}, dry_run, dn.echo, only=step_cls.name)
+        finally:
+            dn.close()
 
     body.__name__ = step_cls.name.split(".")[-1]
     body.__doc__ = step_cls.summary[0].upper() + step_cls.summary[1:] + "."
-    return task(help={"dry-run": "print the plan, change nothing"})(reports_errors(body))
+    return task(help={"dry-run": "print the plan, change nothing",
+                      "remove": "undo what this step changed (from the journal)"})(
+        reports_errors(body))

@@ -5,7 +5,8 @@ import re
 
 from tests.e2e.machine import sh, snapshot
 
-STEPS = ["vm.init", "vm.up", "vm.hostonly", "vm.forward", "net.route"]
+STEPS = ["vm.init", "vm.up", "vm.hostonly", "vm.forward", "net.route", "docker.configure",
+         "dns.start", "dns.resolver"]
 
 
 def step_lines(output: str) -> dict[str, str]:
@@ -54,7 +55,8 @@ def test_up_again_changes_nothing_and_says_so(cli, provider, marks, devnet_up):
 
 def test_status_shows_every_piece_up(cli, devnet_up):
     out = cli("status")
-    for piece in ("namespaces", "power", "sshd", "ssh forward", "dockerd", *STEPS[2:]):
+    for piece in ("namespaces", "power", "sshd", "ssh forward", "upstream DNS", "dockerd",
+                  *STEPS[2:]):
         assert re.search(rf"^up\s+{re.escape(piece)}\s", out.stdout, re.M), out.stdout
 
 
@@ -76,4 +78,5 @@ def test_dry_run_plans_and_changes_nothing(cli, marks, devnet_up):
     before = snapshot(marks)
     out = cli("down", "--dry-run")
     assert "plan   net.route" in out.stdout and "plan   vm.init" in out.stdout
+    assert "plan   dns.resolver" in out.stdout
     assert snapshot(marks) == before

@@ -16,6 +16,7 @@ def test_a_halted_vm_is_named_with_the_next_command(cli, provider, devnet_up):
 
 def test_dockerd_that_cannot_start_shows_its_log(cli, provider, devnet_up):
     daemon_json = provider.vmroot / "etc/docker/daemon.json"  # the VM's disk, VM powered off
+    devnets = daemon_json.read_text()
     daemon_json.write_text("{not json")
     try:
         out = cli("vm.up", check=False)
@@ -23,13 +24,15 @@ def test_dockerd_that_cannot_start_shows_its_log(cli, provider, devnet_up):
         assert "dockerd in the VM exited with code 1" in out.stderr
         assert "/etc/docker/daemon.json" in out.stderr  # the log's own words, not a guess
     finally:
-        daemon_json.unlink()
+        daemon_json.write_text(devnets)
 
 
 def test_up_after_a_power_cycle_redoes_what_the_vm_lost(cli, provider, docker_client):
     out = cli("up")
     assert "done   vm.up" in out.stdout
     assert "done   vm.hostonly" in out.stdout and "done   vm.forward" in out.stdout
-    assert "skip   net.route" in out.stdout  # the host kept its route
+    assert "done   dns.start" in out.stdout  # the DNS service went with the power
+    for kept in ("net.route", "docker.configure", "dns.resolver"):  # the host's, the disk's
+        assert f"skip   {kept}" in out.stdout
     with echo_container(docker_client, "after-reboot") as ip:
         assert tcp_from_host(provider.host_ns, ip).stdout == "hello from after-reboot\nping\n"

@@ -91,3 +91,15 @@ def test_undo_dry_run_keeps_everything(dn):
     steps.run(step_list, echo=lambda _: None)
     steps.undo(dn, {s.name: s for s in step_list}, dry_run=True, echo=lambda _: None)
     assert dn.state == {"a": True} and dn.journal.has("s.a", key="a")
+
+
+def test_down_skips_in_vm_undos_when_the_vm_itself_goes(dn):
+    vm = Fake(dn, "vm.init", "vm")
+    inside = Fake(dn, "s.inside", "inside")
+    inside.inside_vm = True
+    host = Fake(dn, "s.host", "host")
+    steps.run([vm, inside, host], echo=lambda _: None)
+    outcomes = steps.undo(dn, {s.name: s for s in (vm, inside, host)}, echo=lambda _: None)
+    assert dn.undone == ["host", "vm"]  # the in-VM change was not undone by hand...
+    assert "goes with the VM" in outcomes[1].message  # ...and down says why
+    assert dn.journal.entries() == []

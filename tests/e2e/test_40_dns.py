@@ -1,0 +1,178 @@
+"""DNS for containers, end to end: real dig and getent on the simulated host, real dockerd
+events, the DNS service supervised in the VM, the upstream in its own namespace."""
+
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+DNS = "172.17.42.1"
+
+
+def on_host(provider, *argv, timeout=20) -> str:
+    out = subprocess.run(["ip", "netns", "exec", provider.host_ns, *argv], capture_output=True,
+                         text=True, timeout=timeout)
+    return out.stdout
+
+
+def dig(provider, *args) -> list[str]:
+    """The answers of `dig +short`; its ";; connection timed out" lines are not answers."""
+    out = on_host(provider, "dig", "+short", "+time=1", "+tries=2", *args)
+    return [w for line in out.splitlines() if not line.startswith(";") for w in line.split()]
+
+
+def ip_of(container) -> str:
+    container.reload()
+    return container.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+
+
+def wait_for(check, timeout=5.0, pause=0.02):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if check():
+            return time.monotonic()
+        time.sleep(pause)
+    raise AssertionError(f"not within {timeout}s: {check.__doc__ or check}")
+
+
+@pytest.fixture(scope="module")
+def walkthrough(docker_client, devnet_up, test_image):
+    """`docker run --name u1 ubuntu` and u2, as in the walk-through (restart policy, so a
+    dockerd restart brings them back)."""
+    made = [docker_client.containers.run(
+        "ubuntu", "nc -ll -p 7777 -e /bin/echo-server", name=name, hostname=name,
+        detach=True, ports={"7777/tcp": None}, restart_policy={"Name": "always"})
+        for name in ("u1", "u2")]
+    try:
+        yield {c.name: c for c in made}
+    finally:
+        for c in made:
+            c.remove(force=True)
+
+
+def test_dig_the_skydock_names(provider, walkthrough):
+    u1, u2 = ip_of(walkthrough["u1"]), ip_of(walkthrough["u2"])
+    wait_for(lambda: dig(provider, f"@{DNS}", "u1.ubuntu.dev.docker") == [u1])
+    assert sorted(dig(provider, f"@{DNS}", "ubuntu.dev.docker")) == sorted([u1, u2])
+    assert dig(provider, f"@{DNS}", "U2.UBUNTU.dev.docker") == [u2]
+
+
+def test_getent_through_the_resolver_devnet_configured(provider, walkthrough):
+    u1 = ip_of(walkthrough["u1"])
+    assert on_host(provider, "cat", "/etc/resolv.conf").splitlines()[1] == f"nameserver {DNS}"
+    assert on_host(provider, "getent", "hosts", "u1.ubuntu.dev.docker").split() == \
+        [u1, "u1.ubuntu.dev.docker"]
+    reply = subprocess.run(["ip", "netns", "exec", provider.host_ns, "nc", "-N", "-w", "3",
+                            "u1.ubuntu.dev.docker", "7777"], input="by name\n",
+                           capture_output=True, text=True, timeout=10).stdout
+    assert reply == "hello from u1\nby name\n"  # TCP to the container by its DNS name
+
+
+def test_ptr_srv_and_nxdomain(provider, walkthrough):
+    u1 = ip_of(walkthrough["u1"])
+    assert dig(provider, "-x", u1) == ["u1.ubuntu.dev.docker."]
+    assert dig(provider, "SRV", "_7777._tcp.u2.ubuntu.dev.docker") == \
+        ["0", "0", "7777", "u2.ubuntu.dev.docker."]
+    full = on_host(provider, "dig", "+time=1", "nothere.dev.docker")
+    assert "status: NXDOMAIN" in full and "SOA" in full
+
+
+def test_other_names_go_to_the_upstream(provider, walkthrough):
+    assert dig(provider, "www.example.test") == ["192.0.2.10"]
+    assert on_host(provider, "getent", "hosts", "example.test").split()[0] == "192.0.2.10"
+
+
+def test_a_container_resolves_another_by_name(docker_client, walkthrough):
+    u1 = walkthrough["u1"]
+    assert f"nameserver {DNS}" in u1.exec_run("cat /etc/resolv.conf").output.decode()
+    out = u1.exec_run("nslookup u2.ubuntu.dev.docker").output.decode()
+    assert ip_of(walkthrough["u2"]) in out, out
+
+
+def test_sixty_containers_of_one_image_over_udp_and_tcp(provider, docker_client, test_image):
+    made = []
+    try:
+        for i in range(60):
+            made.append(docker_client.containers.run("ubuntu", "sleep 600", name=f"web{i}",
+                                                     detach=True, labels={"t": "web"}))
+        made[0].image.tag("web", "latest")
+        for c in made:
+            c.reload()
+        wait_for(lambda: len(dig(provider, f"@{DNS}", "ubuntu.dev.docker")) >= 60, 10)
+        plain = on_host(provider, "dig", "+noedns", "+ignore", f"@{DNS}", "ubuntu.dev.docker")
+        assert "flags: qr tc" in plain or " tc " in plain.split("flags:")[1].split(";")[0]
+        # Without +ignore dig retries over TCP on TC, as every resolver does.
+        assert len(dig(provider, "+noedns", f"@{DNS}", "ubuntu.dev.docker")) >= 60
+        assert len(dig(provider, "+tcp", f"@{DNS}", "ubuntu.dev.docker")) >= 60
+    finally:
+        for c in made:
+            c.remove(force=True)
+
+
+def test_malformed_packets_do_not_stop_it(provider, walkthrough):
+    script = ("import socket,os\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
+              "for i in range(2000): s.sendto(os.urandom(i % 97), ('172.17.42.1', 53))\n")
+    subprocess.run(["ip", "netns", "exec", provider.host_ns, "python3", "-c", script],
+                   check=True, timeout=30)
+    assert dig(provider, f"@{DNS}", "u1.ubuntu.dev.docker") == [ip_of(walkthrough["u1"])]
+
+
+def test_a_stopped_container_is_nxdomain_within_a_second(provider, docker_client, test_image):
+    c = docker_client.containers.run("ubuntu", "sleep 600", name="gone1", detach=True)
+    try:
+        wait_for(lambda: dig(provider, f"@{DNS}", "gone1.docker"), 5)
+        c.kill()
+        start = time.monotonic()
+        end = wait_for(lambda: "NXDOMAIN" in on_host(provider, "dig", "+time=1", f"@{DNS}",
+                                                     "gone1.docker"), 1.0)
+        assert end - start <= 1.0
+    finally:
+        c.remove(force=True)
+
+
+def test_dockerd_restart_brings_every_record_back(provider, walkthrough):
+    provider.restart_docker()
+    for name, c in walkthrough.items():
+        wait_for(lambda c=c, name=name: dig(provider, f"@{DNS}", f"{name}.ubuntu.dev.docker")
+                 == [ip_of(c)], 15)
+
+
+def test_the_dns_process_killed_is_restarted(cli, provider, walkthrough):
+    childfile = provider.vm_run / "devnet-dns/supervisor.pid.child"
+    old = int(childfile.read_text())
+    os.kill(old, signal.SIGKILL)
+    start = time.monotonic()
+    wait_for(lambda: dig(provider, f"@{DNS}", "u1.ubuntu.dev.docker"), 5)
+    assert time.monotonic() - start < 5
+    assert int(childfile.read_text()) != old
+    assert "restarting" in cli("dns.logs").stdout
+    status = cli("dns.status").stdout
+    assert "serving .docker on 172.17.42.1:53" in status and "2 container(s)" in status
+
+
+def test_dns_resolver_remove_puts_the_file_back_exactly(cli, provider, walkthrough):
+    path = f"/etc/netns/{provider.host_ns}/resolv.conf"
+    with_devnet = open(path).read()
+    cli("dns.resolver", "--remove")
+    without = open(path).read()
+    assert without == "# " + provider.host_ns + ": the developer machine's resolver\n" \
+        "nameserver 192.0.2.53\n"
+    assert "done   dns.resolver" in cli("dns.resolver").stdout
+    assert open(path).read() == with_devnet
+
+
+def test_upstream_timeout_is_servfail_within_two_seconds(provider, walkthrough):
+    # The upstream stand-in answers only example.test; drop its traffic to make it silent.
+    subprocess.run(["ip", "netns", "exec", provider.up_ns, "iptables", "-I", "INPUT", "-p",
+                    "udp", "--dport", "53", "-j", "DROP"], check=True)
+    try:
+        start = time.monotonic()
+        out = on_host(provider, "dig", "+time=5", "+tries=1", f"@{DNS}", "www.example.test")
+        assert "SERVFAIL" in out and time.monotonic() - start < 2.5
+    finally:
+        subprocess.run(["ip", "netns", "exec", provider.up_ns, "iptables", "-D", "INPUT", "-p",
+                        "udp", "--dport", "53", "-j", "DROP"], check=True)
+
+
