@@ -73,12 +73,11 @@ def main(argv=None) -> int:
         status = Path(args.status)
         status.parent.mkdir(parents=True, exist_ok=True)
         while True:
-            view = zone.view
             data = {
                 "pid": os.getpid(), "listen": args.listen, "domain": naming.domain,
                 "args": argv_given, "written": time.time(),
                 "started": started, "uptime": round(time.time() - started, 1),
-                "containers": len(zone.container_ids()), "records": view.records,
+                "containers": len(zone.container_ids()), "records": zone.records,
                 "upstream": upstreams, "upstream_error": server.upstream.last_error,
                 "docker_connected": registrar.connected, "resyncs": registrar.resyncs,
                 "last_event": registrar.last_event, "queries": dict(server.stats),

@@ -1,8 +1,8 @@
 """The zone: every running container's records, answered authoritatively.
 
-The registrar changes it (upsert, remove, replace_all); each change builds a new immutable
-`View` and swaps it in, so the server threads read without locks. Listeners hear of every
-change (the server drops its cache of rendered answers).
+The registrar changes it (upsert, remove, replace_all). Names are parsed once per container
+and indexed by name, then by container, so a change costs the size of that container, not of
+the zone. Listeners hear of every change (the server drops its cache of rendered answers).
 """
 
 from __future__ import annotations
@@ -33,14 +33,20 @@ def reverse_origin(subnet) -> dns.name.Name:
     return dns.name.from_text(".".join(reversed(octets)) + ".in-addr.arpa.")
 
 
-@dataclass(frozen=True)
-class View:
-    a: dict = field(default_factory=dict)
-    aaaa: dict = field(default_factory=dict)
-    srv: dict = field(default_factory=dict)
-    ptr: dict = field(default_factory=dict)
-    exists: frozenset = frozenset()
-    records: int = 0
+@dataclass
+class _Parts:
+    """One container's records as parsed DNS names."""
+
+    rec: Records
+    names: list = field(default_factory=list)
+    srv: list = field(default_factory=list)
+    ptr: list = field(default_factory=list)
+    exists: set = field(default_factory=set)
+
+    @property
+    def count(self) -> int:
+        rec = self.rec
+        return len(self.names) * (len(rec.ipv4) + len(rec.ipv6)) + len(self.srv) + len(self.ptr)
 
 
 class Zone:
@@ -51,64 +57,101 @@ class Zone:
         self.ns_address = ns_address
         self.reverse = [reverse_origin(s) for s in reverse_subnets]
         self.generation = 0
+        self.records = 0
         self.listeners: list = []
-        self._containers: dict[str, Records] = {}
+        self._containers: dict[str, _Parts] = {}
+        # name -> {container id: its values}: a change touches only its own container's names
+        self._a: dict = {}
+        self._aaaa: dict = {}
+        self._srv: dict = {}
+        self._ptr: dict = {}
+        self._exists: dict = {}  # name -> how many containers make it exist
         self._lock = threading.Lock()
-        self.view = self._build()
 
     # -- changes (registrar) -------------------------------------------------------------
 
     def upsert(self, rec: Records) -> None:
+        parts = self._parse(rec)  # outside the lock: the costly part
         with self._lock:
-            self._containers[rec.cid] = rec
-            self._swap()
+            self._drop(rec.cid)
+            self._add(parts)
+        self._changed()
 
     def remove(self, cid: str) -> bool:
         with self._lock:
-            if self._containers.pop(cid, None) is None:
-                return False
-            self._swap()
-            return True
+            dropped = self._drop(cid)
+        if dropped:
+            self._changed()
+        return dropped
 
     def replace_all(self, recs: list[Records]) -> None:
+        parsed = [self._parse(r) for r in recs]
         with self._lock:
-            self._containers = {r.cid: r for r in recs}
-            self._swap()
+            for cid in list(self._containers):
+                self._drop(cid)
+            for parts in parsed:
+                self._add(parts)
+        self._changed()
 
     def container_ids(self) -> set[str]:
         return set(self._containers)
 
-    def _swap(self) -> None:
-        self.view = self._build()
+    def _changed(self) -> None:
         self.generation += 1
         for listener in self.listeners:
             listener()
 
-    def _build(self) -> View:
-        a, aaaa, srv, ptr = {}, {}, {}, {}
-        exists = {self.origin, self.ns_name, *self.reverse}
-        count = 0
-        for rec in self._containers.values():
-            primary = dns.name.from_text(rec.primary)
-            for text in rec.names:
-                name = dns.name.from_text(text)
-                a.setdefault(name, set()).update(rec.ipv4)
-                aaaa.setdefault(name, set()).update(rec.ipv6)
-                exists.update(_ancestors(name, self.origin))
-            for owner, port in rec.srv:
-                name = dns.name.from_text(owner)
-                srv.setdefault(name, set()).add((port, primary))
-                exists.update(_ancestors(name, self.origin))
-            for ip in rec.ipv4 + rec.ipv6:
-                rev = dns.reversename.from_address(ip)
-                origin = next((o for o in self.reverse if rev.is_subdomain(o)), None)
-                if origin is not None:
-                    ptr.setdefault(rev, primary)
-                    exists.update(_ancestors(rev, origin))
-            count += len(rec.names) * (len(rec.ipv4) + len(rec.ipv6)) + len(rec.srv)
-        freeze = lambda d: {k: sorted(v) for k, v in d.items() if v}  # noqa: E731
-        return View(freeze(a), freeze(aaaa), freeze(srv), ptr, frozenset(exists),
-                    count + len(ptr))
+    def _parse(self, rec: Records) -> _Parts:
+        parts = _Parts(rec)
+        primary = dns.name.from_text(rec.primary)
+        for text in rec.names:
+            name = dns.name.from_text(text)
+            parts.names.append(name)
+            parts.exists.update(_ancestors(name, self.origin))
+        for owner, port in rec.srv:
+            name = dns.name.from_text(owner)
+            parts.srv.append((name, (port, primary)))
+            parts.exists.update(_ancestors(name, self.origin))
+        for ip in rec.ipv4 + rec.ipv6:
+            rev = dns.reversename.from_address(ip)
+            origin = next((o for o in self.reverse if rev.is_subdomain(o)), None)
+            if origin is not None:
+                parts.ptr.append((rev, primary))
+                parts.exists.update(_ancestors(rev, origin))
+        return parts
+
+    def _indexed(self, parts: _Parts):
+        rec = parts.rec
+        yield self._a, [(n, rec.ipv4) for n in parts.names if rec.ipv4]
+        yield self._aaaa, [(n, rec.ipv6) for n in parts.names if rec.ipv6]
+        yield self._srv, [(n, [target]) for n, target in parts.srv]
+        yield self._ptr, [(rev, [primary]) for rev, primary in parts.ptr]
+
+    def _add(self, parts: _Parts) -> None:
+        cid = parts.rec.cid
+        self._containers[cid] = parts
+        for index, entries in self._indexed(parts):
+            for name, values in entries:
+                index.setdefault(name, {}).setdefault(cid, []).extend(values)
+        for name in parts.exists:
+            self._exists[name] = self._exists.get(name, 0) + 1
+        self.records += parts.count
+
+    def _drop(self, cid: str) -> bool:
+        parts = self._containers.pop(cid, None)
+        if parts is None:
+            return False
+        for index, entries in self._indexed(parts):
+            for name, _ in entries:
+                owners = index.get(name)
+                if owners is not None and owners.pop(cid, None) is not None and not owners:
+                    del index[name]
+        for name in parts.exists:
+            left = self._exists.pop(name, 1) - 1
+            if left:
+                self._exists[name] = left
+        self.records -= parts.count
+        return True
 
     # -- answers (server) ----------------------------------------------------------------
 
@@ -123,30 +166,34 @@ class Zone:
         if q.rdclass != dns.rdataclass.IN:
             resp.set_rcode(dns.rcode.REFUSED)
             return resp
-        view, name, rdtype = self.view, q.name, q.rdtype
-        for rrset in self._rrsets(view, name, rdtype):
-            resp.answer.append(rrset)
+        name, rdtype = q.name, q.rdtype
+        with self._lock:  # the registrar may be changing the indices right now
+            resp.answer.extend(self._rrsets(name, rdtype))
+            known = name in self._exists or name in (self.origin, self.ns_name, *self.reverse)
         if not resp.answer:
-            if name not in view.exists:
+            if not known:
                 resp.set_rcode(dns.rcode.NXDOMAIN)
             resp.authority.append(self._soa(name))
         return resp
 
-    def _rrsets(self, view: View, name, rdtype):
+    def _rrsets(self, name, rdtype):
         def want(t):
             return rdtype in (t, ANY)
 
         def rrset(t, values):
             return dns.rrset.from_text_list(name, self.ttl, "IN", t, [str(v) for v in values])
 
-        if want(A) and name in view.a:
-            yield rrset(A, view.a[name])
-        if want(AAAA) and name in view.aaaa:
-            yield rrset(AAAA, view.aaaa[name])
-        if want(SRV) and name in view.srv:
-            yield rrset(SRV, [f"0 0 {port} {target}" for port, target in view.srv[name]])
-        if want(PTR) and name in view.ptr:
-            yield rrset(PTR, [view.ptr[name]])
+        def merged(index):
+            return sorted({v for values in index[name].values() for v in values})
+
+        if want(A) and name in self._a:
+            yield rrset(A, merged(self._a))
+        if want(AAAA) and name in self._aaaa:
+            yield rrset(AAAA, merged(self._aaaa))
+        if want(SRV) and name in self._srv:
+            yield rrset(SRV, [f"0 0 {port} {target}" for port, target in merged(self._srv)])
+        if want(PTR) and name in self._ptr:
+            yield rrset(PTR, [next(iter(self._ptr[name].values()))[0]])
         if name == self.ns_name and want(A):
             yield rrset(A, [self.ns_address])
         if name == self.origin or name in self.reverse:
