@@ -196,8 +196,9 @@ def _dns(tree: dict, problems: list[str]) -> Dns:
         except ValueError:
             problems.append(f"devnet.dns.upstream: {spec!r} is not ip or ip:port")
     resolver = str(tree.get("resolver", "auto"))
-    if resolver not in ("auto", "resolvconf", "resolved"):
-        problems.append(f"devnet.dns.resolver: {resolver!r} is not auto, resolvconf or resolved")
+    if resolver not in ("auto", "resolvconf", "resolved", "resolverdir"):
+        problems.append(f"devnet.dns.resolver: {resolver!r} is not auto, resolvconf, resolved "
+                        "or resolverdir")
     return Dns(domain, env, ttl if isinstance(ttl, int) else 30, tuple(map(str, upstream)),
                resolver)
 

@@ -1,5 +1,7 @@
 """dns.resolver: send the host's lookups to devnet's DNS.
 
+- macOS: /etc/resolver/<domain> (split DNS), then flush the resolver caches; `scutil --dns`
+  proves it.
 - systemd-resolved (where /etc/resolv.conf is its stub): per-link DNS with `~<domain>` on the
   host-only link, so only the domain goes to devnet (split DNS); `resolvectl revert` undoes it.
 - otherwise the walk-through's way: devnet's DNS first in /etc/resolv.conf, the old servers
@@ -61,7 +63,13 @@ class DnsResolver(Step):
         wanted = self.dn.settings.dns.resolver
         if wanted != "auto":
             return wanted
+        if self.dn.host.run("uname -s", hide=True, warn=True).stdout.strip() == "Darwin":
+            return "resolverdir"
         return "resolved" if uses_resolved(self.dn.host) else "resolvconf"
+
+    @property
+    def resolver_file(self) -> str:
+        return f"/etc/resolver/{self.domain}"
 
     def _read(self) -> str:
         out = self.dn.host.run(f"cat {RESOLV_CONF}", hide=True, warn=True)
@@ -75,6 +83,11 @@ class DnsResolver(Step):
         return link
 
     def check(self):
+        if self.method() == "resolverdir":
+            out = self.dn.host.run(f"cat {self.resolver_file}", hide=True, warn=True)
+            if out.ok and first_nameserver(out.stdout) == self.ip:
+                return f"{self.resolver_file} sends .{self.domain} to {self.ip}"
+            return None
         if self.method() == "resolved":
             out = self.dn.host.run(cmd("resolvectl", "domain", self._link()), hide=True, warn=True)
             dns = self.dn.host.run(cmd("resolvectl", "dns", self._link()), hide=True, warn=True)
@@ -86,6 +99,8 @@ class DnsResolver(Step):
         return None
 
     def plan(self):
+        if self.method() == "resolverdir":
+            return [f"write {self.resolver_file}: nameserver {self.ip}; flush the DNS caches"]
         if self.method() == "resolved":
             return [f"resolvectl dns <host-only link> {self.ip}; resolvectl domain ... "
                     f"~{self.domain}"]
@@ -93,6 +108,13 @@ class DnsResolver(Step):
 
     def apply(self):
         host = self.dn.host
+        if self.method() == "resolverdir":
+            out = host.run(f"cat {self.resolver_file}", hide=True, warn=True)
+            if not any(e["step"] == self.name for e in self.dn.journal.entries()):
+                self.dn.journal.record(self.name, method="resolverdir", path=self.resolver_file,
+                                       previous=out.stdout if out.ok else None)
+            self._write_resolver_file(f"# devnet\nnameserver {self.ip}\nport 53\n")
+            return f"{self.resolver_file}: .{self.domain} -> {self.ip}"
         if self.method() == "resolved":
             link = self._link()
             self.dn.journal.record(self.name, method="resolved", link=link)
@@ -106,7 +128,23 @@ class DnsResolver(Step):
         host.run(f"tee {RESOLV_CONF}", in_stream=io.StringIO(new), hide=True)
         return f"{RESOLV_CONF}: nameserver {self.ip} first, {len(text.splitlines())} line(s) kept"
 
+    def _write_resolver_file(self, text: str | None) -> None:
+        host = self.dn.host
+        if text is None:
+            host.run(cmd("rm", "-f", self.resolver_file), hide=True)
+        else:
+            host.run("mkdir -p /etc/resolver", hide=True)
+            host.run(cmd("tee", self.resolver_file), in_stream=io.StringIO(text), hide=True)
+        host.run("dscacheutil -flushcache", hide=True, warn=True)
+        host.run("killall -HUP mDNSResponder", hide=True, warn=True)
+
     def verify(self):
+        if self.method() == "resolverdir":  # macOS has no getent; scutil shows the resolvers
+            out = self.dn.host.run("scutil --dns", hide=True, warn=True).stdout
+            if f"domain   : {self.domain}" not in out or self.ip not in out:
+                raise DevnetError(f"`scutil --dns` does not list {self.resolver_file}",
+                                  "sudo killall -HUP mDNSResponder, then invoke dns.resolver")
+            return
         name = f"ns.{self.domain}"
         wait_until(
             lambda: self.ip in self.dn.host.run(cmd("getent", "hosts", name), hide=True,
@@ -122,6 +160,9 @@ class DnsResolver(Step):
         if args.get("method") == "resolved":
             host.run(cmd("resolvectl", "revert", args["link"]), hide=True, warn=True)
             return f"resolvectl revert {args['link']}"
+        if args.get("method") == "resolverdir":
+            self._write_resolver_file(args.get("previous"))
+            return f"{args['path']} {'restored' if args.get('previous') else 'removed'}"
         current = self._read()
         previous = args.get("previous", "")
         if current == with_devnet_first(previous, self.ip, self.domain):

@@ -210,3 +210,23 @@ def test_cache_key_only_for_plain_queries():
     # Type 65 (HTTPS) is byte 'A': only the name is folded to lower case.
     https = cache_key(dns.message.make_query("U1.docker", 65).to_wire())[0][0]
     assert https.endswith(b"\x00\x00\x41\x00\x01") and https.startswith(b"\x02u1")
+
+
+def test_two_containers_claiming_one_name_share_it(server, zone):
+    """Documented: a name is a set; both answer it (round robin), each PTR stays its own."""
+    zone.upsert(container("a1", "172.17.0.20"))
+    twin = container("a2", "172.17.0.21")
+    twin.names.append("a1.docker")  # e.g. a2's hostname or alias is "a1"
+    zone.upsert(twin)
+    assert addrs(ask(server, "a1.docker")[0]) == ["172.17.0.20", "172.17.0.21"]
+    assert addrs(ask(server, "21.0.17.172.in-addr.arpa", "PTR")[0]) == ["a2.ubuntu.dev.docker."]
+    zone.remove("id-a2")
+    assert addrs(ask(server, "a1.docker")[0]) == ["172.17.0.20"]
+
+
+def test_the_exact_cache_is_dropped_on_every_change(server, zone):
+    wire = dns.message.make_query("u2.docker", "A").to_wire()
+    server.answer(wire, HOST)
+    assert server.exact
+    zone.remove("id-u2")
+    assert not server.exact and not server.cache

@@ -42,7 +42,7 @@ def devnet(settings, host):
 
 
 def test_resolvconf_apply_journals_the_original_and_undo_restores_it(settings):
-    host = Recorder(run={"cat /etc/resolv.conf": Result(ORIGINAL),
+    host = Recorder(run={"cat /etc/resolv.conf": Result(ORIGINAL), "uname -s": Result("Linux"),
                          "resolvectl status": Result("", exited=1)})
     dn = devnet(settings, host)
     step = DnsResolver(dn)
@@ -59,6 +59,7 @@ def test_resolvconf_apply_journals_the_original_and_undo_restores_it(settings):
 
 def test_resolved_hosts_get_split_dns_on_the_hostonly_link(settings):
     host = MockContext(run={
+        "uname -s": Result("Linux\n"),
         "cat /etc/resolv.conf": Result("nameserver 127.0.0.53\noptions edns0\n"),
         "resolvectl status": Result("Global\n"),
         "resolvectl dns dntest-ho0 172.17.42.1": Result(""),
@@ -69,3 +70,40 @@ def test_resolved_hosts_get_split_dns_on_the_hostonly_link(settings):
     assert step.apply() == "systemd-resolved: ~docker -> 172.17.42.1 on dntest-ho0"
 
 
+
+
+SCUTIL = """DNS configuration
+
+resolver #1
+  nameserver[0] : 192.168.1.1
+  flags    : Request A records
+  reach    : 0x00020002 (Reachable,Directly Reachable Address)
+
+resolver #8
+  domain   : docker
+  nameserver[0] : 172.17.42.1
+  port     : 53
+  flags    : Request A records, Request AAAA records
+  reach    : 0x00000002 (Reachable)
+"""
+
+
+def test_macos_gets_an_etc_resolver_file_and_scutil_proves_it(settings):
+    host = Recorder(run={
+        "uname -s": Result("Darwin\n"),
+        "cat /etc/resolver/docker": Result("", exited=1),
+        "mkdir -p /etc/resolver": Result(""),
+        "dscacheutil -flushcache": Result(""),
+        "killall -HUP mDNSResponder": Result(""),
+        "scutil --dns": Result(SCUTIL),
+        "rm -f /etc/resolver/docker": Result(""),
+    })
+    dn = devnet(settings, host)
+    step = DnsResolver(dn)
+    assert step.method() == "resolverdir" and step.check() is None
+    assert step.apply() == "/etc/resolver/docker: .docker -> 172.17.42.1"
+    assert host.written == ["# devnet\nnameserver 172.17.42.1\nport 53\n"]
+    step.verify()
+    entry = dn.journal.entries()[0]["args"]
+    assert entry["previous"] is None
+    assert step.undo(entry) == "/etc/resolver/docker removed"
