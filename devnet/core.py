@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import shlex
-
 import paramiko
 from invoke.exceptions import UnexpectedExit
 
@@ -12,7 +9,7 @@ from devnet import providers
 from devnet.config import Settings
 from devnet.errors import DevnetError
 from devnet.journal import Journal
-from devnet.system import cmd
+from devnet.system import cmd, write_file_argv
 
 
 class Devnet:
@@ -32,15 +29,14 @@ class Devnet:
             self._conn = self.provider.connection()
         return self._conn
 
-    def vm_run(self, *argv, warn: bool = False, stdin: str | None = None):
+    def vm_run(self, *argv, warn: bool = False):
         """Run one command in the VM over SSH, as root (sudo -n for a non-root login)."""
         conn = self.vm()
         line = cmd(*argv)
         if conn.user != "root":
             line = "sudo -n " + line
-        stream = io.StringIO(stdin) if stdin is not None else False
         try:
-            return conn.run(line, hide=True, warn=warn, in_stream=stream)
+            return conn.run(line, hide=True, warn=warn, in_stream=False)
         except UnexpectedExit as err:
             res = err.result
             raise DevnetError(
@@ -55,7 +51,7 @@ class Devnet:
 
     def vm_write(self, path: str, text: str) -> None:
         """Replace a file in the VM with `text`."""
-        self.vm_run("sh", "-c", f"cat > {shlex.quote(path)}", stdin=text)
+        self.vm_run(*write_file_argv(path, text))
 
     def vm_read(self, path: str) -> str | None:
         """A file's text in the VM, or None when it does not exist."""

@@ -12,11 +12,9 @@
 
 from __future__ import annotations
 
-import io
-
 from devnet.errors import DevnetError
 from devnet.steps import Step
-from devnet.system import cmd, wait_until
+from devnet.system import cmd, wait_until, write_file_argv
 
 RESOLV_CONF = "/etc/resolv.conf"
 MARK = "# devnet: containers' names (.{domain}) via {ip}; `invoke down` removes this\n"
@@ -125,7 +123,7 @@ class DnsResolver(Step):
         if not any(e["step"] == self.name for e in self.dn.journal.entries()):
             self.dn.journal.record(self.name, method="resolvconf", previous=text)
         new = with_devnet_first(text, self.ip, self.domain)
-        host.run(f"tee {RESOLV_CONF}", in_stream=io.StringIO(new), hide=True)
+        host.run(cmd(*write_file_argv(RESOLV_CONF, new)), hide=True)
         return f"{RESOLV_CONF}: nameserver {self.ip} first, {len(text.splitlines())} line(s) kept"
 
     def _write_resolver_file(self, text: str | None) -> None:
@@ -134,7 +132,7 @@ class DnsResolver(Step):
             host.run(cmd("rm", "-f", self.resolver_file), hide=True)
         else:
             host.run("mkdir -p /etc/resolver", hide=True)
-            host.run(cmd("tee", self.resolver_file), in_stream=io.StringIO(text), hide=True)
+            host.run(cmd(*write_file_argv(self.resolver_file, text)), hide=True)
         host.run("dscacheutil -flushcache", hide=True, warn=True)
         host.run("killall -HUP mDNSResponder", hide=True, warn=True)
 
@@ -169,5 +167,5 @@ class DnsResolver(Step):
             restored, how = previous, "restored as it was"
         else:  # someone else changed it since (a VPN client?): take out only devnet's lines
             restored, how = without_devnet(current, self.ip), "removed devnet's lines"
-        host.run(f"tee {RESOLV_CONF}", in_stream=io.StringIO(restored), hide=True)
+        host.run(cmd(*write_file_argv(RESOLV_CONF, restored)), hide=True)
         return f"{RESOLV_CONF} {how}"

@@ -1,3 +1,4 @@
+import shlex
 
 from invoke import MockContext, Result
 
@@ -21,15 +22,16 @@ def test_without_devnet_takes_out_only_devnets_lines():
 
 
 class Recorder(MockContext):
-    """A MockContext that also records what `tee` was fed."""
+    """A MockContext that also records the files written (system.write_file_argv)."""
 
     def __init__(self, **kw):
         super().__init__(**kw)
         self._set(written=[])
 
     def run(self, command, **kw):
-        if command.startswith("tee "):
-            self.written.append(kw["in_stream"].read())
+        argv = shlex.split(command)
+        if argv[:3] == ["sh", "-c", 'printf "%s" "$0" > "$1"']:
+            self.written.append(argv[3])
             return Result("")
         return super().run(command, **kw)
 
