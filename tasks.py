@@ -2,8 +2,8 @@
 
 from invoke import Collection
 
-from devnet.tasks import dns, docker, net, sim, test, top, vm
+from devnet.tasks import dns, docker, net, sim, test, top, vm, vpn
 
 ns = Collection.from_module(top)
-for sub in (vm.ns, net.ns, docker.ns, dns.ns, sim.ns, test.ns):
+for sub in (vm.ns, net.ns, docker.ns, dns.ns, vpn.ns, sim.ns, test.ns):
     ns.add_collection(sub)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 import ipaddress
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from devnet.errors import ConfigError
@@ -60,6 +60,8 @@ class Settings:
     bip: ipaddress.IPv4Interface = ipaddress.ip_interface("172.17.42.1/16")
     dns: Dns = Dns()
     start_timeout: float = 30.0
+    watch: bool = False  # `up` also starts net.watch in the background
+    raw: dict = field(default_factory=dict, compare=False)  # as given: for child processes
 
     @property
     def vm_ip(self) -> str:
@@ -170,7 +172,18 @@ def load(tree) -> Settings:
         bip=bip,
         dns=dns_settings,
         start_timeout=timeout,
+        watch=bool(tree.get("watch", False)),
+        raw=_plain(tree),
     )
+
+
+def _plain(tree) -> dict:
+    """Invoke's config proxies as plain dicts and lists (JSON-able)."""
+    if hasattr(tree, "items"):
+        return {str(k): _plain(v) for k, v in tree.items()}
+    if isinstance(tree, (list, tuple)):
+        return [_plain(v) for v in tree]
+    return tree
 
 
 def _dns(tree: dict, problems: list[str]) -> Dns:

@@ -7,6 +7,8 @@ replaces the file atomically, so a crash never leaves half a journal.
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
 import os
 import time
@@ -36,15 +38,30 @@ class Journal:
 
     def record(self, step: str, **args) -> None:
         """Note that `step` is about to change something; the same entry is kept once."""
-        entries = self.entries()
-        if any(e["step"] == step and e["args"] == args for e in entries):
-            return
-        entries.append({"step": step, "args": args, "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
-        self._write(entries)
+        with self._locked():
+            entries = self.entries()
+            if any(e["step"] == step and e["args"] == args for e in entries):
+                return
+            entries.append({"step": step, "args": args,
+                            "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+            self._write(entries)
 
     def forget(self, step: str, **args) -> None:
-        entries = [e for e in self.entries() if not (e["step"] == step and e["args"] == args)]
-        self._write(entries)
+        with self._locked():
+            entries = [e for e in self.entries()
+                       if not (e["step"] == step and e["args"] == args)]
+            self._write(entries)
+
+    @contextlib.contextmanager
+    def _locked(self):
+        """net.watch writes from its own process: one writer at a time (lock on the dir)."""
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        fd = os.open(self.path.parent, os.O_RDONLY)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)
 
     def undo_order(self) -> list[dict]:
         return list(reversed(self.entries()))

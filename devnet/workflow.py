@@ -10,6 +10,8 @@ from devnet.host.resolver import DnsResolver
 from devnet.net import NetRoute, check_overlaps
 from devnet.providers.base import Piece
 from devnet.vm import VmForward, VmHostOnly, VmInit, VmUp
+from devnet.vpn.fix import VpnFix
+from devnet.vpn.watch import NetNetwork, NetWatch
 
 # The walk-through's order; the route comes before the DNS so dns.start can prove the host
 # gets answers from the bridge IP.
@@ -25,12 +27,14 @@ def preflight(dn) -> None:
 
 def up(dn, dry_run: bool = False):
     preflight(dn)
-    return steps.run([S(dn) for S in UP], dry_run=dry_run, echo=dn.echo)
+    wanted = [*UP, NetWatch] if dn.settings.watch else UP
+    return steps.run([S(dn) for S in wanted], dry_run=dry_run, echo=dn.echo)
 
 
 def down(dn, dry_run: bool = False):
+    undoers = {S.name: S(dn) for S in (*UP, VpnFix, NetWatch, NetNetwork)}
     try:
-        return steps.undo(dn, {S.name: S(dn) for S in UP}, dry_run=dry_run, echo=dn.echo)
+        return steps.undo(dn, undoers, dry_run=dry_run, echo=dn.echo)
     finally:
         dn.close()
 

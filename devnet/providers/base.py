@@ -85,6 +85,11 @@ class Provider(ABC):
         """The developer's machine is there (only the sim's can be gone)."""
         return True
 
+    def docker_client(self, timeout: int = 30):
+        import docker
+
+        return docker.DockerClient(base_url=self.docker_url(), timeout=timeout)
+
     def env(self) -> dict[str, str]:
         return {"DOCKER_HOST": self.docker_url()}
 

@@ -20,4 +20,26 @@ def route(c, remove=False, dry_run=False):
     print("plan   net.route      remove routes" if dry_run else NetRoute(dn).remove())
 
 
-ns = Collection("net", route)
+@task(help={"background": "run detached (stopped by `invoke down` or --stop)",
+            "stop": "stop the background watcher"})
+@reports_errors
+def watch(c, background=False, stop=False):
+    """Keep routes right: repair after VPN (re)connects, route every Docker network."""
+    from devnet import steps
+    from devnet.vpn.watch import NetWatch, Watcher
+
+    dn = devnet(c)
+    if stop:
+        steps.undo(dn, {NetWatch.name: NetWatch(dn)}, echo=dn.echo, only=NetWatch.name)
+    elif background:
+        steps.run([NetWatch(dn)], echo=dn.echo)
+    else:
+        watcher = Watcher(dn)
+        try:
+            watcher.run()
+        except KeyboardInterrupt:
+            watcher.stop()
+            print("net.watch: stopped")
+
+
+ns = Collection("net", route, watch)

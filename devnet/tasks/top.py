@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import sys
 import time
 
 from invoke import task
@@ -69,4 +71,7 @@ def env(c):
     dn = devnet(c)
     lines = [f"export {key}={value}" for key, value in dn.provider.env().items()]
     lines.append(f"# ssh into the VM: {dn.provider.ssh_command()}")
-    print("\n".join(lines))  # one write: `invoke env | head -1` gets no broken pipe
+    try:
+        print("\n".join(lines), flush=True)
+    except BrokenPipeError:  # `invoke env | head -1`: the reader has all it wanted
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
