@@ -39,9 +39,6 @@ def _nets(text: str) -> list:
 
 # -- iptables-save ---------------------------------------------------------------------------
 
-IPT_OPTS_WITH_VALUE = {"-s", "-d", "-i", "-o", "-j", "-p", "-m", "--comment", "-g"}
-
-
 def parse_iptables_save(text: str) -> list[Rule]:
     rules, table, counts = [], "filter", {}
     for line in text.splitlines():
@@ -75,10 +72,7 @@ def parse_iptables_save(text: str) -> list[Rule]:
                     val, "jump")
                 if rule.action == "jump":
                     rule.other.append(f"jump {val}")
-                i += 2
-                while i < len(argv) and not argv[i].startswith("-"):
-                    i += 1  # target options (--reject-with ...)
-                continue
+                break  # what follows are the target's own options (--reject-with ...)
             elif opt == "-m" and val == "comment":
                 pass
             elif opt == "--comment":

@@ -37,7 +37,8 @@ def cli(instance) -> Cli:
 @pytest.fixture(scope="session")
 def marks(settings) -> tuple[str, ...]:
     """Strings that only devnet's processes for this run have in their command line."""
-    return (str(settings.state_dir), settings.instance, "dockerd", "containerd")
+    return (str(settings.state_dir), settings.instance, "dockerd", "containerd", "dnsmasq",
+            "devnet.vpn.watch", "devnet.dns.", "devnet.providers.portforward")
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,7 @@ import contextlib
 import os
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,10 +36,33 @@ def sh(*argv: str) -> str:
     return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
 
-def tcp_from_host(host_ns: str, ip: str, port: int = 7777):
+def tcp_from_host(host_ns: str, ip: str, port: int = 7777, timeout: float = 3.0):
     """A real TCP connection from inside the simulated developer machine."""
     return subprocess.run(["ip", "netns", "exec", host_ns, sys.executable, str(PROBE), ip,
-                           str(port)], capture_output=True, text=True, timeout=20)
+                           str(port), str(timeout)], capture_output=True, text=True, timeout=20)
+
+
+def on_host(host_ns: str, *argv: str, timeout: float = 20) -> str:
+    """A command's output, run on the simulated developer machine."""
+    return subprocess.run(["ip", "netns", "exec", host_ns, *argv], capture_output=True,
+                          text=True, timeout=timeout).stdout
+
+
+def dig(host_ns: str, *args: str) -> list[str]:
+    """The answers of `dig +short`; its ";; connection timed out" lines are not answers."""
+    out = on_host(host_ns, "dig", "+short", "+time=1", "+tries=1", *args)
+    return [w for line in out.splitlines() if not line.startswith(";") for w in line.split()]
+
+
+def wait_for(check, timeout: float = 5.0, pause: float = 0.02) -> float:
+    """Poll until `check()` is truthy; return when it was (monotonic), or fail."""
+    deadline = time.monotonic() + timeout
+    while True:
+        if check():
+            return time.monotonic()
+        if time.monotonic() > deadline:
+            raise AssertionError(f"not within {timeout}s: {check.__doc__ or check}")
+        time.sleep(pause)
 
 
 @contextlib.contextmanager

@@ -4,8 +4,9 @@ import socket
 import sys
 
 host, port = sys.argv[1], int(sys.argv[2])
+timeout = float(sys.argv[3]) if len(sys.argv) > 3 else 3.0
 try:
-    with socket.create_connection((host, port), timeout=3) as s:
+    with socket.create_connection((host, port), timeout=timeout) as s:
         s.sendall(b"ping\n")
         s.shutdown(socket.SHUT_WR)
         reply = b""

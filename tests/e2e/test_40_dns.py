@@ -8,33 +8,23 @@ import time
 
 import pytest
 
+from tests.e2e import machine
+from tests.e2e.machine import wait_for
+
 DNS = "172.17.42.1"
 
 
 def on_host(provider, *argv, timeout=20) -> str:
-    out = subprocess.run(["ip", "netns", "exec", provider.host_ns, *argv], capture_output=True,
-                         text=True, timeout=timeout)
-    return out.stdout
+    return machine.on_host(provider.host_ns, *argv, timeout=timeout)
 
 
 def dig(provider, *args) -> list[str]:
-    """The answers of `dig +short`; its ";; connection timed out" lines are not answers."""
-    out = on_host(provider, "dig", "+short", "+time=1", "+tries=2", *args)
-    return [w for line in out.splitlines() if not line.startswith(";") for w in line.split()]
+    return machine.dig(provider.host_ns, *args)
 
 
 def ip_of(container) -> str:
     container.reload()
     return container.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
-
-
-def wait_for(check, timeout=5.0, pause=0.02):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if check():
-            return time.monotonic()
-        time.sleep(pause)
-    raise AssertionError(f"not within {timeout}s: {check.__doc__ or check}")
 
 
 @pytest.fixture(scope="module")
