@@ -1,0 +1,132 @@
+"""VPN reconnects: time from `vpn.sim.connect` to the first successful TCP connection to a
+container *and* DNS answer for its name, from the simulated host.
+
+    sudo .venv/bin/python bench/vpn_bench.py [--reconnects 20]
+
+Side by side in the same run:
+- devnet: `net.watch` running in the background repairs by itself;
+- reference: no watcher, `invoke vpn.fix` run by hand right after the connect (the fastest a
+  person could be with the walk-through's fix).
+Times are measured from the start of the connect command and from its end.
+Results: bench/results/vpn.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from devnet import config  # noqa: E402
+from devnet.providers.sim import SimProvider  # noqa: E402
+
+INSTANCE = "bench"
+
+PROBE = r"""
+import socket, struct, sys, time, random
+ip, name = sys.argv[1], sys.argv[2]
+def dns_ok():
+    server = next(l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver"))
+    qid = random.randrange(65536)
+    wire = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + b"".join(
+        bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0\0\1\0\1"
+    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.1)
+    try:
+        s.sendto(wire, (server, 53)); data = s.recv(512)
+        return data[:2] == wire[:2] and data[3] & 0xF == 0 and data[6:8] != b"\0\0"
+    except OSError:
+        return False
+    finally:
+        s.close()
+def tcp_ok():
+    try:
+        with socket.create_connection((ip, 7777), timeout=0.1) as c:
+            return c.recv(64).startswith(b"hello")
+    except OSError:
+        return False
+for line in sys.stdin:
+    while not (tcp_ok() and dns_ok()):
+        time.sleep(0.005)
+    print(time.time(), flush=True)
+"""
+
+
+def invoke(*args, quiet=True) -> float:
+    env = dict(os.environ, INVOKE_DEVNET_INSTANCE=INSTANCE)
+    subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, check=True,
+                   stdout=subprocess.DEVNULL if quiet else None)
+    return time.time()
+
+
+def pct(values, q):
+    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+
+
+def summary(values) -> dict:
+    ms = [v * 1000 for v in values]
+    return {"p50_ms": round(pct(ms, 50)), "p99_ms": round(pct(ms, 99)), "max_ms": round(max(ms))}
+
+
+def measure(p: SimProvider, ip: str, reconnects: int, manual_fix: bool) -> dict:
+    probe = subprocess.Popen(["ip", "netns", "exec", p.host_ns, sys.executable, "-c", PROBE, ip,
+                              "bvpn.docker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                             text=True)
+    from_start, from_end = [], []
+    try:
+        for _ in range(reconnects):
+            began = time.time()
+            ended = invoke("vpn.sim.connect")
+            if manual_fix:
+                invoke("vpn.fix")
+            probe.stdin.write("go\n")
+            probe.stdin.flush()
+            ok = float(probe.stdout.readline())
+            from_start.append(ok - began)
+            from_end.append(max(ok - ended, 0.0))
+            invoke("vpn.sim.disconnect")
+            if manual_fix:
+                invoke("vpn.restore")  # forget: the next connect breaks it afresh
+    finally:
+        probe.kill()
+    return {"from_connect_start": summary(from_start), "from_connect_end": summary(from_end),
+            "reconnects": reconnects}
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reconnects", type=int, default=20)
+    args = ap.parse_args()
+    p = SimProvider(config.load({"instance": INSTANCE}))
+    invoke("up")
+    invoke("test.image")
+    client = p.docker_client()
+    results = {}
+    try:
+        c = client.containers.run("ubuntu", "nc -ll -p 7777 -e /bin/echo-server", name="bvpn",
+                                  detach=True)
+        c.reload()
+        ip = c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+        results["reference: vpn.fix by hand"] = measure(p, ip, args.reconnects, True)
+        invoke("net.watch", "--background")
+        results["devnet: net.watch"] = measure(p, ip, args.reconnects, False)
+        c.remove(force=True)
+    finally:
+        client.close()
+        invoke("down")
+    out = ROOT / "bench/results/vpn.json"
+    out.parent.mkdir(exist_ok=True)
+    out.write_text(json.dumps(results, indent=2) + "\n")
+    print(json.dumps(results, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
