@@ -14,10 +14,8 @@ Results: bench/results/dns.json, and a summary on stdout.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import re
-import statistics
 import subprocess
 import sys
 import tempfile
@@ -27,17 +25,14 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import INSTANCE, invoke, pct, write_results  # noqa: E402
 from devnet import config  # noqa: E402
 from devnet.providers.sim import SimProvider  # noqa: E402
 
-INSTANCE, DNS, REF_PORT = "bench", "172.17.42.1", 5353
+DNS, REF_PORT = "172.17.42.1", 5353
 CONTAINERS, ALIASES = 50, 20  # 50 containers x 20 aliases = 1,000 names
 
 
-def invoke(*args):
-    env = dict(os.environ, INVOKE_DEVNET_INSTANCE=INSTANCE)
-    subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL)
 
 
 def dnsperf(p: SimProvider, port: int, queries: Path, *extra) -> str:
@@ -54,8 +49,6 @@ def latencies(out: str) -> list[float]:
     return [float(m) for m in re.findall(r"^> NOERROR \S+ A ([\d.]+)$", out, re.M)]
 
 
-def pct(values: list[float], q: float) -> float:
-    return statistics.quantiles(values, n=100)[int(q) - 1] if len(values) > 1 else values[0]
 
 
 def pin(pid: int, core: int = 1) -> None:
@@ -220,10 +213,7 @@ def main() -> int:
             ref.kill()
         client.close()
         invoke("down")
-    out = ROOT / "bench/results/dns.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    write_results("dns", results)
     return 0
 
 

@@ -14,9 +14,6 @@ Results: bench/results/vpn.json.
 from __future__ import annotations
 
 import argparse
-import json
-import os
-import statistics
 import subprocess
 import sys
 import time
@@ -25,10 +22,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench.common import INSTANCE, invoke, pct, write_results  # noqa: E402
 from devnet import config  # noqa: E402
 from devnet.providers.sim import SimProvider  # noqa: E402
-
-INSTANCE = "bench"
 
 PROBE = r"""
 import socket, struct, sys, time, random
@@ -59,15 +55,8 @@ for line in sys.stdin:
 """
 
 
-def invoke(*args, quiet=True) -> float:
-    env = dict(os.environ, INVOKE_DEVNET_INSTANCE=INSTANCE)
-    subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=env, check=True,
-                   stdout=subprocess.DEVNULL if quiet else None)
-    return time.time()
 
 
-def pct(values, q):
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
 
 
 def summary(values) -> dict:
@@ -121,10 +110,7 @@ def main() -> int:
     finally:
         client.close()
         invoke("down")
-    out = ROOT / "bench/results/vpn.json"
-    out.parent.mkdir(exist_ok=True)
-    out.write_text(json.dumps(results, indent=2) + "\n")
-    print(json.dumps(results, indent=2))
+    write_results("vpn", results)
     return 0
 
 

@@ -2,8 +2,10 @@ import json
 from pathlib import Path
 
 import pytest
+from invoke import MockContext
 
 from devnet import config
+from devnet.core import Devnet
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -19,3 +21,12 @@ def fixture_json(name: str):
 @pytest.fixture
 def settings(tmp_path):
     return config.load({"instance": "dntest", "state_dir": str(tmp_path / "state")})
+
+
+def devnet_with_vm(settings, user="root", **commands) -> Devnet:
+    """A Devnet whose VM connection is a MockContext expecting `commands`."""
+    dn = Devnet(settings, echo=lambda _: None)
+    conn = MockContext(run=commands)
+    conn._set(user=user, host="127.0.0.1", port=2222)
+    dn._conn = conn
+    return dn

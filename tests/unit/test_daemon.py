@@ -1,25 +1,17 @@
 import json
 
 import pytest
-from invoke import MockContext, Result
+from invoke import Result
 
-from devnet.core import Devnet
 from devnet.daemon import DockerConfigure
 from devnet.errors import DevnetError
-
-
-def devnet_with(settings, **commands):
-    dn = Devnet(settings, echo=lambda _: None)
-    conn = MockContext(run=commands)
-    conn._set(user="root", host="127.0.0.1", port=2222)
-    dn._conn = conn
-    return dn
+from tests.unit.conftest import devnet_with_vm
 
 
 def test_merges_bip_and_dns_into_the_users_daemon_json(settings, monkeypatch):
     users = '{"log-driver": "json-file", "dns": ["8.8.8.8"]}'
     written = []
-    dn = devnet_with(settings, **{"cat /etc/docker/daemon.json": Result(users)})
+    dn = devnet_with_vm(settings, **{"cat /etc/docker/daemon.json": Result(users)})
     monkeypatch.setattr(dn, "vm_write", lambda path, text: written.append((path, text)))
     monkeypatch.setattr(dn.provider, "restart_docker", lambda: "restarted dockerd")
     step = DockerConfigure(dn)
@@ -32,7 +24,7 @@ def test_merges_bip_and_dns_into_the_users_daemon_json(settings, monkeypatch):
 
 
 def test_invalid_daemon_json_is_a_clear_error(settings):
-    dn = devnet_with(settings, **{"cat /etc/docker/daemon.json": Result("{oops")})
+    dn = devnet_with_vm(settings, **{"cat /etc/docker/daemon.json": Result("{oops")})
     with pytest.raises(DevnetError, match="is not valid JSON"):
         DockerConfigure(dn).check()
 
@@ -40,7 +32,7 @@ def test_invalid_daemon_json_is_a_clear_error(settings):
 def test_done_when_file_and_bridge_agree(settings):
     addr = json.dumps([{"ifname": "docker0", "addr_info": [
         {"family": "inet", "local": "172.17.42.1", "prefixlen": 16}]}])
-    dn = devnet_with(settings, **{
+    dn = devnet_with_vm(settings, **{
         "cat /etc/docker/daemon.json": Result('{"bip": "172.17.42.1/16", "dns": ["172.17.42.1"]}'),
         "ip -j addr show dev docker0": Result(addr),
     })

@@ -1,17 +1,9 @@
 """dns.start over SSH: the supervised process, or a systemd unit where the VM has systemd."""
 
-from invoke import MockContext, Result
+from invoke import Result
 
-from devnet.core import Devnet
 from devnet.dns import control
-
-
-def devnet_with(settings, **commands):
-    dn = Devnet(settings, echo=lambda _: None)
-    conn = MockContext(run=commands)
-    conn._set(user="root", host="127.0.0.1", port=2222)
-    dn._conn = conn
-    return dn
+from tests.unit.conftest import devnet_with_vm
 
 
 def test_service_args_follow_the_settings(settings):
@@ -22,7 +14,7 @@ def test_service_args_follow_the_settings(settings):
 
 
 def test_a_vm_with_systemd_gets_a_unit(settings, monkeypatch):
-    dn = devnet_with(settings, **{
+    dn = devnet_with_vm(settings, **{
         "cat /run/devnet-dns/status.json": Result("", exited=1),
         "sh -c 'kill -0 $(cat /run/devnet-dns/supervisor.pid) 2>/dev/null'": Result(exited=1),
         "mkdir -p /run/devnet-dns": Result(""),
@@ -40,7 +32,7 @@ def test_a_vm_with_systemd_gets_a_unit(settings, monkeypatch):
 
 def test_without_systemd_a_supervised_process(settings):
     supervise = "setsid -f"
-    dn = devnet_with(settings, **{
+    dn = devnet_with_vm(settings, **{
         "cat /run/devnet-dns/status.json": Result("", exited=1),
         "sh -c 'kill -0 $(cat /run/devnet-dns/supervisor.pid) 2>/dev/null'": Result(exited=1),
         "mkdir -p /run/devnet-dns": Result(""),
