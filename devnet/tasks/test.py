@@ -33,7 +33,7 @@ def lint(c):
 @task(pre=[lint], default=True, help={"args": "extra pytest arguments"})
 def all(c, args=""):  # noqa: A001 - `invoke test.all` reads best
     """Everything: lint, then unit and end-to-end tests in one pytest run (e2e needs root)."""
-    c.run(f"{PYTEST} tests/unit tests/e2e {args}", pty=False)
+    c.run(f"{PYTEST} tests/unit tests/fuzz tests/e2e {args}", pty=False)
 
 
 @task

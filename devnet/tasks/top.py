@@ -75,3 +75,20 @@ def env(c):
         print("\n".join(lines), flush=True)
     except BrokenPipeError:  # `invoke env | head -1`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+@task(help={"json": "print the hops as JSON, for scripts"})
+@reports_errors
+def doctor(c, json=False):
+    """Check every hop in order (VM, host-only IP, route, TCP, DNS, record, resolver, firewall,
+    overlap); stop at the first that fails and name the command that fixes it."""
+    import json as json_module
+
+    from devnet.doctor import Doctor, as_json, table
+
+    doctor = Doctor(devnet(c))
+    hops = doctor.run()
+    print(json_module.dumps(as_json(hops), indent=2) if json else table(hops))
+    bad = doctor.at_fault(hops)
+    if bad:
+        raise Exit(f"devnet: {bad.name}: {bad.detail}\n  next: {bad.fix}", code=4)

@@ -1,0 +1,186 @@
+"""invoke doctor: check every hop from the developer's machine to a container's name, in order,
+and stop at the first that fails, naming it and the command that fixes it."""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+
+from devnet.errors import DevnetError
+from devnet.host import linux
+from devnet.net import check_overlaps
+from devnet.system import cmd
+
+CAUSES = ("no VPN rule blocks", "no subnet overlap")
+
+
+@dataclass
+class Hop:
+    name: str
+    status: str  # ok | FAIL | skip | not checked
+    detail: str
+    fix: str = ""
+
+
+def _running_container(dn) -> dict | None:
+    """A running container on a routed subnet: its name, IP and an exposed TCP port."""
+    client = dn.provider.docker_client(timeout=5)
+    try:
+        for c in client.containers.list():
+            for net in c.attrs["NetworkSettings"]["Networks"].values():
+                ip = net.get("IPAddress")
+                if ip and any(ipaddress.ip_address(ip) in s for s in dn.settings.docker_subnets):
+                    ports = [int(p.split("/")[0]) for p in c.attrs["Config"].get(
+                        "ExposedPorts") or {} if p.endswith("/tcp")]
+                    return {"name": c.name, "ip": ip, "port": ports[0] if ports else None}
+    finally:
+        client.close()
+    return None
+
+
+class Doctor:
+    def __init__(self, dn):
+        self.dn = dn
+        self.s = dn.settings
+        self.container: dict | None = None
+
+    def hops(self) -> list[tuple[str, Callable[[], str], str]]:
+        s = self.s
+        return [
+            ("VM running", self.vm, "invoke vm.up"),
+            ("host-only IP answers", self.hostonly, "invoke vm.hostonly"),
+            ("route present and chosen", self.route, "invoke net.route   (or invoke vpn.fix)"),
+            ("a container answers TCP", self.tcp, "invoke vm.forward   (or invoke vpn.fix)"),
+            (f"DNS answers on {s.dns_ip}", self.dns, "invoke dns.start"),
+            ("a record for a running container", self.record, "invoke dns.logs; invoke dns.start"),
+            (f"host resolver sends .{s.dns.domain} to devnet", self.resolver,
+             "invoke dns.resolver   (or invoke vpn.fix)"),
+            ("no VPN rule blocks", self.firewall, "invoke vpn.fix"),
+            ("no subnet overlap", self.overlap,
+             "choose free ranges: devnet.docker.subnets, devnet.hostonly.network"),
+        ]
+
+    def run(self) -> list[Hop]:
+        """Each hop in order until one fails. A network hop that fails is then explained if
+        it can be: a VPN rule or an overlap is named as the hop at fault."""
+        plan = self.hops()
+        done: dict[str, Hop] = {}
+        for name, check, fix in plan:
+            hop = self._check(name, check, fix)
+            done[name] = hop
+            if hop.status != "FAIL":
+                continue
+            if name not in CAUSES:
+                for cname, ccheck, cfix in plan:
+                    if cname in CAUSES and cname not in done:
+                        cause = self._check(cname, ccheck, cfix)
+                        if cause.status == "FAIL":
+                            done[cname] = cause
+                            hop.detail += f" (cause: hop {cname!r})"
+                            hop.fix = cfix
+                            break
+            break
+        self.dn.close()
+        return [done.get(n) or Hop(n, "not checked", "an earlier hop failed") for n, _, _ in plan]
+
+    @staticmethod
+    def _check(name, check, fix) -> Hop:
+        try:
+            detail = check()
+            return Hop(name, "skip" if detail.startswith("skipped") else "ok", detail)
+        except (DevnetError, OSError, AssertionError) as err:
+            text = err.what if isinstance(err, DevnetError) else str(err)
+            return Hop(name, "FAIL", text.splitlines()[0], fix)
+
+    def at_fault(self, hops: list[Hop]) -> Hop | None:
+        """The hop to name: a cause when one was found, else the first failure."""
+        failed = [h for h in hops if h.status == "FAIL"]
+        causes = [h for h in failed if h.name in CAUSES]
+        return (causes or failed or [None])[0]
+
+    # -- the hops ------------------------------------------------------------------------
+
+    def _host(self, *argv) -> str:
+        out = self.dn.host.run(cmd(*argv), hide=True, warn=True)
+        return out.stdout.strip() if out.ok else ""
+
+    def vm(self) -> str:
+        if not self.dn.provider.running():
+            raise AssertionError("the VM (or its sshd, dockerd) is not running")
+        return f"{self.dn.provider.name} VM up, SSH and Docker answer"
+
+    def hostonly(self) -> str:
+        if self.dn.host.run(cmd("ping", "-c1", "-W1", self.s.vm_ip), hide=True, warn=True).failed:
+            raise AssertionError(f"{self.s.vm_ip} does not answer ping from the host")
+        return f"{self.s.vm_ip} answers ping"
+
+    def route(self) -> str:
+        for sub in self.s.docker_subnets:
+            probe = str(next(sub.hosts()))
+            chosen = linux.route_get(self.dn.host, probe)
+            if chosen.get("gateway") != self.s.vm_ip:
+                via = chosen.get("gateway") or chosen.get("dev")
+                raise AssertionError(f"{probe} goes via {via}, not {self.s.vm_ip}")
+        return f"{', '.join(map(str, self.s.docker_subnets))} via {self.s.vm_ip}"
+
+    def tcp(self) -> str:
+        self.container = _running_container(self.dn)
+        c = self.container
+        if not c or not c["port"]:
+            return "skipped: no running container exposes a TCP port"
+        if not self._host("sh", "-c", f"nc -z -w2 {c['ip']} {c['port']} && echo open"):
+            raise AssertionError(f"{c['name']} ({c['ip']}:{c['port']}) does not answer TCP")
+        return f"{c['name']} {c['ip']}:{c['port']} answers"
+
+    def dns(self) -> str:
+        name = f"ns.{self.s.dns.domain}"
+        got = self._host("dig", "+short", "+time=1", "+tries=2", f"@{self.s.dns_ip}", name)
+        if got != self.s.dns_ip:
+            raise AssertionError(f"no answer from {self.s.dns_ip}:53 for {name}")
+        return f"{self.s.dns_ip}:53 answers"
+
+    def record(self) -> str:
+        c = self.container or _running_container(self.dn)
+        if not c:
+            return "skipped: no running container"
+        name = f"{c['name']}.{self.s.dns.domain}".lower()
+        got = self._host("dig", "+short", "+time=1", "+tries=2", f"@{self.s.dns_ip}", name)
+        if c["ip"] not in got.split():
+            raise AssertionError(f"{name} has no record of {c['ip']}")
+        return f"{name} -> {c['ip']}"
+
+    def resolver(self) -> str:
+        name = f"ns.{self.s.dns.domain}"
+        got = self._host("getent", "hosts", name)
+        if self.s.dns_ip not in got:
+            raise AssertionError(f"the host's resolver does not answer {name} with "
+                                 f"{self.s.dns_ip}")
+        return f"getent hosts {name} -> {self.s.dns_ip}"
+
+    def firewall(self) -> str:
+        from devnet.vpn.fix import firewall_problems
+
+        problems = firewall_problems(self.dn)
+        if problems:
+            raise AssertionError(problems[0].text)
+        return "no firewall rule drops devnet's traffic"
+
+    def overlap(self) -> str:
+        check_overlaps(self.s, linux.routes(self.dn.host))
+        return "no host route collides with devnet's networks"
+
+
+def table(hops: list[Hop]) -> str:
+    mark = {"ok": "ok", "FAIL": "FAIL", "skip": "skip", "not checked": "-"}
+    width = max(len(h.name) for h in hops)
+    lines = []
+    for i, h in enumerate(hops, 1):
+        lines.append(f"{i}. {mark[h.status]:<5} {h.name:<{width}}  {h.detail}")
+        if h.fix:
+            lines.append(f"   {'':<5} {'':<{width}}  fix: {h.fix}")
+    return "\n".join(lines)
+
+
+def as_json(hops: list[Hop]) -> list[dict]:
+    return [asdict(h) for h in hops]

@@ -1,0 +1,132 @@
+"""invoke doctor names exactly the hop that is broken; and real faults: a paused daemon, a
+300-character name, an outsider asking for recursion, no Docker API on TCP."""
+
+import json
+import os
+import signal
+import subprocess
+import time
+
+import pytest
+
+from tests.e2e.machine import dig, wait_for
+
+DNS = "172.17.42.1"
+HOPS = ["VM running", "host-only IP answers", "route present and chosen",
+        "a container answers TCP", f"DNS answers on {DNS}", "a record for a running container",
+        "host resolver sends .docker to devnet", "no VPN rule blocks", "no subnet overlap"]
+
+
+@pytest.fixture(scope="module")
+def served(docker_client, devnet_up, test_image):
+    c = docker_client.containers.run("ubuntu", "nc -ll -p 7777 -e /bin/echo-server",
+                                     name="doc1", detach=True, ports={"7777/tcp": None},
+                                     restart_policy={"Name": "always"})
+    yield c
+    c.remove(force=True)
+
+
+def doctor(cli):
+    out = cli("doctor", "--json", check=False)
+    return out, {h["name"]: h for h in json.loads(out.stdout)}
+
+
+def test_healthy_setup_is_all_green(cli, served):
+    out, hops = doctor(cli)
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert [h["status"] for h in hops.values()] == ["ok"] * len(HOPS)
+    assert list(hops) == HOPS
+    table = cli("doctor").stdout
+    assert "a container answers TCP" in table and "doc1" in table
+
+
+BREAKS = [
+    (["vm.halt"], ["up"], "VM running"),
+    (["net.route", "--remove"], ["net.route"], "route present and chosen"),
+    (["dns.stop"], ["dns.start"], f"DNS answers on {DNS}"),
+    (["dns.resolver", "--remove"], ["dns.resolver"], "host resolver sends .docker to devnet"),
+    (["vpn.sim.connect", "--parts", "tunnel,firewall"], ["vpn.sim.disconnect"],
+     "no VPN rule blocks"),
+]
+
+
+@pytest.mark.parametrize("breaking, repair, hop", BREAKS, ids=[b[2] for b in BREAKS])
+def test_each_broken_hop_is_named_exactly(cli, served, breaking, repair, hop):
+    cli(*breaking)
+    try:
+        out, hops = doctor(cli)
+        assert out.returncode == 4
+        assert out.stderr.startswith(f"devnet: {hop}: "), out.stderr
+        failed = [n for n, h in hops.items() if h["status"] == "FAIL"]
+        assert hop in failed and len(failed) <= 2  # the hop, and the symptom it caused
+        assert "next: invoke" in out.stderr
+    finally:
+        cli(*repair)
+    wait_for(lambda: doctor(cli)[0].returncode == 0, 10)
+
+
+def test_a_paused_daemon_then_a_new_container_resolves(provider, docker_client, served):
+    pid = int((provider.vm_run / "docker.pid").read_text())
+    os.kill(pid, signal.SIGSTOP)
+    try:
+        time.sleep(1.5)
+        assert dig(provider.host_ns, f"@{DNS}", "doc1.docker")  # served from the zone meanwhile
+    finally:
+        os.kill(pid, signal.SIGCONT)
+    c = docker_client.containers.run("ubuntu", "sleep 600", name="afterpause", detach=True)
+    try:
+        c.reload()
+        ip = c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+        wait_for(lambda: dig(provider.host_ns, f"@{DNS}", "afterpause.docker") == [ip], 2)
+    finally:
+        c.remove(force=True)
+
+
+def test_a_300_character_name_is_logged_and_the_rest_still_works(cli, provider,
+                                                                  docker_client, served):
+    c = docker_client.containers.run("ubuntu", "sleep 600", name="a" * 300, detach=True)
+    try:
+        c.reload()
+        ip = c.attrs["NetworkSettings"]["Networks"]["bridge"]["IPAddress"]
+        wait_for(lambda: ip in dig(provider.host_ns, f"@{DNS}", "ubuntu.dev.docker"), 2)
+        assert dig(provider.host_ns, f"@{DNS}", f"{c.id[:12]}.docker") == [ip]
+        assert "not valid DNS names, left out" in cli("dns.logs", "-l", "20").stdout
+    finally:
+        c.remove(force=True)
+
+
+def test_outsiders_get_no_recursion(provider, served):
+    """From the upstream's namespace (10.0.2.2: neither host-only nor Docker), via the VM's
+    NAT address: the containers' names are answered, anything else is REFUSED."""
+    subprocess.run(["ip", "-n", provider.up_ns, "route", "add", "172.17.0.0/16", "via",
+                    "10.0.2.15"], check=True)
+    try:
+        other = on_host_ns(provider.up_ns, "dig", "+time=2", f"@{DNS}", "www.example.test")
+        assert "status: REFUSED" in other
+        assert "recursion requested but not available" in other
+        own = on_host_ns(provider.up_ns, "dig", "+short", "+time=2", f"@{DNS}", "doc1.docker")
+        served.reload()
+        assert own.split() == [served.attrs["NetworkSettings"]["Networks"]["bridge"][
+            "IPAddress"]]
+    finally:
+        subprocess.run(["ip", "-n", provider.up_ns, "route", "del", "172.17.0.0/16"],
+                       check=True)
+
+
+def on_host_ns(ns, *argv):
+    return subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True, text=True,
+                          timeout=20).stdout
+
+
+def test_no_docker_api_on_any_tcp_port(provider, served):
+    """Every TCP listener in the VM, with its owner: sshd, devnet's DNS and docker-proxy (a
+    container's published port) only; dockerd itself listens on no TCP port."""
+    listening = subprocess.run(["ip", "netns", "exec", provider.vm_ns, "ss", "-Hltnp"],
+                               capture_output=True, text=True, check=True).stdout
+    owners = {}
+    for line in listening.splitlines():
+        port = line.split()[3].rsplit(":", 1)[1]
+        owners[port] = line.split("users:")[1].split('"')[1]
+    assert owners.get("22") == "sshd" and owners.get("53", "").startswith("python")
+    assert set(owners.values()) <= {"sshd", "docker-proxy"} | {owners["53"]}, listening
+    assert "2375" not in owners and "2376" not in owners
