@@ -42,7 +42,7 @@ class Devnet:
             raise DevnetError(
                 f"in the VM, `{line}` failed ({res.exited}): {res.stderr.strip()}"
             ) from err
-        except (TimeoutError, OSError, paramiko.SSHException) as err:
+        except (TimeoutError, OSError, EOFError, paramiko.SSHException) as err:
             self.close()
             raise DevnetError(
                 f"cannot reach the VM over SSH ({conn.host}:{conn.port}): {err}",

@@ -79,3 +79,14 @@ def test_an_unreachable_vm_names_the_hop_and_the_next_command(settings):
         dn.vm_run("true")
     assert "cannot reach the VM over SSH (127.0.0.1:2222)" in str(err.value)
     assert "invoke vm.up" in str(err.value)
+
+
+def test_a_dropped_ssh_session_is_a_devnet_error_too(settings):
+    dn = devnet_with_vm(settings)
+
+    def drop(*a, **k):
+        raise EOFError()  # paramiko, when the transport dies mid-command
+
+    dn._conn._set(run=drop, close=lambda: None)
+    with pytest.raises(DevnetError, match="cannot reach the VM over SSH"):
+        dn.vm_run("iptables", "-S")
