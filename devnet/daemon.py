@@ -66,6 +66,10 @@ class DockerConfigure(Step):
         wait_until(self._bridge_ok, 10, f"docker0 to take {self.dn.settings.bip}",
                    "invoke vm.ssh -c 'ip addr show docker0; tail /var/log/docker.log'")
 
+    def describe_undo(self, args):
+        put = "remove it" if args.get("previous") is None else "put the old one back"
+        return f"{DAEMON_JSON}: {put}; restart dockerd"
+
     def undo(self, args):
         if not self.dn.provider.running():
             return f"VM is not running: {DAEMON_JSON} left as devnet wrote it"

@@ -80,6 +80,9 @@ class NetRoute(Step):
                     "ip route get " + probe + "   (then invoke vpn.fix, or remove that route)",
                 )
 
+    def describe_undo(self, args):
+        return f"ip route del {args['dst']} via {args['via']} (host)"
+
     def undo(self, args):
         if not self.dn.provider.host_exists():
             return "the simulated host is gone, and its routes with it"

@@ -46,6 +46,12 @@ class Step:
     def undo(self, args: dict) -> str:
         return "nothing to undo"
 
+    def describe_undo(self, args: dict) -> str:
+        """What `undo(args)` would do, for `down --dry-run`."""
+        shown = {k: v for k, v in args.items() if not isinstance(v, (dict, list))
+                 and len(str(v)) < 40}
+        return f"undo {self.name} " + " ".join(f"{k}={v}" for k, v in shown.items())
+
 
 def line(o: Outcome) -> str:
     return f"{o.status:<6} {o.step:<14} {o.message}  ({o.seconds:.2f}s)"
@@ -101,7 +107,9 @@ def undo(dn, steps_by_name: dict[str, Step], dry_run: bool = False, echo=print,
         step = steps_by_name[entry["step"]]
         start = time.monotonic()
         if dry_run:
-            status, message = "plan", f"undo {entry['step']} {entry['args']}"
+            goes = vm_goes and step.inside_vm
+            status = "plan"
+            message = "goes with the VM" if goes else step.describe_undo(entry["args"])
         elif vm_goes and step.inside_vm:
             dn.journal.forget(entry["step"], **entry["args"])
             status, message = "undone", "goes with the VM (vm.init's undo destroys it)"

@@ -32,6 +32,9 @@ class VmInit(Step):
         if not self.dn.provider.exists():
             raise DevnetError("the VM was created but cannot be found", "invoke status")
 
+    def describe_undo(self, args):
+        return "destroy the VM: its namespaces, daemons, disk and keys"
+
     def undo(self, args):
         return self.dn.provider.destroy()
 
@@ -53,6 +56,9 @@ class VmUp(Step):
     def verify(self):
         if not self.dn.provider.running():
             raise DevnetError("the VM started but a part of it is down", "invoke status")
+
+    def describe_undo(self, args):
+        return "power the VM off"
 
     def undo(self, args):
         self.dn.close()

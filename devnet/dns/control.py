@@ -138,6 +138,9 @@ class DnsStart(Step):
             raise DevnetError(f"the host got no answer from {ip}:53 ({got})",
                               "invoke status   (is the route there? is the VM's INPUT open?)")
 
+    def describe_undo(self, args):
+        return "stop the DNS service in the VM"
+
     def undo(self, args):
         if not self.dn.provider.running():
             return "VM is not running: the DNS service went with it"

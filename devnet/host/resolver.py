@@ -151,6 +151,13 @@ class DnsResolver(Step):
             "invoke dns.status; invoke status",
         )
 
+    def describe_undo(self, args):
+        if args.get("method") == "resolved":
+            return f"resolvectl revert {args['link']}"
+        if args.get("method") == "resolverdir":
+            return f"{args['path']}: remove it, or put the old one back"
+        return f"{RESOLV_CONF}: back as it was (or only devnet's lines out)"
+
     def undo(self, args):
         host = self.dn.host
         if not self.dn.provider.host_exists():

@@ -32,12 +32,16 @@ def up(c, dry_run=False):
 
 
 def usage(dn) -> str:
+    domain = dn.settings.dns.domain
+    env = dn.settings.dns.environment
     lines = ["", "Use it:", "  eval \"$(invoke env)\"        # DOCKER_HOST for this shell",
+             "  invoke test.image           # no registry? an offline image, tagged ubuntu",
              "  docker run -d --name u1 ubuntu nc -ll -p 7777 -e /bin/echo-server"]
     if dn.settings.provider == "sim":
-        lines += ["  invoke sim.shell            # a shell on the simulated developer machine",
-                  "  # there: nc <container IP> 7777    (the IP: docker inspect u1)"]
-    lines += ["  invoke status | invoke down"]
+        lines += ["  invoke sim.shell            # a shell on the simulated developer machine,",
+                  f"  # there: dig +short u1.ubuntu.{env}.{domain}; "
+                  f"echo hi | nc -N u1.{domain} 7777"]
+    lines += ["  invoke doctor | invoke status | invoke down"]
     return "\n".join(lines)
 
 
@@ -48,7 +52,7 @@ def down(c, dry_run=False):
     dn = devnet(c)
     start = time.monotonic()
     workflow.down(dn, dry_run=dry_run)
-    print(f"devnet down: done in {time.monotonic() - start:.2f}s")
+    print(f"devnet down: {'plan only' if dry_run else 'done'} in {time.monotonic() - start:.2f}s")
 
 
 @task

@@ -134,6 +134,11 @@ class VpnFix(Step):
             raise DevnetError("still broken after the repair: " + "; ".join(p.text for p in left),
                               "invoke vpn.fix --dry-run   (and see what changed it again)")
 
+    def describe_undo(self, args):
+        if args["kind"] == "firewall":
+            return f"put back `-A {args['chain']} {args['spec']}` at {args['position']}"
+        return f"put back the VPN's route {linux.describe(args['was'])}"
+
     def undo(self, args):
         host = self.dn.host
         if not self.dn.provider.host_exists():

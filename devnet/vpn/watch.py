@@ -50,6 +50,9 @@ class NetNetwork(Step):
             self.dn.vm_run("iptables", "-I", *self._rule(dst)[:1], "1", *self._rule(dst)[1:])
         return f"route {dst} via {via} (Docker network)"
 
+    def describe_undo(self, args):
+        return f"ip route del {args['dst']} via {args['via']} (host), its DOCKER-USER rule"
+
     def undo(self, args):
         said = []
         if self.dn.provider.host_exists() and linux.delete_route(self.dn.host, args["dst"],
@@ -114,6 +117,9 @@ class NetWatch(Step):
     def verify(self):
         wait_until(lambda: "watching" in self.logfile.read_text(), 10,
                    "net.watch to start", f"read {self.logfile}")
+
+    def describe_undo(self, args):
+        return "stop net.watch"
 
     def undo(self, args):
         stopped = procs.stop(procs.read_pid(self.pidfile), 5)
