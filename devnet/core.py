@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import functools
+
 import paramiko
 from invoke.exceptions import UnexpectedExit
 
 from devnet import providers
 from devnet.config import Settings
 from devnet.errors import DevnetError
+from devnet.host import routes_module
 from devnet.journal import Journal
 from devnet.system import cmd, write_file_argv
 
@@ -23,6 +26,11 @@ class Devnet:
     @property
     def host(self):
         return self.provider.host()
+
+    @functools.cached_property
+    def routes(self):
+        """The route commands for the host's OS (devnet.host.linux or .macos)."""
+        return routes_module(self.host)
 
     def vm(self):
         if self._conn is None:

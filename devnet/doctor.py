@@ -8,7 +8,6 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from devnet.errors import DevnetError
-from devnet.host import linux
 from devnet.net import check_overlaps
 from devnet.system import cmd
 
@@ -118,7 +117,7 @@ class Doctor:
     def route(self) -> str:
         for sub in self.s.docker_subnets:
             probe = str(next(sub.hosts()))
-            chosen = linux.route_get(self.dn.host, probe)
+            chosen = self.dn.routes.route_get(self.dn.host, probe)
             if chosen.get("gateway") != self.s.vm_ip:
                 via = chosen.get("gateway") or chosen.get("dev")
                 raise AssertionError(f"{probe} goes via {via}, not {self.s.vm_ip}")
@@ -167,7 +166,7 @@ class Doctor:
         return "no firewall rule drops devnet's traffic"
 
     def overlap(self) -> str:
-        check_overlaps(self.s, linux.routes(self.dn.host))
+        check_overlaps(self.s, self.dn.routes.routes(self.dn.host))
         return "no host route collides with devnet's networks"
 
 

@@ -46,7 +46,7 @@ class NetRoute(Step):
             return list(self.dn.settings.docker_subnets)
         return [
             s for s in self.dn.settings.docker_subnets
-            if (linux.route_to(self.dn.host, s) or {}).get("gateway") != via
+            if (self.dn.routes.route_to(self.dn.host, s) or {}).get("gateway") != via
         ]
 
     def check(self):
@@ -60,11 +60,11 @@ class NetRoute(Step):
 
     def apply(self):
         host, via = self.dn.host, self.dn.settings.vm_ip
-        check_overlaps(self.dn.settings, linux.routes(host))
+        check_overlaps(self.dn.settings, self.dn.routes.routes(host))
         added = []
         for s in self._missing():
             self.dn.journal.record(self.name, dst=str(s), via=via)
-            linux.add_route(host, s, via)
+            self.dn.routes.add_route(host, s, via)
             added.append(str(s))
         return f"added route {', '.join(added)} via {via}"
 
@@ -72,7 +72,7 @@ class NetRoute(Step):
         via = self.dn.settings.vm_ip
         for s in self.dn.settings.docker_subnets:
             probe = str(next(ipaddress.ip_network(s).hosts()))
-            chosen = linux.route_get(self.dn.host, probe)
+            chosen = self.dn.routes.route_get(self.dn.host, probe)
             if chosen.get("gateway") != via:
                 raise DevnetError(
                     f"the host sends {probe} via {chosen.get('gateway') or chosen.get('dev')}, "
@@ -86,7 +86,7 @@ class NetRoute(Step):
     def undo(self, args):
         if not self.dn.provider.host_exists():
             return "the simulated host is gone, and its routes with it"
-        if linux.delete_route(self.dn.host, args["dst"], args["via"]):
+        if self.dn.routes.delete_route(self.dn.host, args["dst"], args["via"]):
             return f"removed route {args['dst']} via {args['via']}"
         return f"route {args['dst']} via {args['via']} was gone"
 

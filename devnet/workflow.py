@@ -5,7 +5,6 @@ from __future__ import annotations
 from devnet import steps
 from devnet.daemon import DockerConfigure
 from devnet.dns.control import DnsStart
-from devnet.host import linux
 from devnet.host.resolver import DnsResolver
 from devnet.net import NetRoute, check_overlaps
 from devnet.providers.base import Piece
@@ -22,7 +21,7 @@ def preflight(dn) -> None:
     """Everything that can be known wrong before the first change."""
     dn.provider.preflight()
     if dn.provider.host_exists():
-        check_overlaps(dn.settings, linux.routes(dn.host))
+        check_overlaps(dn.settings, dn.routes.routes(dn.host))
 
 
 def up(dn, dry_run: bool = False):

@@ -1,5 +1,6 @@
-"""macOS routes, parsed into the same shape as `ip -j route` gives on Linux ({"dst", "gateway",
-"dev"}), so the overlap check and the VPN diagnosis read both the same way.
+"""macOS routes through `netstat -nr` and `route -n`, parsed into the same shape as `ip -j
+route` gives on Linux ({"dst", "gateway", "dev"}): the same functions as devnet.host.linux,
+so the route step, the overlap check and the VPN diagnosis run on either.
 
 `netstat -nr` shortens destinations the classful way: `172.17` is 172.17.0.0/16, `10` is
 10.0.0.0/8, `172.16/12` says its prefix.
@@ -9,6 +10,9 @@ from __future__ import annotations
 
 import ipaddress
 import re
+
+from devnet.host.linux import destination
+from devnet.system import cmd
 
 
 def _destination(text: str) -> str | None:
@@ -60,3 +64,29 @@ def parse_route_get(text: str) -> dict:
         route["dst"] = str(ipaddress.ip_network(f"{fields['destination']}/{mask}",
                                                 strict=False))
     return route
+
+
+def routes(c) -> list[dict]:
+    return parse_netstat_nr(c.run("netstat -nr -f inet", hide=True).stdout)
+
+
+def route_to(c, dst) -> dict | None:
+    net = ipaddress.ip_network(str(dst))
+    return next((r for r in routes(c) if destination(r) == net), None)
+
+
+def add_route(c, dst, via) -> None:
+    c.run(cmd("route", "-n", "add", "-net", dst, via), hide=True)
+
+
+def delete_route(c, dst, via) -> bool:
+    route = route_to(c, dst)
+    if not route or route.get("gateway") != str(via):
+        return False
+    c.run(cmd("route", "-n", "delete", "-net", dst, via), hide=True)
+    return True
+
+
+def route_get(c, address) -> dict:
+    out = c.run(cmd("route", "-n", "get", address), hide=True, warn=True)
+    return parse_route_get(out.stdout) if out.ok else {}

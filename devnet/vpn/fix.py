@@ -51,7 +51,7 @@ def firewall_problems(dn) -> list[Problem]:
 
 def route_problems(dn) -> list[Problem]:
     host, via, link = dn.host, dn.settings.vm_ip, dn.provider.hostonly_link()
-    table = linux.routes(host)
+    table = dn.routes.routes(host)
     found = []
     ho = dn.settings.hostonly
     own = next((r for r in table if linux.destination(r) == ho.network), None)

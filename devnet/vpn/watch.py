@@ -55,7 +55,7 @@ class NetNetwork(Step):
 
     def undo(self, args):
         said = []
-        if self.dn.provider.host_exists() and linux.delete_route(self.dn.host, args["dst"],
+        if self.dn.provider.host_exists() and self.dn.routes.delete_route(self.dn.host, args["dst"],
                                                                  args["via"]):
             said.append(f"removed route {args['dst']} via {args['via']}")
         if self.dn.provider.running() and self.dn.vm_run("iptables", "-D", *self._rule(
@@ -144,7 +144,7 @@ class Watcher:
         for dst, name in wanted.items():
             if dst in have:
                 continue
-            clash = [linux.describe(r) for r in linux.conflicts(linux.routes(dn.host), dst)
+            clash = [linux.describe(r) for r in linux.conflicts(dn.routes.routes(dn.host), dst)
                      if r.get("gateway") != dn.settings.vm_ip]
             if clash:
                 self.log(f"refused: Docker network {name} ({dst}) overlaps the host's route "
