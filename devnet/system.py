@@ -27,6 +27,7 @@ APT_PACKAGE = {
     "nc": "netcat-openbsd",
     "dnsmasq": "dnsmasq-base",
     "dnsperf": "dnsperf",
+    "vagrant": "vagrant",
 }
 SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 

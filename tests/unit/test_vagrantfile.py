@@ -1,0 +1,37 @@
+"""The Vagrantfile is valid for VirtualBox and libvirt (vagrant and vagrant-libvirt come from
+Debian, installed by ./devnet.sh), and takes its addresses from invoke.yaml."""
+
+import os
+import shutil
+import subprocess
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def validate(directory: Path, provider: str) -> subprocess.CompletedProcess:
+    env = dict(os.environ, VAGRANT_DEFAULT_PROVIDER=provider,
+               VAGRANT_DOTFILE_PATH=str(directory / ".vagrant"), VAGRANT_CHECKPOINT_DISABLE="1")
+    args = ["vagrant", "validate"] + (["--ignore-provider"] if provider == "virtualbox" else [])
+    return subprocess.run(args, cwd=directory, env=env, capture_output=True, text=True,
+                          timeout=120)
+
+
+def copy(tmp_path: Path, invoke_yaml: str | None = None) -> Path:
+    shutil.copy(ROOT / "Vagrantfile", tmp_path / "Vagrantfile")
+    (tmp_path / "invoke.yaml").write_text(invoke_yaml or (ROOT / "invoke.yaml").read_text())
+    return tmp_path
+
+
+def test_valid_for_libvirt_and_virtualbox(tmp_path):
+    d = copy(tmp_path)
+    for provider in ("libvirt", "virtualbox"):  # no VirtualBox here: its block is skipped
+        out = validate(d, provider)
+        assert out.returncode == 0 and "validated successfully" in out.stdout, out.stderr
+
+
+def test_addresses_come_from_invoke_yaml(tmp_path):
+    assert "172.16." not in (ROOT / "Vagrantfile").read_text()
+    broken = copy(tmp_path, "devnet:\n  provider: sim\n")  # no hostonly section
+    out = validate(broken, "libvirt")
+    assert out.returncode != 0 and "hostonly" in out.stderr
