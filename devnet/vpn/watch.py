@@ -134,6 +134,7 @@ class Watcher:
         self.kick = threading.Event()
         self.stopping = threading.Event()
         self.monitor: subprocess.Popen | None = None
+        self.refused: set[str] = set()  # said once, not every round
 
     def sync_networks(self) -> None:
         dn = self.dn
@@ -147,8 +148,10 @@ class Watcher:
             clash = [linux.describe(r) for r in linux.conflicts(dn.routes.routes(dn.host), dst)
                      if r.get("gateway") != dn.settings.vm_ip]
             if clash:
-                self.log(f"refused: Docker network {name} ({dst}) overlaps the host's route "
-                         f"{clash[0]}; recreate it on a free range")
+                if dst not in self.refused:
+                    self.log(f"refused: Docker network {name} ({dst}) overlaps the host's "
+                             f"route {clash[0]}; recreate it on a free range")
+                    self.refused.add(dst)
                 continue
             self.log(f"added {step.add(dst)} for network {name}")
         for dst, args in have.items():
