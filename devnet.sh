@@ -13,7 +13,7 @@ fi
 
 APT_PACKAGES=(docker.io openssh-server openssh-client iproute2 iptables busybox-static
               docker-compose dnsutils iputils-ping netcat-openbsd util-linux hyperfine curl
-              dnsmasq-base dnsperf vagrant vagrant-libvirt)
+              dnsmasq-base dnsperf nftables vagrant vagrant-libvirt)
 python3 -c 'import ensurepip, venv' 2>/dev/null || APT_PACKAGES+=(python3-venv)
 
 missing=()

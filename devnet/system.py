@@ -28,6 +28,7 @@ APT_PACKAGE = {
     "dnsmasq": "dnsmasq-base",
     "dnsperf": "dnsperf",
     "vagrant": "vagrant",
+    "nft": "nftables",
 }
 SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 

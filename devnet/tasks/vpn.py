@@ -32,13 +32,14 @@ def _sim(c):
 ALL_PARTS = ",".join(client_sim.PARTS)
 
 
-@task(help={"parts": f"comma-separated, of {ALL_PARTS} (default: all)"})
+@task(help={"parts": f"comma-separated, of {ALL_PARTS} (default: all), "
+                     f"or {', '.join(client_sim.OPTIONAL)}"})
 @reports_errors
 def connect(c, parts=ALL_PARTS):
     """Connect the simulated VPN client: tunnel, routes, deny-all firewall chain, resolver."""
     dn = _sim(c)
     chosen = tuple(p.strip() for p in parts.split(",") if p.strip())
-    unknown = set(chosen) - set(client_sim.PARTS)
+    unknown = set(chosen) - set(client_sim.PARTS) - set(client_sim.OPTIONAL)
     if unknown:
         raise Exit(f"devnet: unknown part(s) {', '.join(sorted(unknown))}")
     for line in client_sim.connect(dn.host, dn.settings, dn.provider.root / "vpn-sim.json",

@@ -86,6 +86,11 @@ def parse_iptables_save(text: str) -> list[Rule]:
 
 # -- nft list ruleset -a ---------------------------------------------------------------------
 
+# Tables iptables-nft manages: iptables-save already lists (and iptables edits) their rules.
+IPTABLES_NFT_TABLES = {f"{family} {table}" for family in ("ip", "ip6")
+                       for table in ("filter", "nat", "mangle", "raw", "security")}
+
+
 def parse_nft(text: str) -> list[Rule]:
     rules, family, table, chain, pos = [], "", "", "", 0
     for raw in text.splitlines():
@@ -99,6 +104,7 @@ def parse_nft(text: str) -> list[Rule]:
             handle = None
             if m := re.search(r"\s# handle (\d+)$", line):
                 handle, line = m.group(1), line[: m.start()]
+            line = re.sub(r"counter packets \d+ bytes \d+", "counter", line)  # not the rule
             rule = Rule("nft", f"{family} {table}", chain, line, pos, "other", handle=handle)
             tokens = line.split()
             i = 0

@@ -49,6 +49,23 @@ def firewall_problems(dn) -> list[Problem]:
                                        networks(dn), link)]
 
 
+def nft_problems(dn) -> list[Problem]:
+    """Native nftables rules (tables iptables does not manage) that block devnet."""
+    out = dn.host.run("nft -a list ruleset", hide=True, warn=True)
+    if out.failed:
+        return []  # no nft on this host
+    rules = [r for r in firewall.parse_nft(out.stdout)
+             if r.table not in firewall.IPTABLES_NFT_TABLES]
+    found = []
+    for r in firewall.blocking(rules, networks(dn), dn.provider.hostonly_link()):
+        before = [x.handle for x in rules if x.table == r.table and x.chain == r.chain
+                  and x.position == r.position - 1]
+        found.append(Problem("nft", f"nftables: `{r.spec}` in {r.table} {r.chain} blocks devnet",
+                             {"table": r.table, "chain": r.chain, "handle": r.handle,
+                              "spec": r.spec, "after": before[0] if before else None}))
+    return found
+
+
 def route_problems(dn) -> list[Problem]:
     host, via, link = dn.host, dn.settings.vm_ip, dn.provider.hostonly_link()
     table = dn.routes.routes(host)
@@ -84,7 +101,7 @@ class VpnFix(Step):
     summary = "find and repair what a VPN client broke: firewall rules, routes, resolver"
 
     def diagnose(self) -> list[Problem]:
-        problems = firewall_problems(self.dn) + route_problems(self.dn)
+        problems = firewall_problems(self.dn) + nft_problems(self.dn) + route_problems(self.dn)
         resolver = DnsResolver(self.dn)
         if any(e["step"] == resolver.name for e in self.dn.journal.entries()) \
                 and resolver.check() is None:
@@ -110,6 +127,14 @@ class VpnFix(Step):
                          hide=True)
         return f"removed `-A {d['chain']} {d['spec']}`"
 
+    def _fix_nft(self, p: Problem) -> str:
+        d = p.data
+        self.dn.journal.record(self.name, kind="nft", table=d["table"], chain=d["chain"],
+                               spec=d["spec"], after=d["after"])
+        self.dn.host.run(cmd("nft", "delete", "rule", *d["table"].split(), d["chain"],
+                             "handle", d["handle"]), hide=True)
+        return f"removed nftables rule `{d['spec']}` ({d['table']} {d['chain']})"
+
     def _fix_route(self, p: Problem) -> str:
         dst, via = p.data["dst"], self.dn.settings.vm_ip
         if p.data["was"]:
@@ -134,7 +159,23 @@ class VpnFix(Step):
             raise DevnetError("still broken after the repair: " + "; ".join(p.text for p in left),
                               "invoke vpn.fix --dry-run   (and see what changed it again)")
 
+    def _put_back_nft(self, args) -> str:
+        host, table = self.dn.host, args["table"].split()
+        listing = host.run(cmd("nft", "-a", "list", "chain", *table, args["chain"]), hide=True,
+                           warn=True)
+        if listing.failed:
+            return f"nftables {args['table']} {args['chain']} is gone: nothing to put back"
+        handles = {r.handle for r in firewall.parse_nft(listing.stdout)}
+        if args["after"] in handles:
+            where = ["add", "rule", *table, args["chain"], "position", args["after"]]
+        else:
+            where = ["insert", "rule", *table, args["chain"]]
+        host.run(cmd("nft", *where, args["spec"]), hide=True)
+        return f"put back nftables rule `{args['spec']}` in {args['table']} {args['chain']}"
+
     def describe_undo(self, args):
+        if args["kind"] == "nft":
+            return f"put back nftables rule `{args['spec']}` in {args['table']} {args['chain']}"
         if args["kind"] == "firewall":
             return f"put back `-A {args['chain']} {args['spec']}` at {args['position']}"
         return f"put back the VPN's route {linux.describe(args['was'])}"
@@ -153,6 +194,8 @@ class VpnFix(Step):
             pos = min(args["position"], length + 1)
             host.run(f"iptables -t {args['table']} -I {chain} {pos} {args['spec']}", hide=True)
             return f"put back `-A {args['chain']} {args['spec']}` at {pos}"
+        if kind == "nft":
+            return self._put_back_nft(args)
         was = args["was"]
         argv = ["ip", "route", "replace", was["dst"]]
         if was.get("gateway"):

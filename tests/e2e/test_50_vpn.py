@@ -2,9 +2,12 @@
 vpn.fix repairs it, vpn.restore puts the VPN's rule back, net.watch repairs every reconnect
 and routes Docker networks as they come and go."""
 
+import re
+
 import docker.types
 import pytest
 
+from devnet.vpn.firewall import IPTABLES_NFT_TABLES
 from tests.e2e.machine import dig, echo_container, on_host, tcp_from_host, wait_for
 
 DNS = "172.17.42.1"
@@ -25,13 +28,22 @@ def works(provider, ip, timeout=3.0) -> bool:
 def host_state(provider) -> dict:
     return {"routes": on_host(provider.host_ns, "ip", "route"),
             "firewall": on_host(provider.host_ns, "iptables-save", "-t", "filter"),
+            "nftables": native_nft(provider.host_ns),
             "resolver": on_host(provider.host_ns, "cat", "/etc/resolv.conf")}
+
+
+def native_nft(ns: str) -> str:
+    """The nftables tables iptables does not manage (those are in iptables-save already)."""
+    tables = [line.split(" ", 1)[1] for line in on_host(ns, "nft", "list", "tables").splitlines()]
+    return "".join(on_host(ns, "nft", "list", "table", *t.split()) for t in tables
+                   if t not in IPTABLES_NFT_TABLES)
 
 
 def strip_counters(state: dict) -> dict:
     state = dict(state)
     state["firewall"] = "\n".join(x for x in state["firewall"].splitlines()
                                   if not x.startswith(("#", ":")))
+    state["nftables"] = re.sub(r"counter packets \d+ bytes \d+", "counter", state["nftables"])
     return state
 
 
@@ -77,6 +89,26 @@ def test_a_vpn_route_inside_a_docker_subnet_is_refused_with_both_sides(cli, prov
     finally:
         cli("vpn.sim.disconnect")
     assert works(provider, target)
+
+
+def test_a_native_nftables_vpn_table_is_repaired_and_put_back(cli, provider, target):
+    before = strip_counters(host_state(provider))
+    cli("vpn.sim.connect", "--parts", "tunnel,nftables")
+    try:
+        assert tcp_from_host(provider.host_ns, target, timeout=1).returncode == 1
+        fixed = cli("vpn.fix").stdout
+        assert "removed nftables rule `counter drop` (inet anyconnect output)" in fixed
+        assert works(provider, target)
+        assert "put back nftables rule `counter drop`" in cli("vpn.restore").stdout
+        listing = on_host(provider.host_ns, "nft", "list", "table", "inet", "anyconnect")
+        assert listing.count("drop") == 2  # both chains' deny-all, where they were
+        assert tcp_from_host(provider.host_ns, target, timeout=1).returncode == 1
+        cli("vpn.fix")
+        assert works(provider, target)
+    finally:
+        cli("vpn.sim.disconnect")
+        cli("vpn.restore")
+    assert strip_counters(host_state(provider)) == before
 
 
 @pytest.fixture(scope="module")

@@ -49,3 +49,12 @@ def test_pf_selects_the_quick_block_all_not_the_dns_port_rule():
 def test_iptables_verdicts(line, blocked):
     rules = firewall.parse_iptables_save(f"*filter\n{line}\nCOMMIT\n")
     assert bool(firewall.blocking(rules, NETS, "dn1-ho0")) is blocked
+
+
+def test_native_nftables_table_is_found_and_iptables_tables_left_to_iptables():
+    rules = firewall.parse_nft(fixture_text("nft-ruleset-native.txt"))
+    native = [r for r in rules if r.table not in firewall.IPTABLES_NFT_TABLES]
+    chosen = firewall.blocking(native, NETS, "dn1-ho0")
+    assert [(r.table, r.chain, r.handle, r.spec) for r in chosen] == [
+        ("inet anyconnect", "output", "4", "counter drop")]
+    assert {r.table for r in rules} == {"inet anyconnect", "ip filter"}
