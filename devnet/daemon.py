@@ -56,8 +56,7 @@ class DockerConfigure(Step):
 
     def apply(self):
         text, data = self._current()
-        if not any(e["step"] == self.name for e in self.dn.journal.entries()):
-            self.dn.journal.record(self.name, previous=text)  # the user's file, to put back
+        self.dn.journal.record_first(self.name, previous=text)  # the user's file, to put back
         merged = {**data, **self._wanted()}
         self.dn.vm_write(DAEMON_JSON, json.dumps(merged, indent=2) + "\n")
         return f"{self.dn.provider.restart_docker()} with {json.dumps(self._wanted())}"

@@ -36,15 +36,27 @@ class Journal:
     def has(self, step: str, **args) -> bool:
         return any(e["step"] == step and e["args"] == args for e in self.entries())
 
+    def has_step(self, step: str) -> bool:
+        return any(e["step"] == step for e in self.entries())
+
+    def record_first(self, step: str, **args) -> None:
+        """Record only when `step` has no entry yet: the first state seen is the one to put
+        back (a file's content before devnet first changed it)."""
+        with self._locked():
+            if not self.has_step(step):
+                self._append(step, args)
+
     def record(self, step: str, **args) -> None:
         """Note that `step` is about to change something; the same entry is kept once."""
         with self._locked():
-            entries = self.entries()
-            if any(e["step"] == step and e["args"] == args for e in entries):
+            if self.has(step, **args):
                 return
-            entries.append({"step": step, "args": args,
-                            "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
-            self._write(entries)
+            self._append(step, args)
+
+    def _append(self, step: str, args: dict) -> None:
+        entries = self.entries()
+        entries.append({"step": step, "args": args, "at": time.strftime("%Y-%m-%dT%H:%M:%S")})
+        self._write(entries)
 
     def forget(self, step: str, **args) -> None:
         with self._locked():

@@ -38,6 +38,7 @@ def check_overlaps(settings, table: list[dict]) -> None:
 
 class NetRoute(Step):
     name = "net.route"
+    on_host = True
     summary = "route the Docker subnets via the VM's host-only address (route -n add)"
 
     def _missing(self):
@@ -84,16 +85,6 @@ class NetRoute(Step):
         return f"ip route del {args['dst']} via {args['via']} (host)"
 
     def undo(self, args):
-        if not self.dn.provider.host_exists():
-            return "the simulated host is gone, and its routes with it"
         if self.dn.routes.delete_route(self.dn.host, args["dst"], args["via"]):
             return f"removed route {args['dst']} via {args['via']}"
         return f"route {args['dst']} via {args['via']} was gone"
-
-    def remove(self) -> str:
-        """`net.route --remove`: take the routes away now, and out of the journal."""
-        said = [self.undo({"dst": str(s), "via": self.dn.settings.vm_ip})
-                for s in self.dn.settings.docker_subnets]
-        for s in self.dn.settings.docker_subnets:
-            self.dn.journal.forget(self.name, dst=str(s), via=self.dn.settings.vm_ip)
-        return "; ".join(said)

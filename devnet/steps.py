@@ -25,6 +25,7 @@ class Step:
     name = "step"
     summary = ""
     inside_vm = False  # its change lives only in the VM: destroying the VM undoes it
+    on_host = False  # its change lives only on the host: a gone (sim) host took it along
 
     def __init__(self, dn):
         self.dn = dn  # the devnet.core.Devnet this step acts on
@@ -113,6 +114,9 @@ def undo(dn, steps_by_name: dict[str, Step], dry_run: bool = False, echo=print,
         elif vm_goes and step.inside_vm:
             dn.journal.forget(entry["step"], **entry["args"])
             status, message = "undone", "goes with the VM (vm.init's undo destroys it)"
+        elif step.on_host and not dn.provider.host_exists():
+            dn.journal.forget(entry["step"], **entry["args"])
+            status, message = "undone", "the simulated host is gone, and the change with it"
         else:
             try:
                 message = step.undo(entry["args"])

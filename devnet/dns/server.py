@@ -104,7 +104,8 @@ class Server:
         if found is None:
             return None
         key, qend, payload = found
-        hit = self.cache.get((key, self.may_recurse(ip)))
+        recurse = self.may_recurse(ip)
+        hit = self.cache.get((key, recurse))
         if hit is None:
             return None
         head, tail = hit
@@ -113,7 +114,7 @@ class Server:
         self.stats["fast"] += 1
         out = wire[:2] + bytes((head[0] | (wire[2] & 0x01), head[1])) + head[2:] + \
             wire[12:qend] + tail
-        self._exactly(wire, out, self.may_recurse(ip))
+        self._exactly(wire, out, recurse)
         return out
 
     def _exactly(self, wire: bytes, out: bytes, recurse: bool) -> None:

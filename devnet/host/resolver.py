@@ -47,6 +47,7 @@ def uses_resolved(c) -> bool:
 
 class DnsResolver(Step):
     name = "dns.resolver"
+    on_host = True
     summary = "point the host's resolver at devnet's DNS for the containers' domain"
 
     @property
@@ -108,9 +109,9 @@ class DnsResolver(Step):
         host = self.dn.host
         if self.method() == "resolverdir":
             out = host.run(f"cat {self.resolver_file}", hide=True, warn=True)
-            if not any(e["step"] == self.name for e in self.dn.journal.entries()):
-                self.dn.journal.record(self.name, method="resolverdir", path=self.resolver_file,
-                                       previous=out.stdout if out.ok else None)
+            self.dn.journal.record_first(self.name, method="resolverdir",
+                                         path=self.resolver_file,
+                                         previous=out.stdout if out.ok else None)
             self._write_resolver_file(f"# devnet\nnameserver {self.ip}\nport 53\n")
             return f"{self.resolver_file}: .{self.domain} -> {self.ip}"
         if self.method() == "resolved":
@@ -120,8 +121,7 @@ class DnsResolver(Step):
             host.run(cmd("resolvectl", "domain", link, f"~{self.domain}"), hide=True)
             return f"systemd-resolved: ~{self.domain} -> {self.ip} on {link}"
         text = self._read()
-        if not any(e["step"] == self.name for e in self.dn.journal.entries()):
-            self.dn.journal.record(self.name, method="resolvconf", previous=text)
+        self.dn.journal.record_first(self.name, method="resolvconf", previous=text)
         new = with_devnet_first(text, self.ip, self.domain)
         host.run(cmd(*write_file_argv(RESOLV_CONF, new)), hide=True)
         return f"{RESOLV_CONF}: nameserver {self.ip} first, {len(text.splitlines())} line(s) kept"
@@ -160,8 +160,6 @@ class DnsResolver(Step):
 
     def undo(self, args):
         host = self.dn.host
-        if not self.dn.provider.host_exists():
-            return "the simulated host is gone, and its resolver with it"
         if args.get("method") == "resolved":
             host.run(cmd("resolvectl", "revert", args["link"]), hide=True, warn=True)
             return f"resolvectl revert {args['link']}"

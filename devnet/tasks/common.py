@@ -37,19 +37,24 @@ def run_steps(c, step_classes, dry_run: bool):
         dn.close()
 
 
+def undo_step(c, step_cls, dry_run: bool = False):
+    """Undo what one step changed, from the journal (its --remove)."""
+    dn = devnet(c)
+    try:
+        return steps.undo(dn, {step_cls.name: step_cls(dn)}, dry_run, dn.echo, only=step_cls.name)
+    finally:
+        dn.close()
+
+
 def step_task(step_cls):
     """An Invoke task that runs one step (or undoes it with --remove), its help text taken
     from the step's summary."""
 
     def body(c, dry_run=False, remove=False):
-        if not remove:
+        if remove:
+            undo_step(c, step_cls, dry_run)
+        else:
             run_steps(c, [step_cls], dry_run)
-            return
-        dn = devnet(c)
-        try:
-            steps.undo(dn, {step_cls.name: step_cls(dn)}, dry_run, dn.echo, only=step_cls.name)
-        finally:
-            dn.close()
 
     body.__name__ = step_cls.name.split(".")[-1]
     body.__doc__ = step_cls.summary[0].upper() + step_cls.summary[1:] + "."

@@ -6,8 +6,7 @@ from __future__ import annotations
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from devnet import steps
-from devnet.tasks.common import devnet, reports_errors, step_task
+from devnet.tasks.common import devnet, reports_errors, step_task, undo_step
 from devnet.vpn import client_sim
 from devnet.vpn.fix import VpnFix
 
@@ -18,8 +17,7 @@ fix = step_task(VpnFix)
 @reports_errors
 def restore(c, dry_run=False):
     """Put back what vpn.fix removed (the VPN's firewall rules and routes), from the journal."""
-    dn = devnet(c)
-    steps.undo(dn, {VpnFix.name: VpnFix(dn)}, dry_run, dn.echo, only=VpnFix.name)
+    undo_step(c, VpnFix, dry_run)
 
 
 def _sim(c):

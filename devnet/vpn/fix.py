@@ -98,25 +98,29 @@ def route_problems(dn) -> list[Problem]:
 
 class VpnFix(Step):
     name = "vpn.fix"
+    on_host = True
     summary = "find and repair what a VPN client broke: firewall rules, routes, resolver"
 
     def diagnose(self) -> list[Problem]:
         problems = firewall_problems(self.dn) + nft_problems(self.dn) + route_problems(self.dn)
         resolver = DnsResolver(self.dn)
-        if any(e["step"] == resolver.name for e in self.dn.journal.entries()) \
-                and resolver.check() is None:
+        if self.dn.journal.has_step(resolver.name) and resolver.check() is None:
             problems.append(Problem("resolver", "resolver: devnet's DNS is not asked first", {}))
         return problems
 
+    _found: list[Problem] | None = None  # what check() saw, repaired by apply()
+
     def check(self):
-        return None if self.diagnose() else "nothing blocks devnet (firewall, routes, resolver)"
+        self._found = self.diagnose()
+        return None if self._found else "nothing blocks devnet (firewall, routes, resolver)"
 
     def plan(self):
-        return [p.text for p in self.diagnose()]
+        return [p.text for p in (self._found if self._found is not None else self.diagnose())]
 
     def apply(self):
         said = []
-        for p in self.diagnose():
+        found, self._found = (self._found if self._found is not None else self.diagnose()), None
+        for p in found:
             said.append(getattr(self, f"_fix_{p.kind}")(p))
         return "; ".join(said)
 
@@ -182,8 +186,6 @@ class VpnFix(Step):
 
     def undo(self, args):
         host = self.dn.host
-        if not self.dn.provider.host_exists():
-            return "the simulated host is gone, and the VPN's changes with it"
         kind = args["kind"]
         if kind == "firewall":
             chain = shlex.quote(args["chain"])

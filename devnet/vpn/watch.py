@@ -26,7 +26,7 @@ from devnet.core import Devnet
 from devnet.errors import DevnetError
 from devnet.host import linux
 from devnet.steps import Step
-from devnet.system import cmd, wait_until
+from devnet.system import wait_until
 from devnet.vpn.fix import VpnFix
 
 SAFETY_CHECK = 3.0  # seconds between checks when nothing announces a change
@@ -45,7 +45,8 @@ class NetNetwork(Step):
     def add(self, dst: str) -> str:
         via = self.dn.settings.vm_ip
         self.dn.journal.record(self.name, dst=dst, via=via)
-        self.dn.host.run(cmd("ip", "route", "replace", dst, "via", via), hide=True)
+        if (self.dn.routes.route_to(self.dn.host, dst) or {}).get("gateway") != via:
+            self.dn.routes.add_route(self.dn.host, dst, via)
         if self.dn.vm_run("iptables", "-C", *self._rule(dst), warn=True).failed:
             self.dn.vm_run("iptables", "-I", *self._rule(dst)[:1], "1", *self._rule(dst)[1:])
         return f"route {dst} via {via} (Docker network)"
@@ -162,10 +163,8 @@ class Watcher:
     def repair(self) -> None:
         fix = VpnFix(self.dn)
         try:
-            problems = fix.diagnose()
-            if problems:
-                said = fix.apply()
-                self.log(f"repaired: {said}")
+            if fix.check() is None:
+                self.log(f"repaired: {fix.apply()}")
         except DevnetError as err:
             self.log(f"cannot repair: {err}")
 

@@ -58,3 +58,11 @@ def test_a_corrupt_journal_is_a_clear_error(tmp_path):
     (tmp_path / "journal.json").write_text("{not json")
     with pytest.raises(DevnetError, match="is not valid JSON"):
         Journal(tmp_path / "journal.json").entries()
+
+
+def test_record_first_keeps_the_state_before_devnet_first_changed_it(tmp_path):
+    j = Journal(tmp_path / "journal.json")
+    j.record_first("dns.resolver", previous="the user's file")
+    j.record_first("dns.resolver", previous="devnet's own version")  # a second apply
+    assert [e["args"] for e in j.entries()] == [{"previous": "the user's file"}]
+    assert j.has_step("dns.resolver") and not j.has_step("net.route")

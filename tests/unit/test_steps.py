@@ -103,3 +103,13 @@ def test_down_skips_in_vm_undos_when_the_vm_itself_goes(dn):
     assert dn.undone == ["host", "vm"]  # the in-VM change was not undone by hand...
     assert "goes with the VM" in outcomes[1].message  # ...and down says why
     assert dn.journal.entries() == []
+
+
+def test_down_skips_host_undos_when_the_sim_host_is_gone(dn):
+    dn.provider = SimpleNamespace(host_exists=lambda: False)
+    host = Fake(dn, "s.host", "host")
+    host.on_host = True
+    steps.run([host], echo=lambda _: None)
+    outcomes = steps.undo(dn, {host.name: host}, echo=lambda _: None)
+    assert dn.undone == [] and "host is gone" in outcomes[0].message
+    assert dn.journal.entries() == []
