@@ -8,13 +8,27 @@ from __future__ import annotations
 
 import hashlib
 import ipaddress
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from devnet.errors import ConfigError
 
-PROVIDERS = ("sim",)
+PROVIDERS = ("auto", "sim", "local", "vagrant", "boot2docker", "docker-machine", "colima", "qemu",
+             "guest")  # guest: devnet inside the VM, run by the VM's own provisioning
+# Each provider's own settings (devnet.<provider>.*) and their defaults; names end up in
+# command lines (vagrant's machine, colima's profile), so they are checked like names.
+OPTIONS = {
+    "vagrant": {"machine": "default", "dir": ""},
+    "boot2docker": {"vm": "boot2docker-vm"},
+    "docker-machine": {"machine": "devnet", "driver": "virtualbox"},
+    "colima": {"profile": "devnet"},
+    "local": {"docker_host": "unix:///var/run/docker.sock", "docker_service": ""},
+}
+OPTION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
+# Values that are commands or paths or URLs, not names: checked for what they are instead.
+FREE_OPTIONS = {("vagrant", "dir"), ("local", "docker_host"), ("local", "docker_service")}
 INSTANCE_RE = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 IFACE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -23,6 +37,15 @@ PROJECT_DIR = Path(__file__).resolve().parent.parent
 def default_instance(project_dir: Path = PROJECT_DIR) -> str:
     """A short name unique per checkout, so two clones on one machine never collide."""
     return "dn" + hashlib.sha1(str(project_dir).encode()).hexdigest()[:6]
+
+
+def default_state_dir(instance: str) -> Path:
+    """/var/lib/devnet/<instance> as root; a person's own state dir otherwise (macOS, or a
+    Linux laptop where only some commands go through sudo)."""
+    if os.geteuid() == 0:
+        return Path("/var/lib/devnet") / instance
+    base = os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state"
+    return Path(base) / "devnet" / instance
 
 
 @dataclass(frozen=True)
@@ -61,6 +84,8 @@ class Settings:
     dns: Dns = Dns()
     start_timeout: float = 30.0
     watch: bool = False  # `up` also starts net.watch in the background
+    options: dict = field(default_factory=dict, compare=False)  # per provider, with defaults
+    chosen_because: str = ""  # provider=auto: why this provider
     raw: dict = field(default_factory=dict, compare=False)  # as given: for child processes
 
     @property
@@ -110,7 +135,7 @@ def load(tree) -> Settings:
             f"devnet.instance: {instance!r} must be 2-8 lower-case letters or digits, "
             "starting with a letter (it prefixes interface names, which Linux caps at 15)"
         )
-    state_dir = Path(str(tree.get("state_dir") or f"/var/lib/devnet/{instance}"))
+    state_dir = Path(str(tree.get("state_dir") or default_state_dir(instance)))
     if not state_dir.is_absolute():
         problems.append(f"devnet.state_dir: {state_dir} must be an absolute path")
 
@@ -153,6 +178,7 @@ def load(tree) -> Settings:
                         "so the host would have no route to the bridge (and the DNS on it)")
     dns_settings = _dns(dict(tree.get("dns") or {}), problems)
 
+    options = _options(tree, problems)
     timeout = tree.get("start_timeout", 30)
     try:
         timeout = float(timeout)
@@ -173,8 +199,33 @@ def load(tree) -> Settings:
         dns=dns_settings,
         start_timeout=timeout,
         watch=bool(tree.get("watch", False)),
+        options=options,
         raw=_plain(tree),
     )
+
+
+def _options(tree, problems: list[str]) -> dict:
+    """devnet.<provider>.* merged over OPTIONS' defaults; names must be safe to pass to a CLI."""
+    options = {}
+    for provider, defaults in OPTIONS.items():
+        given = dict(tree.get(provider.replace("-", "_")) or tree.get(provider) or {})
+        for key in given.keys() - defaults.keys():
+            problems.append(f"devnet.{provider}.{key}: unknown setting (known: "
+                            f"{', '.join(defaults)})")
+        merged = {k: str(given.get(k, v) if given.get(k) is not None else v)
+                  for k, v in defaults.items()}
+        for key, value in merged.items():
+            if (provider, key) in FREE_OPTIONS:
+                if "\n" in value or "\0" in value:
+                    problems.append(f"devnet.{provider}.{key}: must be one line")
+            elif not OPTION_NAME_RE.match(value):
+                problems.append(f"devnet.{provider}.{key}: {value!r} must be letters, digits, "
+                                "'.', '_' or '-' (it is passed to the provider's command line)")
+        options[provider] = merged
+    dh = options["local"]["docker_host"]
+    if not dh.startswith(("unix:///", "tcp://")):
+        problems.append(f"devnet.local.docker_host: {dh!r} must be unix:///path or tcp://host:port")
+    return options
 
 
 def _plain(tree) -> dict:

@@ -17,8 +17,8 @@ from devnet.system import cmd, write_file_argv
 
 class Devnet:
     def __init__(self, settings: Settings, echo=print):
-        self.settings = settings
         self.provider = providers.get(settings)
+        self.settings = self.provider.settings  # provider=auto: the chosen one
         self.journal = Journal(settings.journal_path)
         self.echo = echo
         self._conn = None
@@ -32,6 +32,11 @@ class Devnet:
         """The route commands for the host's OS (devnet.host.linux or .macos)."""
         return routes_module(self.host)
 
+    @functools.cached_property
+    def gateway(self) -> str | None:
+        """Where the host routes the Docker subnets: the VM's host-only address (None: no VM)."""
+        return self.provider.gateway() if self.provider.has_vm else None
+
     def vm(self):
         if self._conn is None:
             self._conn = self.provider.connection()
@@ -41,7 +46,7 @@ class Devnet:
         """Run one command in the VM over SSH, as root (sudo -n for a non-root login)."""
         conn = self.vm()
         line = cmd(*argv)
-        if conn.user != "root":
+        if getattr(conn, "user", "root") != "root":
             line = "sudo -n " + line
         try:
             return conn.run(line, hide=True, warn=warn, in_stream=False)

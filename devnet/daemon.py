@@ -8,8 +8,18 @@ import json
 from devnet.errors import DevnetError
 from devnet.steps import Step
 from devnet.system import wait_until
+from devnet.vm import has_address
 
 DAEMON_JSON = "/etc/docker/daemon.json"
+
+
+def first_address(ip_o_addr: str) -> str | None:
+    """The first IPv4 address/prefix in `ip -o addr` lines, or None."""
+    for ln in ip_o_addr.splitlines():
+        words = ln.split()
+        if "inet" in words:
+            return words[words.index("inet") + 1]
+    return None
 
 
 class DockerConfigure(Step):
@@ -34,12 +44,12 @@ class DockerConfigure(Step):
         s = self.dn.settings
         return {"bip": str(s.bip), "dns": [s.dns_ip]}
 
+    def _bridge(self) -> str:
+        out = self.dn.vm_run("ip", "-o", "addr", "show", "dev", "docker0", warn=True)
+        return out.stdout if out.ok else ""
+
     def _bridge_ok(self) -> bool:
-        out = self.dn.vm_run("ip", "-j", "addr", "show", "dev", "docker0", warn=True)
-        if out.failed:
-            return False
-        addrs = json.loads(out.stdout)[0].get("addr_info", [])
-        return str(self.dn.settings.bip) in [f"{a['local']}/{a['prefixlen']}" for a in addrs]
+        return has_address(self._bridge(), str(self.dn.settings.bip))
 
     def _describe(self) -> str:
         w = self._wanted()
@@ -56,7 +66,10 @@ class DockerConfigure(Step):
 
     def apply(self):
         text, data = self._current()
-        self.dn.journal.record_first(self.name, previous=text)  # the user's file, to put back
+        # The user's file, to put back, and docker0's address, which dockerd keeps in its
+        # network store even after --bip goes away.
+        self.dn.journal.record_first(self.name, previous=text,
+                                     bridge=first_address(self._bridge()))
         merged = {**data, **self._wanted()}
         self.dn.vm_write(DAEMON_JSON, json.dumps(merged, indent=2) + "\n")
         return f"{self.dn.provider.restart_docker()} with {json.dumps(self._wanted())}"
@@ -73,8 +86,17 @@ class DockerConfigure(Step):
         if not self.dn.provider.running():
             return f"VM is not running: {DAEMON_JSON} left as devnet wrote it"
         previous = args.get("previous")
+        bridge = args.get("bridge")
+        said = []
+        if bridge and not has_address(self._bridge(), bridge):
+            # dockerd's network store remembers devnet's --bip once the file is back: one
+            # start with the old address as --bip makes the store hold that one again.
+            _, data = self._current()
+            self.dn.vm_write(DAEMON_JSON, json.dumps({**data, "bip": bridge}) + "\n")
+            said.append(f"docker0 back to {bridge} ({self.dn.provider.restart_docker()})")
         if previous is None:
             self.dn.vm_run("rm", "-f", DAEMON_JSON)
         else:
             self.dn.vm_write(DAEMON_JSON, previous)
-        return f"restored {DAEMON_JSON}, {self.dn.provider.restart_docker()}"
+        said.append(self.dn.provider.restart_docker())
+        return f"restored {DAEMON_JSON}, {', '.join(said)}"

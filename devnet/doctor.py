@@ -110,18 +110,19 @@ class Doctor:
         return f"{self.dn.provider.name} VM up, SSH and Docker answer"
 
     def hostonly(self) -> str:
-        if self.dn.host.run(cmd("ping", "-c1", "-W1", self.s.vm_ip), hide=True, warn=True).failed:
-            raise AssertionError(f"{self.s.vm_ip} does not answer ping from the host")
-        return f"{self.s.vm_ip} answers ping"
+        ip = self.dn.gateway
+        if self.dn.host.run(cmd("ping", "-c1", "-W1", ip), hide=True, warn=True).failed:
+            raise AssertionError(f"{ip} does not answer ping from the host")
+        return f"{ip} answers ping"
 
     def route(self) -> str:
         for sub in self.s.docker_subnets:
             probe = str(next(sub.hosts()))
             chosen = self.dn.routes.route_get(self.dn.host, probe)
-            if chosen.get("gateway") != self.s.vm_ip:
+            if chosen.get("gateway") != self.dn.gateway:
                 via = chosen.get("gateway") or chosen.get("dev")
-                raise AssertionError(f"{probe} goes via {via}, not {self.s.vm_ip}")
-        return f"{', '.join(map(str, self.s.docker_subnets))} via {self.s.vm_ip}"
+                raise AssertionError(f"{probe} goes via {via}, not {self.dn.gateway}")
+        return f"{', '.join(map(str, self.s.docker_subnets))} via {self.dn.gateway}"
 
     def tcp(self) -> str:
         self.container = _running_container(self.dn)
@@ -166,7 +167,8 @@ class Doctor:
         return "no firewall rule drops devnet's traffic"
 
     def overlap(self) -> str:
-        check_overlaps(self.s, self.dn.routes.routes(self.dn.host))
+        check_overlaps(self.s, self.dn.routes.routes(self.dn.host), self.dn.gateway,
+                       no_vm=not self.dn.provider.has_vm)
         return "no host route collides with devnet's networks"
 
 

@@ -11,20 +11,21 @@ from devnet.host import linux
 from devnet.steps import Step
 
 
-def check_overlaps(settings, table: list[dict]) -> None:
+def check_overlaps(settings, table: list[dict], via: str | None = "", no_vm: bool = False):
     """Refuse Docker subnets or a host-only network that collide with the host's routes.
 
-    Allowed: devnet's own route (subnet via the VM's address) and the host-only network's own
-    route (the adapter's connected route).
+    Allowed: devnet's own route (subnet via the VM's address `via`) and the host-only
+    network's own route (the adapter's connected route). With no VM (provider local) the
+    subnet's own bridge route is Docker's, and there is no host-only network.
     """
-    ho, via = settings.hostonly.network, settings.vm_ip
+    ho, via = settings.hostonly.network, None if no_vm else (via or settings.vm_ip)
     problems = []
     for sub in settings.docker_subnets:
         for r in linux.conflicts(table, sub):
             if linux.destination(r) == sub and r.get("gateway") == via:
                 continue
             problems.append(f"Docker subnet {sub} overlaps the host's route {linux.describe(r)}")
-    for r in linux.conflicts(table, ho, allowed=[ho]):
+    for r in linux.conflicts(table, ho, allowed=[ho]) if not no_vm else ():
         problems.append(f"host-only network {ho} overlaps the host's route {linux.describe(r)}")
     if problems:
         dsts = [linux.destination(r) for r in table]
@@ -42,7 +43,7 @@ class NetRoute(Step):
     summary = "route the Docker subnets via the VM's host-only address (route -n add)"
 
     def _missing(self):
-        via = self.dn.settings.vm_ip
+        via = self.dn.gateway
         if not self.dn.provider.host_exists():
             return list(self.dn.settings.docker_subnets)
         return [
@@ -51,17 +52,19 @@ class NetRoute(Step):
         ]
 
     def check(self):
+        if not self.dn.provider.has_vm:
+            return "no VM: Docker's bridges are on this machine, no route needed"
         if self._missing():
             return None
         subs = ", ".join(map(str, self.dn.settings.docker_subnets))
-        return f"route {subs} via {self.dn.settings.vm_ip} present"
+        return f"route {subs} via {self.dn.gateway} present"
 
     def plan(self):
-        return [f"ip route add {s} via {self.dn.settings.vm_ip} (host)" for s in self._missing()]
+        return [f"route add {s} via {self.dn.gateway} (host)" for s in self._missing()]
 
     def apply(self):
-        host, via = self.dn.host, self.dn.settings.vm_ip
-        check_overlaps(self.dn.settings, self.dn.routes.routes(host))
+        host, via = self.dn.host, self.dn.gateway
+        check_overlaps(self.dn.settings, self.dn.routes.routes(host), via)
         added = []
         for s in self._missing():
             self.dn.journal.record(self.name, dst=str(s), via=via)
@@ -70,7 +73,7 @@ class NetRoute(Step):
         return f"added route {', '.join(added)} via {via}"
 
     def verify(self):
-        via = self.dn.settings.vm_ip
+        via = self.dn.gateway
         for s in self.dn.settings.docker_subnets:
             probe = str(next(ipaddress.ip_network(s).hosts()))
             chosen = self.dn.routes.route_get(self.dn.host, probe)

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-
 from devnet.errors import DevnetError
 from devnet.steps import Step
 from devnet.system import wait_until
@@ -79,19 +77,22 @@ class VmHostOnly(Step):
         return self.dn.settings.hostonly.vm_cidr
 
     def _state(self) -> tuple[bool, bool]:
-        out = self.dn.vm_run("ip", "-j", "addr", "show", "dev", self.iface, warn=True)
+        # One-line text output, not `ip -j`: boot2docker's busybox `ip` has no JSON.
+        out = self.dn.vm_run("ip", "-o", "addr", "show", "dev", self.iface, warn=True)
         if out.failed:
             raise DevnetError(
                 f"the VM has no interface {self.iface}: {out.stderr.strip()}",
                 "check devnet.hostonly.vm_iface, or the VM's host-only adapter",
             )
-        link = json.loads(out.stdout)[0]
-        has_addr = any(
-            f"{a['local']}/{a['prefixlen']}" == self.cidr for a in link.get("addr_info", [])
-        )
-        return has_addr, "UP" in link.get("flags", [])
+        return interface_state(self.dn.vm_run("ip", "-o", "link", "show", "dev", self.iface)
+                               .stdout + out.stdout, self.cidr)
 
     def check(self):
+        p = self.dn.provider
+        if not p.has_vm:
+            return "no VM: no host-only network"
+        if p.assigns_vm_address:
+            return f"{p.name} gives the VM its host-only address ({self.dn.gateway})"
         has_addr, up = self._state()
         return f"{self.iface} has {self.cidr} and is up" if has_addr and up else None
 
@@ -107,7 +108,7 @@ class VmHostOnly(Step):
         return f"{self.iface} = {self.cidr}, up"
 
     def verify(self):
-        host, ip = self.dn.host, self.dn.settings.vm_ip
+        host, ip = self.dn.host, self.dn.gateway
         wait_until(
             lambda: host.run(f"ping -c1 -W1 {ip}", hide=True, warn=True).ok,
             10, f"the VM's host-only address {ip} to answer ping from the host",
@@ -119,6 +120,17 @@ class VmHostOnly(Step):
             return VM_DOWN
         out = self.dn.vm_run("ip", "addr", "del", args["cidr"], "dev", args["iface"], warn=True)
         return f"removed {args['cidr']} from {args['iface']}" if out.ok else "address was gone"
+
+
+def has_address(text: str, cidr: str) -> bool:
+    """`ip -o addr` lines (iproute2 or busybox) show the IPv4 address `cidr`."""
+    return any(f" inet {cidr} " in f"{ln} " for ln in text.splitlines())
+
+
+def interface_state(text: str, cidr: str) -> tuple[bool, bool]:
+    """From `ip -o link` + `ip -o addr` lines: (has the address `cidr`, is admin-up)."""
+    flags = text.split("<", 1)[1].split(">", 1)[0].split(",") if "<" in text else []
+    return has_address(text, cidr), "UP" in flags
 
 
 class VmForward(Step):
@@ -139,6 +151,8 @@ class VmForward(Step):
         return self.dn.vm_run("iptables", "-n", "-L", "DOCKER-USER", warn=True).ok
 
     def check(self):
+        if not self.dn.provider.has_vm:
+            return "no VM: the host reaches containers on its own bridge"
         if not self._chain():
             return "no DOCKER-USER chain: this dockerd does not filter forwarded traffic"
         subs = self.dn.settings.docker_subnets

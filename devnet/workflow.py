@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from devnet import steps
+from devnet import providers, steps
 from devnet.daemon import DockerConfigure
 from devnet.dns.control import DnsStart
 from devnet.host.resolver import DnsResolver
@@ -21,13 +21,24 @@ def preflight(dn) -> None:
     """Everything that can be known wrong before the first change."""
     dn.provider.preflight()
     if dn.provider.host_exists():
-        check_overlaps(dn.settings, dn.routes.routes(dn.host))
+        check_overlaps(dn.settings, dn.routes.routes(dn.host), dn.gateway,
+                       no_vm=not dn.provider.has_vm)
 
 
 def up(dn, dry_run: bool = False):
     preflight(dn)
+    if dn.settings.chosen_because and not dry_run:
+        noted = providers.chosen_file(dn.settings)
+        noted.parent.mkdir(parents=True, exist_ok=True)
+        noted.write_text(dn.settings.provider + "\n")
     wanted = [*UP, NetWatch] if dn.settings.watch else UP
     return steps.run([S(dn) for S in wanted], dry_run=dry_run, echo=dn.echo)
+
+
+def provision(dn, dry_run: bool = False):
+    """Only the steps that live in the VM (forwarding, daemon.json, the DNS service): what the
+    Vagrantfile's provisioner runs inside the VM with provider guest."""
+    return steps.run([S(dn) for S in UP if S.inside_vm], dry_run=dry_run, echo=dn.echo)
 
 
 def down(dn, dry_run: bool = False):
@@ -36,6 +47,8 @@ def down(dn, dry_run: bool = False):
         return steps.undo(dn, undoers, dry_run=dry_run, echo=dn.echo)
     finally:
         dn.close()
+        if not dry_run and not dn.journal.entries():
+            providers.chosen_file(dn.settings).unlink(missing_ok=True)
 
 
 def status(dn) -> list[Piece]:

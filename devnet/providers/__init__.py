@@ -2,13 +2,61 @@
 
 from __future__ import annotations
 
+import importlib
+from dataclasses import replace
+
 from devnet.config import Settings
+from devnet.errors import DevnetError
 from devnet.providers.base import Provider
 
+# name -> "module:Class"; imported only when asked for (each pulls in its own needs).
+REGISTRY = {
+    "sim": "devnet.providers.sim:SimProvider",
+    "local": "devnet.providers.local:LocalProvider",
+    "vagrant": "devnet.providers.vagrant:VagrantProvider",
+    "boot2docker": "devnet.providers.boot2docker:Boot2DockerProvider",
+    "docker-machine": "devnet.providers.docker_machine:DockerMachineProvider",
+    "colima": "devnet.providers.colima:ColimaProvider",
+    "qemu": "devnet.providers.qemu:QemuProvider",
+    "guest": "devnet.providers.local:GuestProvider",
+}
+# provider=auto asks these in order: a real VM a person set up wins over Docker on this
+# machine, and the sim is the fallback (it needs nothing but root on Linux).
+AUTO_ORDER = ("colima", "docker-machine", "boot2docker", "vagrant", "local")
 
-def get(settings: Settings) -> Provider:
-    if settings.provider == "sim":
-        from devnet.providers.sim import SimProvider
 
-        return SimProvider(settings)
-    raise ValueError(f"unknown provider {settings.provider!r}")  # config.load rejects it first
+def provider_class(name: str) -> type[Provider]:
+    module, _, cls = REGISTRY[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
+
+
+def choose(local, settings: Settings) -> tuple[str, str]:
+    """provider=auto: the first installed and running provider, and why it was chosen."""
+    for name in AUTO_ORDER:
+        why = provider_class(name).detect(local, settings)
+        if why:
+            return name, why
+    return "sim", ("no colima, docker-machine, boot2docker or vagrant VM is running and no "
+                   "Docker answers on this machine: the simulated VM")
+
+
+def chosen_file(settings: Settings):
+    """Where `up` with provider=auto notes its choice, so `down` undoes with the same one."""
+    return settings.state_dir / "provider"
+
+
+def get(settings: Settings, local=None) -> Provider:
+    name = settings.provider
+    if name == "auto":
+        from invoke import Context
+
+        noted = chosen_file(settings)
+        if noted.exists():
+            name, why = noted.read_text().strip(), f"auto: {noted} says the last `up` used it"
+        else:
+            name, why = choose(local or Context(), settings)
+            why = f"auto: {why}"
+        settings = replace(settings, provider=name, chosen_because=why)
+    if name not in REGISTRY:
+        raise DevnetError(f"unknown provider {name!r}")  # config.load rejects it first
+    return provider_class(name)(settings)

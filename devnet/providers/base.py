@@ -19,9 +19,31 @@ class Piece:
 
 class Provider(ABC):
     name = "provider"
+    cli: str | None = None  # the program that manages this kind of VM (vagrant, colima, ...)
+    # What the provider does by itself, so the matching step says so and skips:
+    has_vm = True  # False: Docker runs on this machine (local), no host-only network, no route
+    assigns_vm_address = False  # the VM's host-only address comes from the provider (DHCP, ...)
 
     def __init__(self, settings: Settings):
         self.settings = settings
+
+    @classmethod
+    def detect(cls, local, settings: Settings) -> str | None:
+        """For provider=auto: why this provider is the one to use (installed, its VM or Docker
+        running), or None. `local` is a Context on this machine."""
+        return None
+
+    def option(self, key: str, default=None):
+        """This provider's own setting (devnet.<provider>.<key> in invoke.yaml)."""
+        return self.settings.options.get(self.name, {}).get(key, default)
+
+    def gateway(self) -> str:
+        """The VM's address on the host-only network: the host's route to Docker goes there."""
+        return self.settings.vm_ip
+
+    def ssh_command(self) -> str:
+        """A command line a person can paste to get a shell in the VM."""
+        return f"invoke vm.ssh   ({self.name})"
 
     @abstractmethod
     def preflight(self) -> None:
@@ -81,6 +103,10 @@ class Provider(ABC):
         """The host side of the host-only network (vboxnet0, the sim's veth)."""
         return None
 
+    def resolver_link(self) -> str | None:
+        """The link systemd-resolved's per-link DNS for the domain goes on."""
+        return self.hostonly_link()
+
     def host_exists(self) -> bool:
         """The developer's machine is there (only the sim's can be gone)."""
         return True
@@ -88,7 +114,13 @@ class Provider(ABC):
     def docker_client(self, timeout: int = 30):
         import docker
 
-        return docker.DockerClient(base_url=self.docker_url(), timeout=timeout)
+        # from_env reads DOCKER_TLS_VERIFY/DOCKER_CERT_PATH too (boot2docker, docker-machine).
+        return docker.DockerClient.from_env(environment=self.env(), timeout=timeout)
+
+    def dns_runtime(self) -> str:
+        """How devnet's DNS service runs in the VM: "python" (vm_python) or "container"
+        (VMs without Python, boot2docker's Tiny Core)."""
+        return "python"
 
     def env(self) -> dict[str, str]:
         return {"DOCKER_HOST": self.docker_url()}

@@ -19,8 +19,10 @@ def up(c, dry_run=False):
     """Bring everything up: VM, host-only network, forwarding, route. Safe to run again."""
     dn = devnet(c)
     start = time.monotonic()
-    print(f"devnet up: provider {dn.settings.provider}, instance {dn.settings.instance}"
+    print(f"devnet up: provider {dn.provider.name}, instance {dn.settings.instance}"
           + (" (dry run)" if dry_run else ""))
+    if dn.provider.settings.chosen_because:
+        print(f"  why {dn.provider.name}: {dn.provider.settings.chosen_because}")
     outcomes = workflow.up(dn, dry_run=dry_run)
     changed = sum(o.status == "done" for o in outcomes)
     verdict = "plan only" if dry_run else (f"{changed} step(s) changed" if changed
@@ -37,7 +39,7 @@ def usage(dn) -> str:
     lines = ["", "Use it:", "  eval \"$(invoke env)\"        # DOCKER_HOST for this shell",
              "  invoke test.image           # no registry? an offline image, tagged ubuntu",
              "  docker run -d --name u1 ubuntu nc -ll -p 7777 -e /bin/echo-server"]
-    if dn.settings.provider == "sim":
+    if dn.provider.name == "sim":
         lines += ["  invoke sim.shell            # a shell on the simulated developer machine,",
                   f"  # there: dig +short u1.ubuntu.{env}.{domain}; "
                   f"echo hi | nc -N u1.{domain} 7777"]

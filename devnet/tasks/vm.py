@@ -31,6 +31,20 @@ def halt(c, dry_run=False):
               else f"done   vm.halt        {said}")
 
 
+@task(help={"dry-run": "print the plan, change nothing"})
+@reports_errors
+def provision(c, dry_run=False):
+    """Run only the in-VM steps (DOCKER-USER, daemon.json, DNS service). The Vagrantfile runs
+    it inside the VM with INVOKE_DEVNET_PROVIDER=guest: the same code as `invoke up`."""
+    from devnet import workflow
+
+    dn = devnet(c)
+    try:
+        workflow.provision(dn, dry_run=dry_run)
+    finally:
+        dn.close()
+
+
 @task(help={"command": "the command to run in the VM; without it, an interactive shell"})
 @reports_errors
 def ssh(c, command=""):
@@ -46,4 +60,4 @@ def ssh(c, command=""):
         dn.close()
 
 
-ns = Collection("vm", init, up, hostonly, forward, halt, ssh)
+ns = Collection("vm", init, up, hostonly, forward, provision, halt, ssh)

@@ -41,6 +41,12 @@ def test_instance_differs_per_checkout(tmp_path):
         ({"hostonly": {"vm_iface": "eth1; reboot"}}, "is not an interface name"),
         ({"state_dir": "relative/dir"}, "must be an absolute path"),
         ({"start_timeout": "soon"}, "is not a number of seconds"),
+        ({"colima": {"profile": "dev;reboot"}}, "devnet.colima.profile: 'dev;reboot' must be"),
+        ({"vagrant": {"machine": "$(id)"}}, "devnet.vagrant.machine"),
+        ({"docker_machine": {"machine": "-rf"}}, "devnet.docker-machine.machine"),
+        ({"vagrant": {"box": "x"}}, "devnet.vagrant.box: unknown setting (known: machine, dir)"),
+        ({"local": {"docker_host": "/var/run/docker.sock"}}, "must be unix:///path or tcp://"),
+        ({"local": {"docker_service": "a\nb"}}, "devnet.local.docker_service: must be one line"),
     ],
 )
 def test_bad_settings_are_refused_with_the_setting_named(tree, message):
@@ -68,3 +74,20 @@ def test_suggest_free_skips_taken_ranges():
     assert config.suggest_free(taken) == "10.10.0.0/16"
     assert config.suggest_free([ipaddress.ip_network("0.0.0.0/1"), ipaddress.ip_network(
         "128.0.0.0/1")]) == "a free private range"
+
+
+def test_provider_options_have_defaults_and_take_either_spelling():
+    s = config.load({"docker_machine": {"machine": "dev2"}, "colima": {"profile": "work"}})
+    assert s.options["docker-machine"] == {"machine": "dev2", "driver": "virtualbox"}
+    assert s.options["colima"] == {"profile": "work"}
+    assert s.options["local"]["docker_host"] == "unix:///var/run/docker.sock"
+    assert config.load({"docker-machine": {"machine": "m"}}).options["docker-machine"][
+        "machine"] == "m"
+
+
+def test_state_dir_is_a_persons_own_when_not_root(monkeypatch, tmp_path):
+    monkeypatch.setattr(config.os, "geteuid", lambda: 1000)
+    monkeypatch.setenv("XDG_STATE_HOME", str(tmp_path))
+    assert config.load({"instance": "ab"}).state_dir == tmp_path / "devnet/ab"
+    monkeypatch.setattr(config.os, "geteuid", lambda: 0)
+    assert str(config.load({"instance": "ab"}).state_dir) == "/var/lib/devnet/ab"

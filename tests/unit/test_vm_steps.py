@@ -7,7 +7,14 @@ from devnet.errors import DevnetError
 from devnet.vm import VM_DOWN, VmForward, VmHostOnly
 from tests.unit.conftest import devnet_with_vm, fixture_text
 
-ADDR = "ip -j addr show dev eth1"
+ADDR = "ip -o addr show dev eth1"
+LINK = "ip -o link show dev eth1"
+
+
+def ip_o(name="ip-o-eth1.txt", address="172.16.0.11"):
+    """{LINK: ..., ADDR: ...} from a saved `ip -o link` + `ip -o addr` transcript."""
+    lines = fixture_text(name).replace("172.16.0.11", address).splitlines(keepends=True)
+    return {LINK: Result(lines[0]), ADDR: Result("".join(lines[1:]))}
 RULE = "-s 172.16.0.0/16 -d 172.17.0.0/16 -j ACCEPT"
 
 
@@ -15,7 +22,7 @@ RULE = "-s 172.16.0.0/16 -d 172.17.0.0/16 -j ACCEPT"
 
 def test_hostonly_adds_the_address_when_eth1_has_another(settings):
     dn = devnet_with_vm(settings, **{
-        ADDR: Result(fixture_text("ip-addr-eth1.json")),  # real output: 172.16.0.1/16 only
+        **ip_o(address="172.16.0.1"),  # eth1 has another address only
         "ip addr add 172.16.0.11/16 dev eth1": Result(""),
         "ip link set eth1 up": Result(""),
     })
@@ -25,10 +32,24 @@ def test_hostonly_adds_the_address_when_eth1_has_another(settings):
     assert dn.journal.has("vm.hostonly", iface="eth1", cidr="172.16.0.11/16")
 
 
-def test_hostonly_is_done_when_the_address_is_there(settings):
-    text = fixture_text("ip-addr-eth1.json").replace('"172.16.0.1"', '"172.16.0.11"')
-    dn = devnet_with_vm(settings, **{ADDR: Result(text)})
+@pytest.mark.parametrize("transcript", ["ip-o-eth1.txt", "busybox-ip-o-eth1.txt"])
+def test_hostonly_is_done_when_the_address_is_there(settings, transcript):
+    dn = devnet_with_vm(settings, **ip_o(transcript))
     assert VmHostOnly(dn).check() == "eth1 has 172.16.0.11/16 and is up"
+
+
+def test_hostonly_redoes_a_link_that_is_down(settings):
+    down = {k: Result(v.stdout.replace(",UP,LOWER_UP", "")) for k, v in ip_o().items()}
+    assert VmHostOnly(devnet_with_vm(settings, **down)).check() is None
+
+
+def test_no_vm_or_a_provider_that_assigns_the_address_skips_hostonly(settings, monkeypatch):
+    dn = devnet_with_vm(settings)
+    monkeypatch.setattr(dn.provider, "assigns_vm_address", True)
+    assert VmHostOnly(dn).check() == "sim gives the VM its host-only address (172.16.0.11)"
+    monkeypatch.setattr(dn.provider, "has_vm", False)
+    assert VmHostOnly(dn).check() == "no VM: no host-only network"
+    assert "own bridge" in VmForward(dn).check()
 
 
 def test_hostonly_names_a_missing_interface(settings):
@@ -39,8 +60,8 @@ def test_hostonly_names_a_missing_interface(settings):
 
 
 def test_a_non_root_login_uses_sudo(settings):
-    text = fixture_text("ip-addr-eth1.json").replace('"172.16.0.1"', '"172.16.0.11"')
-    dn = devnet_with_vm(settings, user="docker", **{f"sudo -n {ADDR}": Result(text)})
+    dn = devnet_with_vm(settings, user="docker",
+                        **{f"sudo -n {k}": v for k, v in ip_o().items()})
     assert VmHostOnly(dn).check()
 
 
