@@ -16,8 +16,20 @@ APT_PACKAGES=(docker.io openssh-server openssh-client iproute2 iptables busybox-
               dnsmasq-base dnsperf nftables vagrant vagrant-libvirt)
 python3 -c 'import ensurepip, venv' 2>/dev/null || APT_PACKAGES+=(python3-venv)
 
+# A machine with Docker's own packages (docker-ce, as on GitHub's runners) keeps them:
+# docker.io would conflict with its containerd.io.
+installed_elsewhere() {
+    case "$1" in
+        docker.io) command -v dockerd >/dev/null ;;
+        docker-compose) command -v docker-compose >/dev/null ;;
+        vagrant) command -v vagrant >/dev/null ;;
+        *) return 1 ;;
+    esac
+}
+
 missing=()
 for pkg in "${APT_PACKAGES[@]}"; do
+    installed_elsewhere "$pkg" && continue
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "ok installed" || missing+=("$pkg")
 done
 if [ ${#missing[@]} -gt 0 ]; then
