@@ -26,6 +26,7 @@ OPTIONS = {
     "colima": {"profile": "devnet"},
     "local": {"docker_host": "unix:///var/run/docker.sock", "docker_service": ""},
 }
+IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
 OPTION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # Values that are commands or paths or URLs, not names: checked for what they are instead.
 FREE_OPTIONS = {("vagrant", "dir"), ("local", "docker_host"), ("local", "docker_service")}
@@ -71,6 +72,8 @@ class Dns:
     ttl: int = 30
     upstream: tuple[str, ...] = ()  # empty: the VM's own /etc/resolv.conf
     resolver: str = "auto"  # how the host is pointed at devnet's DNS
+    image: str = "python:3.11-slim"  # base of the DNS container, in VMs without Python
+    runtime: str = "auto"  # process | container | auto: the provider's own choice
 
 
 @dataclass(frozen=True)
@@ -263,8 +266,14 @@ def _dns(tree: dict, problems: list[str]) -> Dns:
     if resolver not in ("auto", "resolvconf", "resolved", "resolverdir"):
         problems.append(f"devnet.dns.resolver: {resolver!r} is not auto, resolvconf, resolved "
                         "or resolverdir")
+    image = str(tree.get("image", "python:3.11-slim"))
+    if not IMAGE_RE.match(image):
+        problems.append(f"devnet.dns.image: {image!r} is not an image reference")
+    runtime = str(tree.get("runtime", "auto"))
+    if runtime not in ("auto", "process", "container"):
+        problems.append(f"devnet.dns.runtime: {runtime!r} is not auto, process or container")
     return Dns(domain, env, ttl if isinstance(ttl, int) else 30, tuple(map(str, upstream)),
-               resolver)
+               resolver, image, runtime)
 
 
 def overlaps(named: list[tuple[str, ipaddress.IPv4Network]], subnets) -> list[str]:

@@ -7,6 +7,7 @@ import json
 import shlex
 import time
 
+from devnet.dns import container
 from devnet.errors import DevnetError
 from devnet.steps import Step
 from devnet.system import cmd, wait_until
@@ -63,18 +64,31 @@ def supervisor_alive(dn) -> bool:
     return dn.vm_run("sh", "-c", f"kill -0 $(cat {PIDFILE}) 2>/dev/null", warn=True).ok
 
 
+def in_container(dn) -> bool:
+    return dn.provider.dns_runtime() == "container"
+
+
+def service_alive(dn) -> bool:
+    if in_container(dn):
+        return container.alive(dn)
+    return supervisor_alive(dn) or (systemd(dn) and dn.vm_run(
+        "systemctl", "is-active", "--quiet", UNIT_NAME, warn=True).ok)
+
+
 def running(dn) -> dict | None:
     """The status of a serving DNS service whose settings are the current ones, else None."""
     st = read_status(dn)
-    if not st or st.get("args") != service_args(dn.settings):
-        return None
-    if not (supervisor_alive(dn) or (systemd(dn) and dn.vm_run(
-            "systemctl", "is-active", "--quiet", UNIT_NAME, warn=True).ok)):
+    if not st or st.get("args") != service_args(dn.settings) or not service_alive(dn):
         return None
     return st if time.time() - st.get("written", 0) < 5 else None
 
 
 def stop(dn) -> str:
+    # Whichever runtime runs it now: devnet.dns.runtime may have changed since.
+    if container.exists(dn):
+        container.remove(dn)
+        dn.vm_run("rm", "-f", STATUS)
+        return f"removed the {container.NAME} container"
     if systemd(dn) and dn.vm_run("test", "-e", UNIT_PATH, warn=True).ok:
         dn.vm_run("systemctl", "disable", "--now", UNIT_NAME, warn=True)
         dn.vm_run("rm", "-f", UNIT_PATH)
@@ -109,10 +123,15 @@ class DnsStart(Step):
     def apply(self):
         dn = self.dn
         dn.journal.record(self.name)
-        if read_status(dn) or supervisor_alive(dn):
+        if read_status(dn) or supervisor_alive(dn) or container.exists(dn):
             stop(dn)  # settings changed: start again with the new ones
-        service = [*python_argv(dn, "devnet.dns.service"), *service_args(dn.settings)]
         dn.vm_run("mkdir", "-p", RUN_DIR)
+        if in_container(dn):
+            tag = container.ensure_image(dn.provider.docker_client(), dn.settings.dns.image)
+            dn.vm_run(*container.run_argv(tag, service_args(dn.settings), RUN_DIR))
+            return (f"DNS for .{dn.settings.dns.domain} on {dn.settings.dns_ip}:53 as container "
+                    f"{container.NAME} ({tag})")
+        service = [*python_argv(dn, "devnet.dns.service"), *service_args(dn.settings)]
         if systemd(dn):
             dn.vm_write(UNIT_PATH, UNIT.format(domain=dn.settings.dns.domain,
                                                command=cmd(*service)))
@@ -163,5 +182,7 @@ def describe_status(st: dict | None) -> list[str]:
     ]
 
 
-def logs_command(lines: int) -> str:
+def logs_command(dn, lines: int) -> str:
+    if in_container(dn):
+        return f"docker logs --tail {int(lines)} {container.NAME} 2>&1"
     return f"tail -n {int(lines)} {shlex.quote(LOG)}"

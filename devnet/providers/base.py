@@ -23,6 +23,7 @@ class Provider(ABC):
     # What the provider does by itself, so the matching step says so and skips:
     has_vm = True  # False: Docker runs on this machine (local), no host-only network, no route
     assigns_vm_address = False  # the VM's host-only address comes from the provider (DHCP, ...)
+    default_dns_runtime = "process"  # "container" where the VM has no Python
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -118,9 +119,10 @@ class Provider(ABC):
         return docker.DockerClient.from_env(environment=self.env(), timeout=timeout)
 
     def dns_runtime(self) -> str:
-        """How devnet's DNS service runs in the VM: "python" (vm_python) or "container"
-        (VMs without Python, boot2docker's Tiny Core)."""
-        return "python"
+        """How devnet's DNS service runs in the VM: "process" (vm_python; systemd unit or
+        supervised) or "container" (VMs without Python, boot2docker's Tiny Core)."""
+        wanted = self.settings.dns.runtime
+        return self.default_dns_runtime if wanted == "auto" else wanted
 
     def env(self) -> dict[str, str]:
         return {"DOCKER_HOST": self.docker_url()}

@@ -41,7 +41,7 @@ def status(c):
 def logs(c, lines=50):
     """The DNS service's log in the VM: registrations, removals, resyncs, errors."""
     dn = devnet(c)
-    print(dn.vm_run("sh", "-c", control.logs_command(lines), warn=True).stdout, end="")
+    print(dn.vm_run("sh", "-c", control.logs_command(dn, lines), warn=True).stdout, end="")
     dn.close()
 
 

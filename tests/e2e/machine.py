@@ -7,7 +7,7 @@ import os
 import subprocess
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -17,9 +17,10 @@ PROBE = Path(__file__).with_name("tcp_probe.py")
 @dataclass
 class Cli:
     instance: str
+    extra: dict = field(default_factory=dict)  # more INVOKE_DEVNET_* settings for this run
 
     def env(self) -> dict:
-        return dict(os.environ, INVOKE_DEVNET_INSTANCE=self.instance)
+        return dict(os.environ, INVOKE_DEVNET_INSTANCE=self.instance, **self.extra)
 
     def __call__(self, *args: str, check: bool = True, timeout: float = 300):
         out = subprocess.run([sys.executable, "-m", "invoke", *args], cwd=ROOT, env=self.env(),

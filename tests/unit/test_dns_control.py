@@ -17,6 +17,7 @@ def test_a_vm_with_systemd_gets_a_unit(settings, monkeypatch):
     dn = devnet_with_vm(settings, **{
         "cat /run/devnet-dns/status.json": Result("", exited=1),
         "sh -c 'kill -0 $(cat /run/devnet-dns/supervisor.pid) 2>/dev/null'": Result(exited=1),
+        "docker inspect -f '{{.Id}}' devnet-dns": Result(exited=1),
         "mkdir -p /run/devnet-dns": Result(""),
         "test -d /run/systemd/system": Result(""),
         "systemctl daemon-reload": Result(""),
@@ -35,6 +36,7 @@ def test_without_systemd_a_supervised_process(settings):
     dn = devnet_with_vm(settings, **{
         "cat /run/devnet-dns/status.json": Result("", exited=1),
         "sh -c 'kill -0 $(cat /run/devnet-dns/supervisor.pid) 2>/dev/null'": Result(exited=1),
+        "docker inspect -f '{{.Id}}' devnet-dns": Result(exited=1),
         "mkdir -p /run/devnet-dns": Result(""),
         "test -d /run/systemd/system": Result(exited=1),
     })
