@@ -10,7 +10,7 @@ from invoke.exceptions import UnexpectedExit
 from devnet import providers
 from devnet.config import Settings
 from devnet.errors import DevnetError
-from devnet.host import routes_module
+from devnet.host import os_adapter
 from devnet.journal import Journal
 from devnet.system import cmd, write_file_argv
 
@@ -28,9 +28,10 @@ class Devnet:
         return self.provider.host()
 
     @functools.cached_property
-    def routes(self):
-        """The route commands for the host's OS (devnet.host.linux or .macos)."""
-        return routes_module(self.host)
+    def os(self):
+        """The host's OS adapter (devnet.host.linux or .macos): routes, resolver, firewall,
+        the same functions on either."""
+        return os_adapter(self.host)
 
     @functools.cached_property
     def gateway(self) -> str | None:

@@ -118,7 +118,7 @@ class Doctor:
     def route(self) -> str:
         for sub in self.s.docker_subnets:
             probe = str(next(sub.hosts()))
-            chosen = self.dn.routes.route_get(self.dn.host, probe)
+            chosen = self.dn.os.route_get(self.dn.host, probe)
             if chosen.get("gateway") != self.dn.gateway:
                 via = chosen.get("gateway") or chosen.get("dev")
                 raise AssertionError(f"{probe} goes via {via}, not {self.dn.gateway}")
@@ -167,7 +167,7 @@ class Doctor:
         return "no firewall rule drops devnet's traffic"
 
     def overlap(self) -> str:
-        check_overlaps(self.s, self.dn.routes.routes(self.dn.host), self.dn.gateway,
+        check_overlaps(self.s, self.dn.os.routes(self.dn.host), self.dn.gateway,
                        no_vm=not self.dn.provider.has_vm)
         return "no host route collides with devnet's networks"
 

@@ -48,7 +48,7 @@ class NetRoute(Step):
             return list(self.dn.settings.docker_subnets)
         return [
             s for s in self.dn.settings.docker_subnets
-            if (self.dn.routes.route_to(self.dn.host, s) or {}).get("gateway") != via
+            if (self.dn.os.route_to(self.dn.host, s) or {}).get("gateway") != via
         ]
 
     def check(self):
@@ -64,11 +64,11 @@ class NetRoute(Step):
 
     def apply(self):
         host, via = self.dn.host, self.dn.gateway
-        check_overlaps(self.dn.settings, self.dn.routes.routes(host), via)
+        check_overlaps(self.dn.settings, self.dn.os.routes(host), via)
         added = []
         for s in self._missing():
             self.dn.journal.record(self.name, dst=str(s), via=via)
-            self.dn.routes.add_route(host, s, via)
+            self.dn.os.add_route(host, s, via)
             added.append(str(s))
         return f"added route {', '.join(added)} via {via}"
 
@@ -76,7 +76,7 @@ class NetRoute(Step):
         via = self.dn.gateway
         for s in self.dn.settings.docker_subnets:
             probe = str(next(ipaddress.ip_network(s).hosts()))
-            chosen = self.dn.routes.route_get(self.dn.host, probe)
+            chosen = self.dn.os.route_get(self.dn.host, probe)
             if chosen.get("gateway") != via:
                 raise DevnetError(
                     f"the host sends {probe} via {chosen.get('gateway') or chosen.get('dev')}, "
@@ -88,6 +88,6 @@ class NetRoute(Step):
         return f"ip route del {args['dst']} via {args['via']} (host)"
 
     def undo(self, args):
-        if self.dn.routes.delete_route(self.dn.host, args["dst"], args["via"]):
+        if self.dn.os.delete_route(self.dn.host, args["dst"], args["via"]):
             return f"removed route {args['dst']} via {args['via']}"
         return f"route {args['dst']} via {args['via']} was gone"

@@ -21,7 +21,7 @@ def preflight(dn) -> None:
     """Everything that can be known wrong before the first change."""
     dn.provider.preflight()
     if dn.provider.host_exists():
-        check_overlaps(dn.settings, dn.routes.routes(dn.host), dn.gateway,
+        check_overlaps(dn.settings, dn.os.routes(dn.host), dn.gateway,
                        no_vm=not dn.provider.has_vm)
 
 

@@ -1,9 +1,19 @@
-"""The developer's machine: routes, resolver and firewall, one module per OS."""
+"""The developer's machine: one adapter module per OS, devnet.host.linux and
+devnet.host.macos, with the same functions, so every host step plans, applies and verifies
+the same way and only the commands differ:
+
+  routes, route_to, add_route, delete_route, replace_route, route_get, monitor_argv
+  resolver_method, resolvers, flush_dns
+  firewall_problems, remove_rule, put_back_rule, describe_rule   (vpn.fix)
+
+Commands that change the machine (and firewall reads) go through sudo when the Context is
+not root (devnet.host.sudo).
+"""
 
 from __future__ import annotations
 
 
-def routes_module(c):
+def os_adapter(c):
     """devnet.host.linux or devnet.host.macos, for the machine Context `c` runs on."""
     from devnet.host import linux, macos
 

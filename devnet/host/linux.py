@@ -1,4 +1,8 @@
-"""Routes on a Linux host through `ip -j` (JSON), run on any Invoke-style Context `c`."""
+"""The developer's machine on Linux: routes through `ip -j` (JSON), the resolver
+(systemd-resolved or /etc/resolv.conf), iptables/nftables for vpn.fix (devnet.host.
+linux_firewall). devnet.host.macos offers the same functions; steps call them through
+`dn.os`, on any Invoke-style Context `c`.
+"""
 
 from __future__ import annotations
 
@@ -6,7 +10,17 @@ import ipaddress
 import json
 
 from devnet.errors import DevnetError
+from devnet.host.linux_firewall import (  # noqa: F401  (part of this adapter's interface)
+    describe_rule,
+    firewall_problems,
+    put_back_rule,
+    remove_rule,
+)
+from devnet.host.sudo import run_as_root
 from devnet.system import cmd
+
+RESOLV_CONF = "/etc/resolv.conf"
+RESOLVED_STUB = "127.0.0.53"
 
 
 def _json(c, *argv) -> list[dict]:
@@ -16,6 +30,8 @@ def _json(c, *argv) -> list[dict]:
     text = out.stdout.strip()
     return json.loads(text) if text else []
 
+
+# -- routes ----------------------------------------------------------------------------------
 
 def routes(c) -> list[dict]:
     """The main routing table, as `ip -j route` gives it."""
@@ -39,13 +55,14 @@ def route_to(c, dst) -> dict | None:
 
 
 def conflicts(table: list[dict], subnet, allowed=()) -> list[dict]:
-    """Routes (not default, not in `allowed`) whose destination overlaps `subnet`."""
+    """Routes (not default, not in `allowed`) whose destination overlaps `subnet`. A full
+    tunnel's 0.0.0.0/1 + 128.0.0.0/1 pair is a default route in two halves: no conflict."""
     subnet = ipaddress.ip_network(str(subnet))
     allowed = {ipaddress.ip_network(str(a)) for a in allowed}
     found = []
     for r in table:
         dst = destination(r)
-        if dst is None or dst.prefixlen == 0 or dst in allowed:
+        if dst is None or dst.prefixlen <= 1 or dst in allowed:
             continue
         if dst.overlaps(subnet):
             found.append(r)
@@ -62,7 +79,7 @@ def describe(route: dict) -> str:
 
 
 def add_route(c, dst, via) -> None:
-    c.run(cmd("ip", "route", "add", dst, "via", via), hide=True)
+    run_as_root(c, cmd("ip", "route", "add", dst, "via", via), hide=True)
 
 
 def delete_route(c, dst, via) -> bool:
@@ -70,11 +87,62 @@ def delete_route(c, dst, via) -> bool:
     route = route_to(c, dst)
     if not route or route.get("gateway") != str(via):
         return False
-    c.run(cmd("ip", "route", "del", dst, "via", via), hide=True)
+    run_as_root(c, cmd("ip", "route", "del", dst, "via", via), hide=True)
     return True
+
+
+def replace_route(c, dst, via=None, dev=None, src=None, warn=False):
+    """Route `dst` via `via` and/or out of `dev`, whatever routed it before. With `src` it
+    is the link's own (kernel) route, as the address on the link makes it."""
+    argv = ["ip", "route", "replace", dst]
+    if via:
+        argv += ["via", via]
+    if dev:
+        argv += ["dev", dev]
+    if src:
+        argv += ["proto", "kernel", "scope", "link", "src", src]
+    return run_as_root(c, cmd(*argv), hide=True, warn=warn)
 
 
 def route_get(c, address) -> dict:
     """Which route the kernel picks for `address` (`ip route get`)."""
     found = _json(c, "ip", "-j", "route", "get", address)
     return found[0] if found else {}
+
+
+def monitor_argv() -> list[str]:
+    """A command that prints a line whenever routes, links or addresses change."""
+    return ["ip", "monitor", "route", "link", "address"]
+
+
+# -- resolver --------------------------------------------------------------------------------
+
+def nameservers(text: str) -> list[str]:
+    """The `nameserver` lines of a resolv.conf, in order."""
+    return [p[1] for p in (ln.split() for ln in text.splitlines())
+            if p[:1] == ["nameserver"] and len(p) > 1]
+
+
+def uses_resolved(c) -> bool:
+    out = c.run(f"cat {RESOLV_CONF}", hide=True, warn=True)
+    return out.ok and nameservers(out.stdout)[:1] == [RESOLVED_STUB] and c.run(
+        "resolvectl status", hide=True, warn=True).ok
+
+
+def resolver_method(c) -> str:
+    """How dns.resolver sends the domain to devnet here: per-link split DNS when
+    systemd-resolved owns /etc/resolv.conf, else devnet first in /etc/resolv.conf."""
+    return "resolved" if uses_resolved(c) else "resolvconf"
+
+
+def resolvers(c) -> list[dict]:
+    """What libc asks: /etc/resolv.conf's servers, for every domain."""
+    out = c.run(f"cat {RESOLV_CONF}", hide=True, warn=True)
+    return [{"domain": None, "nameservers": nameservers(out.stdout if out.ok else ""),
+             "port": 53}]
+
+
+def flush_dns(c) -> None:
+    """Forget cached answers: only systemd-resolved caches (plain libc does not)."""
+    if uses_resolved(c):
+        run_as_root(c, "resolvectl flush-caches", hide=True, warn=True)

@@ -8,15 +8,19 @@
   kept after it as backup (devnet forwards other names upstream anyway). The sim's host
   namespace reads /etc/netns/<ns>/resolv.conf as its /etc/resolv.conf, so this same code,
   run through its Context, edits that file.
+
+The method (when `auto`), the cache flush and reading the resolvers back come from the host's
+OS adapter (`dn.os`); changes go through sudo when devnet does not run as root.
 """
 
 from __future__ import annotations
 
 from devnet.errors import DevnetError
+from devnet.host.linux import RESOLV_CONF, nameservers
+from devnet.host.sudo import run_as_root
 from devnet.steps import Step
 from devnet.system import cmd, wait_until, write_file_argv
 
-RESOLV_CONF = "/etc/resolv.conf"
 MARK = "# devnet: containers' names (.{domain}) via {ip}; `invoke down` removes this\n"
 
 
@@ -32,17 +36,7 @@ def without_devnet(text: str, ip: str) -> str:
 
 
 def first_nameserver(text: str) -> str | None:
-    for ln in text.splitlines():
-        parts = ln.split()
-        if parts[:1] == ["nameserver"] and len(parts) > 1:
-            return parts[1]
-    return None
-
-
-def uses_resolved(c) -> bool:
-    out = c.run(f"cat {RESOLV_CONF}", hide=True, warn=True)
-    return out.ok and first_nameserver(out.stdout) == "127.0.0.53" and c.run(
-        "resolvectl status", hide=True, warn=True).ok
+    return next(iter(nameservers(text)), None)
 
 
 class DnsResolver(Step):
@@ -60,11 +54,7 @@ class DnsResolver(Step):
 
     def method(self) -> str:
         wanted = self.dn.settings.dns.resolver
-        if wanted != "auto":
-            return wanted
-        if self.dn.host.run("uname -s", hide=True, warn=True).stdout.strip() == "Darwin":
-            return "resolverdir"
-        return "resolved" if uses_resolved(self.dn.host) else "resolvconf"
+        return wanted if wanted != "auto" else self.dn.os.resolver_method(self.dn.host)
 
     @property
     def resolver_file(self) -> str:
@@ -75,7 +65,7 @@ class DnsResolver(Step):
         return out.stdout if out.ok else ""
 
     def _link(self) -> str:
-        link = self.dn.provider.hostonly_link()
+        link = self.dn.provider.resolver_link()
         if not link:
             raise DevnetError("no host-only link is known for systemd-resolved's per-link DNS",
                               "set devnet.dns.resolver: resolvconf")
@@ -117,30 +107,33 @@ class DnsResolver(Step):
         if self.method() == "resolved":
             link = self._link()
             self.dn.journal.record(self.name, method="resolved", link=link)
-            host.run(cmd("resolvectl", "dns", link, self.ip), hide=True)
-            host.run(cmd("resolvectl", "domain", link, f"~{self.domain}"), hide=True)
+            run_as_root(host, cmd("resolvectl", "dns", link, self.ip), hide=True)
+            run_as_root(host, cmd("resolvectl", "domain", link, f"~{self.domain}"), hide=True)
+            self.dn.os.flush_dns(host)
             return f"systemd-resolved: ~{self.domain} -> {self.ip} on {link}"
         text = self._read()
         self.dn.journal.record_first(self.name, method="resolvconf", previous=text)
         new = with_devnet_first(text, self.ip, self.domain)
-        host.run(cmd(*write_file_argv(RESOLV_CONF, new)), hide=True)
+        run_as_root(host, cmd(*write_file_argv(RESOLV_CONF, new)), hide=True)
         return f"{RESOLV_CONF}: nameserver {self.ip} first, {len(text.splitlines())} line(s) kept"
 
     def _write_resolver_file(self, text: str | None) -> None:
         host = self.dn.host
         if text is None:
-            host.run(cmd("rm", "-f", self.resolver_file), hide=True)
+            run_as_root(host, cmd("rm", "-f", self.resolver_file), hide=True)
         else:
-            host.run("mkdir -p /etc/resolver", hide=True)
-            host.run(cmd(*write_file_argv(self.resolver_file, text)), hide=True)
-        host.run("dscacheutil -flushcache", hide=True, warn=True)
-        host.run("killall -HUP mDNSResponder", hide=True, warn=True)
+            run_as_root(host, "mkdir -p /etc/resolver", hide=True)
+            run_as_root(host, cmd(*write_file_argv(self.resolver_file, text)), hide=True)
+        self.dn.os.flush_dns(host)
 
     def verify(self):
         if self.method() == "resolverdir":  # macOS has no getent; scutil shows the resolvers
-            out = self.dn.host.run("scutil --dns", hide=True, warn=True).stdout
-            if f"domain   : {self.domain}" not in out or self.ip not in out:
-                raise DevnetError(f"`scutil --dns` does not list {self.resolver_file}",
+            entry = next((r for r in self.dn.os.resolvers(self.dn.host)
+                          if r["domain"] == self.domain.lower()), None)
+            if not entry or self.ip not in entry["nameservers"] or entry["port"] != 53:
+                seen = (f"it sends .{self.domain} to {', '.join(entry['nameservers'])} port "
+                        f"{entry['port']}" if entry else f"no resolver for .{self.domain}")
+                raise DevnetError(f"`scutil --dns` does not list {self.resolver_file} ({seen})",
                                   "sudo killall -HUP mDNSResponder, then invoke dns.resolver")
             return
         name = f"ns.{self.domain}"
@@ -161,7 +154,8 @@ class DnsResolver(Step):
     def undo(self, args):
         host = self.dn.host
         if args.get("method") == "resolved":
-            host.run(cmd("resolvectl", "revert", args["link"]), hide=True, warn=True)
+            run_as_root(host, cmd("resolvectl", "revert", args["link"]), hide=True, warn=True)
+            self.dn.os.flush_dns(host)
             return f"resolvectl revert {args['link']}"
         if args.get("method") == "resolverdir":
             self._write_resolver_file(args.get("previous"))
@@ -172,5 +166,5 @@ class DnsResolver(Step):
             restored, how = previous, "restored as it was"
         else:  # someone else changed it since (a VPN client?): take out only devnet's lines
             restored, how = without_devnet(current, self.ip), "removed devnet's lines"
-        host.run(cmd(*write_file_argv(RESOLV_CONF, restored)), hide=True)
+        run_as_root(host, cmd(*write_file_argv(RESOLV_CONF, restored)), hide=True)
         return f"{RESOLV_CONF} {how}"

@@ -4,7 +4,7 @@ A rule is removed only when it provably blocks devnet: it drops or rejects, and 
 matches on is an address, an interface or a comment that devnet's traffic has — a rule with
 any other condition (a port, a protocol, a state, a mark) is left alone and reported.
 Parsers: `iptables-save` (legacy and nft backends print the same), `nft list ruleset`,
-macOS `ipfw -a list` and `pfctl -sr`.
+macOS `ipfw list` (or `ipfw -a list`) and `pfctl -sr`.
 """
 
 from __future__ import annotations
@@ -145,12 +145,12 @@ def parse_nft(text: str) -> list[Rule]:
     return rules
 
 
-# -- macOS ipfw -a list: "00411     94      10039 deny ip from any to any" --------------------
+# -- macOS ipfw list: "00411 deny ip from any to any" (-a adds packet and byte counts) ---------
 
 def parse_ipfw(text: str) -> list[Rule]:
     rules = []
     for pos, line in enumerate(text.splitlines(), 1):
-        m = re.match(r"^(\d{5})\s+\d+\s+\d+\s+(.*)$", line.strip())
+        m = re.match(r"^(\d{5})\s+(?:\d+\s+\d+\s+)?(\D.*)$", line.strip())
         if not m:
             continue
         number, body = m.groups()

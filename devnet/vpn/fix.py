@@ -1,7 +1,8 @@
 """vpn.fix: find what a VPN client broke and repair the least that works.
 
 - firewall: rules that provably block devnet's networks are deleted (each journaled with its
-  chain and position, so `vpn.restore` and `down` put it back exactly);
+  place, so `vpn.restore` and `down` put it back exactly): iptables and nftables on Linux,
+  ipfw and pf on macOS, through the host's OS adapter (`dn.os`), as are the routes;
 - routes: a route to a Docker subnet the VPN took over is pointed back at the VM, the
   host-only network's own route is put back; a VPN route *more specific* than a Docker subnet
   is a real overlap: refused, naming both sides and a free range;
@@ -11,7 +12,6 @@
 from __future__ import annotations
 
 import ipaddress
-import shlex
 from dataclasses import dataclass
 
 from devnet.config import suggest_free
@@ -19,13 +19,11 @@ from devnet.errors import ConfigError, DevnetError
 from devnet.host import linux
 from devnet.host.resolver import DnsResolver
 from devnet.steps import Step
-from devnet.system import cmd
-from devnet.vpn import firewall
 
 
 @dataclass
 class Problem:
-    kind: str  # firewall | route | resolver
+    kind: str  # route | hostonly | resolver, or a firewall's: firewall (iptables) | nft | ipfw | pf
     text: str
     data: dict
 
@@ -39,36 +37,17 @@ def networks(dn) -> list:
 
 
 def firewall_problems(dn) -> list[Problem]:
-    out = dn.host.run("iptables-save -t filter", hide=True, warn=True)
-    if out.failed:
-        return []
-    link = dn.provider.hostonly_link()
-    return [Problem("firewall", f"firewall: `-A {r.chain} {r.spec}` blocks devnet",
-                    {"table": r.table, "chain": r.chain, "spec": r.spec, "position": r.position})
-            for r in firewall.blocking(firewall.parse_iptables_save(out.stdout),
-                                       networks(dn), link)]
-
-
-def nft_problems(dn) -> list[Problem]:
-    """Native nftables rules (tables iptables does not manage) that block devnet."""
-    out = dn.host.run("nft -a list ruleset", hide=True, warn=True)
-    if out.failed:
-        return []  # no nft on this host
-    rules = [r for r in firewall.parse_nft(out.stdout)
-             if r.table not in firewall.IPTABLES_NFT_TABLES]
-    found = []
-    for r in firewall.blocking(rules, networks(dn), dn.provider.hostonly_link()):
-        before = [x.handle for x in rules if x.table == r.table and x.chain == r.chain
-                  and x.position == r.position - 1]
-        found.append(Problem("nft", f"nftables: `{r.spec}` in {r.table} {r.chain} blocks devnet",
-                             {"table": r.table, "chain": r.chain, "handle": r.handle,
-                              "spec": r.spec, "after": before[0] if before else None}))
-    return found
+    """Rules of the host's firewall (iptables/nft on Linux, ipfw/pf on macOS) that block
+    devnet; each Problem's kind says which."""
+    found = dn.os.firewall_problems(dn.host, networks(dn), dn.provider.hostonly_link())
+    return [Problem(kind, text, data) for kind, text, data in found]
 
 
 def route_problems(dn) -> list[Problem]:
-    host, via, link = dn.host, dn.settings.vm_ip, dn.provider.hostonly_link()
-    table = dn.routes.routes(host)
+    host, via, link = dn.host, dn.gateway, dn.provider.hostonly_link()
+    if via is None:
+        return []  # no VM (provider local): Docker's bridges are this machine's own links
+    table = dn.os.routes(host)
     found = []
     ho = dn.settings.hostonly
     own = next((r for r in table if linux.destination(r) == ho.network), None)
@@ -102,7 +81,7 @@ class VpnFix(Step):
     summary = "find and repair what a VPN client broke: firewall rules, routes, resolver"
 
     def diagnose(self) -> list[Problem]:
-        problems = firewall_problems(self.dn) + nft_problems(self.dn) + route_problems(self.dn)
+        problems = firewall_problems(self.dn) + route_problems(self.dn)
         resolver = DnsResolver(self.dn)
         if self.dn.journal.has_step(resolver.name) and resolver.check() is None:
             problems.append(Problem("resolver", "resolver: devnet's DNS is not asked first", {}))
@@ -121,37 +100,28 @@ class VpnFix(Step):
         said = []
         found, self._found = (self._found if self._found is not None else self.diagnose()), None
         for p in found:
-            said.append(getattr(self, f"_fix_{p.kind}")(p))
+            fix = getattr(self, f"_fix_{p.kind}", self._fix_rule)  # any other: a firewall's
+            said.append(fix(p))
         return "; ".join(said)
 
-    def _fix_firewall(self, p: Problem) -> str:
-        d = p.data
-        self.dn.journal.record(self.name, kind="firewall", **d)
-        self.dn.host.run(f"iptables -t {d['table']} -D {shlex.quote(d['chain'])} {d['spec']}",
-                         hide=True)
-        return f"removed `-A {d['chain']} {d['spec']}`"
+    def _fix_rule(self, p: Problem) -> str:
+        def record(**args):
+            self.dn.journal.record(self.name, kind=p.kind, **args)
 
-    def _fix_nft(self, p: Problem) -> str:
-        d = p.data
-        self.dn.journal.record(self.name, kind="nft", table=d["table"], chain=d["chain"],
-                               spec=d["spec"], after=d["after"])
-        self.dn.host.run(cmd("nft", "delete", "rule", *d["table"].split(), d["chain"],
-                             "handle", d["handle"]), hide=True)
-        return f"removed nftables rule `{d['spec']}` ({d['table']} {d['chain']})"
+        return self.dn.os.remove_rule(self.dn.host, p.kind, p.data, record)
 
     def _fix_route(self, p: Problem) -> str:
-        dst, via = p.data["dst"], self.dn.settings.vm_ip
+        dst, via = p.data["dst"], self.dn.gateway
         if p.data["was"]:
             self.dn.journal.record(self.name, kind="route", dst=dst, was=p.data["was"])
-        self.dn.host.run(cmd("ip", "route", "replace", dst, "via", via), hide=True)
+        self.dn.os.replace_route(self.dn.host, dst, via=via)
         return f"route {dst} via {via} again"
 
     def _fix_hostonly(self, p: Problem) -> str:
         ho, link = self.dn.settings.hostonly, self.dn.provider.hostonly_link()
         if p.data["was"]:
             self.dn.journal.record(self.name, kind="hostonly", was=p.data["was"])
-        self.dn.host.run(cmd("ip", "route", "replace", ho.network, "dev", link, "proto",
-                             "kernel", "scope", "link", "src", ho.host_ip), hide=True)
+        self.dn.os.replace_route(self.dn.host, ho.network, dev=link, src=ho.host_ip)
         return f"route {ho.network} dev {link} again"
 
     def _fix_resolver(self, p: Problem) -> str:
@@ -163,48 +133,17 @@ class VpnFix(Step):
             raise DevnetError("still broken after the repair: " + "; ".join(p.text for p in left),
                               "invoke vpn.fix --dry-run   (and see what changed it again)")
 
-    def _put_back_nft(self, args) -> str:
-        host, table = self.dn.host, args["table"].split()
-        listing = host.run(cmd("nft", "-a", "list", "chain", *table, args["chain"]), hide=True,
-                           warn=True)
-        if listing.failed:
-            return f"nftables {args['table']} {args['chain']} is gone: nothing to put back"
-        handles = {r.handle for r in firewall.parse_nft(listing.stdout)}
-        if args["after"] in handles:
-            where = ["add", "rule", *table, args["chain"], "position", args["after"]]
-        else:
-            where = ["insert", "rule", *table, args["chain"]]
-        host.run(cmd("nft", *where, args["spec"]), hide=True)
-        return f"put back nftables rule `{args['spec']}` in {args['table']} {args['chain']}"
-
     def describe_undo(self, args):
-        if args["kind"] == "nft":
-            return f"put back nftables rule `{args['spec']}` in {args['table']} {args['chain']}"
-        if args["kind"] == "firewall":
-            return f"put back `-A {args['chain']} {args['spec']}` at {args['position']}"
-        return f"put back the VPN's route {linux.describe(args['was'])}"
+        if args["kind"] in ("route", "hostonly"):
+            return f"put back the VPN's route {linux.describe(args['was'])}"
+        return self.dn.os.describe_rule(args["kind"], args)
 
     def undo(self, args):
-        host = self.dn.host
-        kind = args["kind"]
-        if kind == "firewall":
-            chain = shlex.quote(args["chain"])
-            if host.run(f"iptables -t {args['table']} -n -L {chain}", hide=True, warn=True).failed:
-                return f"chain {args['chain']} is gone (the VPN disconnected): nothing to put back"
-            length = len(host.run(f"iptables -t {args['table']} -S {chain}", hide=True)
-                         .stdout.splitlines()) - 1  # the -N/-P line
-            pos = min(args["position"], length + 1)
-            host.run(f"iptables -t {args['table']} -I {chain} {pos} {args['spec']}", hide=True)
-            return f"put back `-A {args['chain']} {args['spec']}` at {pos}"
-        if kind == "nft":
-            return self._put_back_nft(args)
+        if args["kind"] not in ("route", "hostonly"):
+            return self.dn.os.put_back_rule(self.dn.host, args["kind"], args)
         was = args["was"]
-        argv = ["ip", "route", "replace", was["dst"]]
-        if was.get("gateway"):
-            argv += ["via", was["gateway"]]
-        if was.get("dev"):
-            argv += ["dev", was["dev"]]
-        out = host.run(cmd(*argv), hide=True, warn=True)
+        out = self.dn.os.replace_route(self.dn.host, was["dst"], via=was.get("gateway"),
+                                           dev=was.get("dev"), warn=True)
         if out.failed:
             return f"route {was['dst']} could not be put back ({out.stderr.strip()})"
         return f"put back route {linux.describe(was)}"

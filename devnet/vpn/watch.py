@@ -3,8 +3,9 @@
 - Docker networks: a host route (and a DOCKER-USER accept in the VM) for every bridge network
   in the VM, user-defined ones included, added and removed as Docker's events say.
 - VPN connects and reconnects: route, link and address changes on the host (`ip monitor` on
-  Linux) wake it; it re-runs vpn.fix's diagnosis and repairs what it finds, one log line per
-  repair. A check every few seconds covers changes no event announces (a firewall rule).
+  Linux, `route -n monitor` on macOS) wake it; it re-runs vpn.fix's diagnosis and repairs
+  what it finds, one log line per repair. A check every few seconds covers changes no event
+  announces (a firewall rule).
 
     python -m devnet.vpn.watch      (settings as JSON in DEVNET_SETTINGS; `invoke net.watch`)
 """
@@ -43,20 +44,20 @@ class NetNetwork(Step):
                 "ACCEPT"]
 
     def add(self, dst: str) -> str:
-        via = self.dn.settings.vm_ip
+        via = self.dn.gateway
         self.dn.journal.record(self.name, dst=dst, via=via)
-        if (self.dn.routes.route_to(self.dn.host, dst) or {}).get("gateway") != via:
-            self.dn.routes.add_route(self.dn.host, dst, via)
+        if (self.dn.os.route_to(self.dn.host, dst) or {}).get("gateway") != via:
+            self.dn.os.add_route(self.dn.host, dst, via)
         if self.dn.vm_run("iptables", "-C", *self._rule(dst), warn=True).failed:
             self.dn.vm_run("iptables", "-I", *self._rule(dst)[:1], "1", *self._rule(dst)[1:])
         return f"route {dst} via {via} (Docker network)"
 
     def describe_undo(self, args):
-        return f"ip route del {args['dst']} via {args['via']} (host), its DOCKER-USER rule"
+        return f"remove route {args['dst']} via {args['via']} (host), its DOCKER-USER rule"
 
     def undo(self, args):
         said = []
-        if self.dn.provider.host_exists() and self.dn.routes.delete_route(self.dn.host, args["dst"],
+        if self.dn.provider.host_exists() and self.dn.os.delete_route(self.dn.host, args["dst"],
                                                                  args["via"]):
             said.append(f"removed route {args['dst']} via {args['via']}")
         if self.dn.provider.running() and self.dn.vm_run("iptables", "-D", *self._rule(
@@ -139,6 +140,8 @@ class Watcher:
 
     def sync_networks(self) -> None:
         dn = self.dn
+        if dn.gateway is None:
+            return  # no VM (provider local): Docker's networks are this machine's own bridges
         wanted = docker_networks(dn)
         have = {e["args"]["dst"]: e["args"] for e in dn.journal.entries()
                 if e["step"] == NetNetwork.name}
@@ -146,8 +149,8 @@ class Watcher:
         for dst, name in wanted.items():
             if dst in have:
                 continue
-            clash = [linux.describe(r) for r in linux.conflicts(dn.routes.routes(dn.host), dst)
-                     if r.get("gateway") != dn.settings.vm_ip]
+            clash = [linux.describe(r) for r in linux.conflicts(dn.os.routes(dn.host), dst)
+                     if r.get("gateway") != dn.gateway]
             if clash:
                 if dst not in self.refused:
                     self.log(f"refused: Docker network {name} ({dst}) overlaps the host's "
@@ -171,7 +174,7 @@ class Watcher:
     def _watch_host(self) -> None:
         ns = getattr(self.dn.host, "netns", None)
         prefix = ["ip", "netns", "exec", ns] if ns else []
-        self.monitor = subprocess.Popen([*prefix, "ip", "monitor", "route", "link", "address"],
+        self.monitor = subprocess.Popen([*prefix, *self.dn.os.monitor_argv()],
                                         stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
         for _ in self.monitor.stdout:
             self.kick.set()

@@ -1,10 +1,13 @@
 import shlex
 
+import pytest
 from invoke import MockContext, Result
 
 from devnet.core import Devnet
+from devnet.errors import DevnetError
 from devnet.host import resolver
 from devnet.host.resolver import DnsResolver
+from tests.unit.conftest import fixture_text
 
 ORIGINAL = "# the developer's machine\nsearch corp.example\nnameserver 10.0.0.138\n"
 
@@ -22,18 +25,24 @@ def test_without_devnet_takes_out_only_devnets_lines():
 
 
 class Recorder(MockContext):
-    """A MockContext that also records the files written (system.write_file_argv)."""
+    """A MockContext that also records the files written (system.write_file_argv), as root
+    (uid 0) or as a person whose writes go through sudo."""
 
-    def __init__(self, **kw):
-        super().__init__(**kw)
-        self._set(written=[])
+    def __init__(self, uid=0, run=(), **kw):
+        super().__init__(run={"id -u": Result(f"{uid}\n"), **dict(run)}, **kw)
+        self._set(written=[], sudo=uid != 0)
 
     def run(self, command, **kw):
         argv = shlex.split(command)
+        if argv[:1] == ["sudo"] and self.sudo:
+            argv = argv[1:]
         if argv[:3] == ["sh", "-c", 'printf "%s" "$0" > "$1"']:
             self.written.append(argv[3])
             return Result("")
         return super().run(command, **kw)
+
+
+SUDO = pytest.mark.parametrize("uid, sudo", [(0, ""), (501, "sudo ")])
 
 
 def devnet(settings, host):
@@ -43,9 +52,11 @@ def devnet(settings, host):
     return dn
 
 
-def test_resolvconf_apply_journals_the_original_and_undo_restores_it(settings):
-    host = Recorder(run={"cat /etc/resolv.conf": Result(ORIGINAL), "uname -s": Result("Linux"),
-                         "resolvectl status": Result("", exited=1)})
+@SUDO
+def test_resolvconf_apply_journals_the_original_and_undo_restores_it(settings, uid, sudo):
+    host = Recorder(uid, run={"cat /etc/resolv.conf": Result(ORIGINAL),
+                              "uname -s": Result("Linux"),
+                              "resolvectl status": Result("", exited=1)})
     dn = devnet(settings, host)
     step = DnsResolver(dn)
     assert step.method() == "resolvconf" and step.check() is None
@@ -54,52 +65,66 @@ def test_resolvconf_apply_journals_the_original_and_undo_restores_it(settings):
     entry = dn.journal.entries()[0]
     assert entry["args"] == {"method": "resolvconf", "previous": ORIGINAL}
 
-    host2 = Recorder(run={"cat /etc/resolv.conf": Result(host.written[0])})
+    host2 = Recorder(uid, run={"cat /etc/resolv.conf": Result(host.written[0]),
+                               "uname -s": Result("Linux")})
     DnsResolver(devnet(settings, host2)).undo(entry["args"])
     assert host2.written == [ORIGINAL]
+    ran = [c.args[0] for c in host.run.call_args_list]
+    assert not [line for line in ran if "resolvectl" in line]  # not resolved's stub: no cache
+    assert [line.startswith("sudo ") for line in ran if "printf" in line] == [bool(sudo)]
 
 
-def test_resolved_hosts_get_split_dns_on_the_hostonly_link(settings):
-    host = MockContext(run={
+@SUDO
+def test_resolved_hosts_get_split_dns_on_the_hostonly_link(settings, uid, sudo):
+    host = Recorder(uid, run={
         "uname -s": Result("Linux\n"),
         "cat /etc/resolv.conf": Result("nameserver 127.0.0.53\noptions edns0\n"),
         "resolvectl status": Result("Global\n"),
-        "resolvectl dns dntest-ho0 172.17.42.1": Result(""),
-        "resolvectl domain dntest-ho0 '~docker'": Result(""),
+        f"{sudo}resolvectl dns dntest-ho0 172.17.42.1": Result(""),
+        f"{sudo}resolvectl domain dntest-ho0 '~docker'": Result(""),
+        f"{sudo}resolvectl flush-caches": Result(""),
+        f"{sudo}resolvectl revert dntest-ho0": Result(""),
     })
-    step = DnsResolver(devnet(settings, host))
+    dn = devnet(settings, host)
+    step = DnsResolver(dn)
     assert step.method() == "resolved"
     assert step.apply() == "systemd-resolved: ~docker -> 172.17.42.1 on dntest-ho0"
+    assert step.undo(dn.journal.entries()[0]["args"]) == "resolvectl revert dntest-ho0"
+    ran = [c.args[0] for c in host.run.call_args_list]
+    assert [line for line in ran if line.startswith(f"{sudo}resolvectl ") and "status" not in
+            line] == [f"{sudo}resolvectl dns dntest-ho0 172.17.42.1",
+                      f"{sudo}resolvectl domain dntest-ho0 '~docker'",
+                      f"{sudo}resolvectl flush-caches", f"{sudo}resolvectl revert dntest-ho0",
+                      f"{sudo}resolvectl flush-caches"]
+
+
+def test_resolved_goes_on_the_providers_resolver_link(settings):
+    host = Recorder(run={"uname -s": Result("Linux\n")})
+    dn = devnet(settings, host)
+    dn.provider.resolver_link = lambda: "docker0"  # provider local: the bridge
+    assert DnsResolver(dn)._link() == "docker0"
 
 
 
 
-SCUTIL = """DNS configuration
-
-resolver #1
-  nameserver[0] : 192.168.1.1
-  flags    : Request A records
-  reach    : 0x00020002 (Reachable,Directly Reachable Address)
-
-resolver #8
-  domain   : docker
-  nameserver[0] : 172.17.42.1
-  port     : 53
-  flags    : Request A records, Request AAAA records
-  reach    : 0x00000002 (Reachable)
-"""
+SCUTIL = fixture_text("macos/scutil-dns-vpn.txt")
 
 
-def test_macos_gets_an_etc_resolver_file_and_scutil_proves_it(settings):
-    host = Recorder(run={
+def mac(uid, sudo, scutil=SCUTIL, previous=None):
+    return Recorder(uid, run={
         "uname -s": Result("Darwin\n"),
-        "cat /etc/resolver/docker": Result("", exited=1),
-        "mkdir -p /etc/resolver": Result(""),
+        "cat /etc/resolver/docker": Result(previous or "", exited=0 if previous else 1),
+        f"{sudo}mkdir -p /etc/resolver": Result(""),
         "dscacheutil -flushcache": Result(""),
-        "killall -HUP mDNSResponder": Result(""),
-        "scutil --dns": Result(SCUTIL),
-        "rm -f /etc/resolver/docker": Result(""),
+        f"{sudo}killall -HUP mDNSResponder": Result(""),
+        "scutil --dns": Result(scutil),
+        f"{sudo}rm -f /etc/resolver/docker": Result(""),
     })
+
+
+@SUDO
+def test_macos_gets_an_etc_resolver_file_and_scutil_proves_it(settings, uid, sudo):
+    host = mac(uid, sudo)
     dn = devnet(settings, host)
     step = DnsResolver(dn)
     assert step.method() == "resolverdir" and step.check() is None
@@ -109,3 +134,34 @@ def test_macos_gets_an_etc_resolver_file_and_scutil_proves_it(settings):
     entry = dn.journal.entries()[0]["args"]
     assert entry["previous"] is None
     assert step.undo(entry) == "/etc/resolver/docker removed"
+    ran = [c.args[0] for c in host.run.call_args_list]
+    assert ran.count("id -u") == 1
+    assert [line.split(" '")[0] for line in ran if line.startswith("sudo")] == (
+        [] if uid == 0 else ["sudo mkdir -p /etc/resolver", "sudo sh -c",
+                             "sudo killall -HUP mDNSResponder",
+                             "sudo rm -f /etc/resolver/docker",
+                             "sudo killall -HUP mDNSResponder"])
+    assert "sudo scutil --dns" not in ran and "sudo cat /etc/resolver/docker" not in ran
+
+
+def test_macos_undo_puts_a_previous_resolver_file_back(settings):
+    host = mac(0, "", previous="nameserver 10.0.0.2\n")
+    dn = devnet(settings, host)
+    DnsResolver(dn).apply()
+    assert DnsResolver(dn).undo(dn.journal.entries()[0]["args"]) == \
+        "/etc/resolver/docker restored"
+    assert host.written[-1] == "nameserver 10.0.0.2\n"
+
+
+@pytest.mark.parametrize("scutil, seen", [
+    (SCUTIL.replace("  domain   : docker\n", "  domain   : dockerx\n"),
+     "no resolver for .docker"),
+    (SCUTIL.replace("nameserver[0] : 172.17.42.1", "nameserver[0] : 10.8.0.53"),
+     "it sends .docker to 10.8.0.53 port 53"),
+    (SCUTIL.replace("  port     : 53\n", "  port     : 5353\n"),
+     "it sends .docker to 172.17.42.1 port 5353"),
+])
+def test_scutil_verify_reads_the_domains_own_entry(settings, scutil, seen):
+    step = DnsResolver(devnet(settings, mac(0, "", scutil=scutil)))
+    with pytest.raises(DevnetError, match=seen):
+        step.verify()
