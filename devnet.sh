@@ -13,7 +13,8 @@ fi
 
 APT_PACKAGES=(docker.io openssh-server openssh-client iproute2 iptables busybox-static
               docker-compose dnsutils iputils-ping netcat-openbsd util-linux hyperfine curl
-              dnsmasq-base dnsperf nftables vagrant vagrant-libvirt)
+              dnsmasq-base dnsperf nftables vagrant vagrant-libvirt
+              qemu-system-x86 qemu-utils debootstrap)
 python3 -c 'import ensurepip, venv' 2>/dev/null || APT_PACKAGES+=(python3-venv)
 
 # A machine with Docker's own packages (docker-ce, as on GitHub's runners) keeps them:

@@ -25,11 +25,14 @@ OPTIONS = {
     "docker-machine": {"machine": "devnet", "driver": "virtualbox"},
     "colima": {"profile": "devnet"},
     "local": {"docker_host": "unix:///var/run/docker.sock", "docker_service": ""},
+    "qemu": {"accel": "auto", "memory_mb": "1536", "cpus": "2", "boot_timeout": "300",
+             "shutdown_timeout": "60", "image_cache": "/var/cache/devnet/images"},
 }
 IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
 OPTION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # Values that are commands or paths or URLs, not names: checked for what they are instead.
-FREE_OPTIONS = {("vagrant", "dir"), ("local", "docker_host"), ("local", "docker_service")}
+FREE_OPTIONS = {("vagrant", "dir"), ("local", "docker_host"), ("local", "docker_service"),
+                ("qemu", "image_cache")}
 INSTANCE_RE = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 IFACE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 PROJECT_DIR = Path(__file__).resolve().parent.parent

@@ -29,6 +29,10 @@ APT_PACKAGE = {
     "dnsperf": "dnsperf",
     "vagrant": "vagrant",
     "nft": "nftables",
+    "qemu-system-x86_64": "qemu-system-x86",
+    "qemu-img": "qemu-utils",
+    "debootstrap": "debootstrap",
+    "mkfs.ext4": "e2fsprogs",
 }
 SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
 

@@ -147,7 +147,9 @@ class DnsStart(Step):
 
     def verify(self):
         ip, dn = self.dn.settings.dns_ip, self.dn
-        wait_until(lambda: running(dn), 10, "the DNS service's status",
+        # A slow VM (QEMU without KVM) takes ~13 s to start Python and the docker SDK.
+        wait_until(lambda: running(dn), max(10, dn.settings.start_timeout),
+                   "the DNS service's status",
                    f"invoke dns.logs   (or invoke vm.ssh -c 'cat {LOG}')")
         probe = cmd("dig", "+short", "+time=1", "+tries=3", f"@{ip}",
                     f"ns.{dn.settings.dns.domain}")

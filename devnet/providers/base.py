@@ -24,6 +24,7 @@ class Provider(ABC):
     has_vm = True  # False: Docker runs on this machine (local), no host-only network, no route
     assigns_vm_address = False  # the VM's host-only address comes from the provider (DHCP, ...)
     default_dns_runtime = "process"  # "container" where the VM has no Python
+    simulated_host = False  # the developer's machine is devnet's <instance>-host namespace
 
     def __init__(self, settings: Settings):
         self.settings = settings

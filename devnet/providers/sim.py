@@ -53,6 +53,8 @@ Subsystem sftp internal-sftp
 
 class SimProvider(Provider):
     name = "sim"
+    simulated_host = True
+    network = sim_network  # creates and deletes the namespaces and links (qemu: its taps)
 
     def __init__(self, settings):
         super().__init__(settings)
@@ -72,6 +74,7 @@ class SimProvider(Provider):
         self.upstream_pidfile = self.root / "upstream.pid"
         self.host_resolv = Path(f"/etc/netns/{self.host_ns}/resolv.conf")
         self.local = Context()
+        self._host = None
 
     # -- preconditions -------------------------------------------------------------------
 
@@ -125,14 +128,14 @@ class SimProvider(Provider):
         if not self.host_resolv.exists():  # the simulated machine's own resolver
             self.host_resolv.write_text(f"# {self.host_ns}: the developer machine's resolver\n"
                                         f"nameserver {UPSTREAM_DNS}\n")
-        sim_network.create(self)
+        self.network.create(self)
         ho = self.settings.hostonly
         return (f"namespaces {self.host_ns} + {self.vm_ns} + {self.up_ns}, host-only {self.link} "
                 f"{ho.host_cidr} <-> {ho.vm_iface}, ssh on 127.0.0.1:{port}")
 
     def destroy(self) -> str:
         self.stop()
-        gone = sim_network.delete(self)
+        gone = self.network.delete(self)
         self.host_resolv.unlink(missing_ok=True)
         for d in (self.host_resolv.parent, self.host_resolv.parent.parent):
             try:
@@ -263,7 +266,10 @@ class SimProvider(Provider):
         return conn
 
     def host(self) -> netns.NetnsContext:
-        return netns.NetnsContext(self.host_ns)
+        # One Context per run: it remembers what it learnt (root, the OS) across commands.
+        if self._host is None:
+            self._host = netns.NetnsContext(self.host_ns)
+        return self._host
 
     def hostonly_link(self) -> str:
         return self.link

@@ -17,7 +17,7 @@ from devnet.tasks.common import devnet, reports_errors
 def shell(c, command=""):
     """A shell on the simulated developer machine (its network namespace): try nc, ping, dig."""
     dn = devnet(c)
-    if dn.settings.provider != "sim":
+    if not dn.provider.simulated_host:
         raise Exit("devnet: sim.shell is for provider sim; your own shell is the host")
     ns_name = dn.provider.host_ns
     if not dn.provider.host_exists():

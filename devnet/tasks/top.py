@@ -39,7 +39,7 @@ def usage(dn) -> str:
     lines = ["", "Use it:", "  eval \"$(invoke env)\"        # DOCKER_HOST for this shell",
              "  invoke test.image           # no registry? an offline image, tagged ubuntu",
              "  docker run -d --name u1 ubuntu nc -ll -p 7777 -e /bin/echo-server"]
-    if dn.provider.name == "sim":
+    if dn.provider.simulated_host:
         lines += ["  invoke sim.shell            # a shell on the simulated developer machine,",
                   f"  # there: dig +short u1.ubuntu.{env}.{domain}; "
                   f"echo hi | nc -N u1.{domain} 7777"]

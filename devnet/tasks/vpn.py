@@ -22,7 +22,7 @@ def restore(c, dry_run=False):
 
 def _sim(c):
     dn = devnet(c)
-    if dn.settings.provider != "sim" or not dn.provider.host_exists():
+    if not dn.provider.simulated_host or not dn.provider.host_exists():
         raise Exit("devnet: the VPN simulator needs the sim's host\n  next: invoke up")
     return dn
 

@@ -1,0 +1,192 @@
+"""A real VM: Debian built by `vm.image`, booted by QEMU, wired like the sim.
+
+- The developer's machine is the sim's `<instance>-host` namespace; the host-only adapter's
+  host side is a tap there (172.16.0.1/16), eth1 in the VM, no address until `vm.hostonly`.
+- eth0 is QEMU user networking with restrict=on: the guest reaches nothing outside, and the
+  one way in is the SSH forward 127.0.0.1:<port> -> :22 on this machine's loopback, as a
+  VirtualBox NAT rule. eth2 is a tap into `<instance>-up`, the sim's upstream DNS.
+- The Docker API is never on TCP: `ssh -L` forwards a unix socket in the state dir to the
+  VM's /var/run/docker.sock (as docker-machine and lima do), for DOCKER_HOST and the SDK.
+- The disk is a qcow2 overlay on the cached image; devnet's code is this checkout, shared
+  read-only over 9p at /devnet, so vm_python() runs the code the host runs.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+from devnet import netns, procs, vmimage
+from devnet.errors import DevnetError
+from devnet.providers import qemu_boot, qemu_net, sim_daemons
+from devnet.providers.base import Piece
+from devnet.providers.qemu_guest import CODE_DIR
+from devnet.providers.sim import SimProvider, free_port
+from devnet.providers.sim_network import UPSTREAM_DNS
+from devnet.system import cmd, require_binaries, require_root, wait_until
+
+
+class QemuProvider(SimProvider):
+    """Shares the sim's host side (namespaces, SSH connection, known_hosts); the VM is QEMU."""
+
+    name = "qemu"
+    network = qemu_net
+    cli = "qemu-system-x86_64"
+
+    def __init__(self, settings):
+        super().__init__(settings)
+        self.vm_ns = None  # the VM is a QEMU process, not a namespace
+        self.uplink = f"{settings.instance}-up0"
+        self.meta_path = self.root / "qemu.json"
+        self.power_pidfile = self.root / "qemu.pid"
+        self.forward_pidfile = self.root / "docker-forward.pid"  # ssh -L for the Docker socket
+        self.disk = self.vmroot / "disk.qcow2"
+        self.seed = self.vmroot / "seed"  # the VM's SSH keys, shared read-only
+        self.qmp_sock = self.vmroot / "qmp.sock"
+        self.docker_sock = self.vmroot / "docker.sock"
+        self.console = self.vmroot / "log/console.log"
+        self.cache_root = Path(self.option("image_cache", str(vmimage.CACHE_ROOT)))
+
+    def preflight(self) -> None:
+        require_root("create namespaces and tap devices and run QEMU for the VM")
+        require_binaries("qemu-system-x86_64", "qemu-img", "debootstrap", "ssh", "ssh-keygen",
+                         "ip", "dnsmasq", "mkfs.ext4")
+
+    # -- create / destroy ----------------------------------------------------------------
+
+    def image(self) -> vmimage.Image:
+        """The image this VM's overlay was made on, else the one for the current inputs."""
+        made_on = self.meta().get("image")
+        return vmimage.Image(Path(made_on)) if made_on else vmimage.find(self.cache_root)
+
+    def exists(self) -> bool:
+        return (self.meta_path.exists() and self.disk.exists()
+                and all(netns.exists(ns) for ns in (self.host_ns, self.up_ns)))
+
+    def plan_create(self) -> list[str]:
+        image = vmimage.find(self.cache_root)
+        return [("" if image.ready() else "build the VM image (invoke vm.image, ~2 min), then ")
+                + f"qcow2 overlay on {image.disk}",
+                f"ip netns add {self.host_ns} (developer machine), {self.up_ns} (upstream DNS "
+                f"{UPSTREAM_DNS}); taps {self.link} {self.settings.hostonly.host_cidr}, "
+                f"{self.uplink}", f"ssh keys in {self.ssh_dir} and {self.seed}"]
+
+    def create(self) -> str:
+        self.preflight()
+        image, built = self.image(), ""
+        if not image.ready():
+            image, built = vmimage.build(self.local, self.cache_root)
+            built += "; "
+        for d in (self.vmroot / "log", self.seed, self.ssh_dir):
+            d.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.ssh_dir, 0o700)
+        host_key = self.seed / "ssh_host_ed25519_key"
+        for path in (self.key, host_key):
+            if not path.exists():
+                self.local.run(cmd("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                                   f"devnet-{self.settings.instance}", "-f", path), hide=True)
+        shutil.copy(f"{self.key}.pub", self.seed / "authorized_keys")
+        if not self.disk.exists():
+            self.local.run(cmd("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
+                               image.disk, self.disk), hide=True)
+        port = self.meta().get("ssh_port") or free_port()
+        self.meta_path.write_text(json.dumps({"ssh_port": port, "image": str(image.dir)}))
+        pub = Path(f"{host_key}.pub").read_text().split()
+        self.known_hosts.write_text(
+            f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n{self.settings.vm_ip} {pub[0]} {pub[1]}\n")
+        self.host_resolv.parent.mkdir(parents=True, exist_ok=True)
+        if not self.host_resolv.exists():  # the simulated machine's own resolver
+            self.host_resolv.write_text(f"# {self.host_ns}: the developer machine's resolver\n"
+                                        f"nameserver {UPSTREAM_DNS}\n")
+        qemu_net.create(self)
+        return (f"{built}overlay {self.disk} on {image.dir.name}, namespaces {self.host_ns} + "
+                f"{self.up_ns}, taps {self.link} {self.settings.hostonly.host_cidr} <-> eth1, "
+                f"{self.uplink} <-> eth2, ssh on 127.0.0.1:{port}")
+
+    # -- power ---------------------------------------------------------------------------
+
+    def running(self) -> bool:
+        return bool(self.power_pid() and procs.alive(procs.read_pid(self.forward_pidfile))
+                    and procs.alive(procs.read_pid(self.upstream_pidfile)) and self._ssh_up())
+
+    def plan_start(self) -> list[str]:
+        port = self.meta().get("ssh_port", "<port picked by vm.init>")
+        return [f"boot QEMU (KVM if a probe boots, else TCG) on {self.disk}, ssh forward "
+                f"127.0.0.1:{port} -> :22, Docker socket over ssh -L at {self.docker_sock}"]
+
+    def start(self) -> str:
+        self.preflight()
+        if not self.exists():
+            raise DevnetError("the qemu VM has not been created", "invoke vm.init")
+        t0, started = time.monotonic(), []
+        if not procs.alive(procs.read_pid(self.upstream_pidfile)):
+            sim_daemons.start_upstream(self)
+            started.append(f"upstream DNS {UPSTREAM_DNS}")
+        if not self.power_pid():
+            how = qemu_boot.boot(self)
+            self.meta_path.write_text(json.dumps({**self.meta(), "accel": how}))
+            started.append(f"qemu ({how})")
+        timeout = float(self.option("boot_timeout", 300))
+        wait_until(self._ssh_up, timeout, "the VM's sshd (through the NAT forward)",
+                   f"read {self.console} (the VM's console)", pause=1)
+        booted = time.monotonic() - t0
+        if not procs.alive(procs.read_pid(self.forward_pidfile)):
+            qemu_boot.forward_docker(self)
+            started.append("docker socket forward")
+        wait_until(lambda: self.docker_client(timeout=5).ping(), timeout, "dockerd in the VM",
+                   "invoke vm.ssh -c 'systemctl status docker'", pause=1)
+        return (f"VM up in {time.monotonic() - t0:.0f}s (sshd after {booted:.0f}s; "
+                f"qemu pid {self.power_pid()}): started {', '.join(started) or 'nothing'}")
+
+    def _ssh_up(self) -> bool:
+        try:
+            return sim_daemons.ssh_banner(self)
+        except OSError:
+            return False
+
+    def restart_docker(self) -> str:
+        with self.connection() as conn:
+            conn.run("systemctl restart docker", hide=True, in_stream=False)
+        wait_until(lambda: self.docker_client(timeout=5).ping(), 60, "dockerd to answer again",
+                   "invoke vm.ssh -c 'journalctl -u docker'", pause=0.5)
+        return "restarted dockerd (systemctl restart docker)"
+
+    def vm_python(self) -> tuple[str, str | None]:
+        return "/opt/devnet/bin/python", CODE_DIR
+
+    def stop(self) -> str:
+        stopped, pid = [], self.power_pid()
+        if procs.stop(procs.read_pid(self.forward_pidfile), 5):  # before sshd goes
+            stopped.append("docker socket forward")
+        if pid:
+            try:  # ACPI power button: systemd shuts the guest down, then QEMU exits
+                qemu_boot.qmp(self.qmp_sock, "system_powerdown")
+                polite = float(self.option("shutdown_timeout", 60))
+                wait_until(lambda: not procs.alive(pid), polite, "the VM to power off", "")
+                stopped.append("VM (ACPI power-off)")
+            except (OSError, ValueError, DevnetError):
+                procs.stop(pid, 5)
+                stopped.append("VM (killed: no ACPI power-off in time)")
+        if procs.stop(procs.read_pid(self.upstream_pidfile), 5):
+            stopped.append("upstream DNS")
+        self.docker_sock.unlink(missing_ok=True)
+        return f"stopped {', '.join(stopped)}" if stopped else "already stopped"
+
+    # -- endpoints -----------------------------------------------------------------------
+
+    def docker_url(self) -> str:
+        return f"unix://{self.docker_sock}"
+
+    def status(self) -> list[Piece]:
+        pieces = [Piece("namespaces", self.exists(), f"{self.host_ns}, {self.up_ns}"),
+                  Piece("qemu", bool(self.power_pid()), f"pid {self.power_pid() or '-'}, "
+                        f"{self.meta().get('accel', 'not booted yet')}; console {self.console}"),
+                  Piece("sshd", self._ssh_up(), f"127.0.0.1:{self.meta().get('ssh_port', '-')}")]
+        for name, pidfile in (("docker socket forward", self.forward_pidfile),
+                              ("upstream DNS", self.upstream_pidfile)):
+            pid = procs.read_pid(pidfile)
+            pieces.append(Piece(name, procs.alive(pid), f"pid {pid or '-'}"))
+        return pieces
