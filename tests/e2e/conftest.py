@@ -11,11 +11,34 @@ import os
 import pytest
 from pytest_docker.plugin import get_docker_services
 
-from devnet import config
-from devnet.providers.sim import SimProvider
+from devnet import config, providers
 from tests.e2e.machine import Cli, snapshot
 
 HERE = os.path.dirname(__file__)
+# `invoke test.e2e --provider=qemu` runs these same files against a real VM.
+PROVIDER = os.environ.get("DEVNET_E2E_PROVIDER", "sim")
+
+
+def pytest_collection_modifyitems(config, items):
+    """On a provider other than the sim, deselect (never skip silently) the tests marked
+    sim_only, and say which and why."""
+    if PROVIDER == "sim":
+        return
+    keep, dropped = [], {}
+    for item in items:
+        mark = item.get_closest_marker("sim_only")
+        if mark and "tests/e2e/" in str(item.fspath):
+            dropped.setdefault(mark.args[0] if mark.args else "sim only", []).append(item.name)
+        else:
+            keep.append(item)
+    if dropped:
+        config.hook.pytest_deselected(items=[i for i in items if i not in keep])
+        items[:] = keep
+        reporter = config.pluginmanager.get_plugin("terminalreporter")
+        for why, names in dropped.items():
+            line = f"provider {PROVIDER}: deselected {len(names)} sim-only test(s): {why}"
+            if reporter:
+                reporter.write_line(line)
 
 
 @pytest.fixture(scope="session")
@@ -26,12 +49,12 @@ def instance() -> str:
 
 @pytest.fixture(scope="session")
 def settings(instance):
-    return config.load({"instance": instance})
+    return config.load({"instance": instance, "provider": PROVIDER})
 
 
 @pytest.fixture(scope="session")
 def cli(instance) -> Cli:
-    return Cli(instance)
+    return Cli(instance, {"INVOKE_DEVNET_PROVIDER": PROVIDER})
 
 
 @pytest.fixture(scope="session")
@@ -56,13 +79,14 @@ def devnet_up(before, cli, settings):
     finally:
         out = cli("down", check=False)
         if out.returncode != 0:
-            print(f"invoke down failed, destroying the sim directly:\n{out.stdout}{out.stderr}")
-            SimProvider(settings).destroy()
+            print(f"invoke down failed, destroying the VM directly:\n{out.stdout}{out.stderr}")
+            providers.get(settings).destroy()
 
 
 @pytest.fixture(scope="session")
-def provider(settings, devnet_up) -> SimProvider:
-    return SimProvider(settings)
+def provider(settings, devnet_up):
+    """The sim's or the qemu VM's provider: both have the simulated host namespace."""
+    return providers.get(settings)
 
 
 @pytest.fixture(scope="session")

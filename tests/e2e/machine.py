@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import shlex
 import subprocess
 import sys
 import time
@@ -31,6 +32,15 @@ class Cli:
                 f"--- stdout\n{out.stdout}\n--- stderr\n{out.stderr}"
             )
         return out
+
+
+def in_vm(provider, *argv: str) -> str:
+    """A command's output, run in the VM over SSH as devnet reaches it (sim or real VM)."""
+    conn = provider.connection()
+    try:
+        return conn.run(shlex.join(argv), hide=True, in_stream=False).stdout
+    finally:
+        conn.close()
 
 
 def sh(*argv: str) -> str:

@@ -1,6 +1,10 @@
 """Errors a user can act on: a VM that is down, a dockerd that cannot start."""
 
+import pytest
+
 from tests.e2e.machine import echo_container, tcp_from_host
+
+pytestmark = pytest.mark.sim_only("halts the sim VM and breaks its dockerd through its disk")
 
 
 def test_a_halted_vm_is_named_with_the_next_command(cli, provider, devnet_up):

@@ -81,6 +81,7 @@ def test_a_container_resolves_another_by_name(docker_client, walkthrough):
     assert ip_of(walkthrough["u2"]) in out, out
 
 
+@pytest.mark.sim_only("60 containers take minutes under TCG; the record set is the same")
 def test_sixty_containers_of_one_image_over_udp_and_tcp(provider, docker_client, test_image):
     made = []
     try:
@@ -109,6 +110,7 @@ def test_malformed_packets_do_not_stop_it(provider, walkthrough):
     assert dig(provider, f"@{DNS}", "u1.ubuntu.dev.docker") == [ip_of(walkthrough["u1"])]
 
 
+@pytest.mark.sim_only("a one-second bound measured on the sim; the VM is TCG-emulated")
 def test_a_stopped_container_is_nxdomain_within_a_second(provider, docker_client, test_image):
     c = docker_client.containers.run("ubuntu", "sleep 600", name="gone1", detach=True)
     try:
@@ -129,6 +131,8 @@ def test_dockerd_restart_brings_every_record_back(provider, walkthrough):
                  == [ip_of(c)], 15)
 
 
+@pytest.mark.sim_only("reads the supervisor's pid file on the sim VM's disk (a real VM "
+                      "runs the service as a systemd unit)")
 def test_the_dns_process_killed_is_restarted(cli, provider, walkthrough):
     childfile = provider.vm_run / "devnet-dns/supervisor.pid.child"
     old = int(childfile.read_text())

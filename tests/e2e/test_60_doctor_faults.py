@@ -11,6 +11,9 @@ import pytest
 
 from tests.e2e.machine import dig, wait_for
 
+pytestmark = pytest.mark.sim_only(
+    "doctor's faults are injected through the sim VM's pid files and namespaces")
+
 DNS = "172.17.42.1"
 HOPS = ["VM running", "host-only IP answers", "route present and chosen",
         "a container answers TCP", f"DNS answers on {DNS}", "a record for a running container",

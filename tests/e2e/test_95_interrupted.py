@@ -15,6 +15,8 @@ import pytest
 
 from tests.e2e.machine import ROOT, Cli, snapshot
 
+pytestmark = pytest.mark.sim_only("16 interrupted up/down cycles: hours under TCG")
+
 STEPS = ["vm.init", "vm.up", "vm.hostonly", "vm.forward", "net.route", "docker.configure",
          "dns.start", "dns.resolver"]
 
