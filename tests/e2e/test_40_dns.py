@@ -107,7 +107,9 @@ def test_malformed_packets_do_not_stop_it(provider, walkthrough):
               "for i in range(2000): s.sendto(os.urandom(i % 97), ('172.17.42.1', 53))\n")
     subprocess.run(["ip", "netns", "exec", provider.host_ns, "python3", "-c", script],
                    check=True, timeout=30)
-    assert dig(provider, f"@{DNS}", "u1.ubuntu.dev.docker") == [ip_of(walkthrough["u1"])]
+    # Still serving: at once on the sim; a TCG-emulated VM may first drain the 2,000.
+    want = [ip_of(walkthrough["u1"])]
+    wait_for(lambda: dig(provider, f"@{DNS}", "u1.ubuntu.dev.docker") == want, 15)
 
 
 @pytest.mark.sim_only("a one-second bound measured on the sim; the VM is TCG-emulated")

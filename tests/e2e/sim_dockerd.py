@@ -1,0 +1,24 @@
+"""`python -m tests.e2e.sim_dockerd <instance> start|stop|restart`: the simulated VM's dockerd
+as a service, for provider local's `devnet.local.docker_service` when devnet runs inside that
+VM (test_70_local): the sim has no init system, so this stands in for `systemctl`."""
+
+from __future__ import annotations
+
+import sys
+
+from devnet import config, procs
+from devnet.providers import sim_daemons
+from devnet.providers.sim import SimProvider
+
+
+def main(instance: str, action: str) -> None:
+    sim = SimProvider(config.load({"instance": instance}))
+    pidfile = sim.vm_run / "docker.pid"
+    if action in ("stop", "restart"):
+        procs.stop(procs.read_pid(pidfile), 20)
+    if action in ("start", "restart") and not procs.alive(procs.read_pid(pidfile)):
+        sim_daemons.start_dockerd(sim)
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])
