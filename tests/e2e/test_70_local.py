@@ -152,3 +152,28 @@ def test_down_puts_the_machine_back(inside, found, local_up):
     assert not (inside.state / "provider").exists()  # auto's choice goes with the journal
     again = inside.invoke("down").stdout
     assert "already done: the journal is empty" in again
+
+
+def test_vagrant_style_provisioning_makes_up_find_the_vm_steps_done(instance, tmp_path):
+    """What the Vagrantfile does: inside a fresh VM, `invoke vm.provision` with provider guest
+    (devnet's own in-VM steps, run locally there); then the host's `invoke up` finds DOCKER-USER,
+    daemon.json and the DNS service done and adds only the host-only address, route and
+    resolver."""
+    name = f"g{instance[1:]}"[:8]
+    host = Cli(name)
+    try:
+        host("vm.init", "vm.up")
+        guest = Inside(SimProvider(config.load({"instance": name})), tmp_path)
+        guest.env["INVOKE_DEVNET_PROVIDER"] = "guest"
+        provisioned = guest.invoke("vm.provision").stdout
+        for step in ("vm.forward", "docker.configure", "dns.start"):
+            assert f"done   {step}" in provisioned, provisioned
+        assert "skip   vm.hostonly" in provisioned  # the VM's own network gives the address
+        up = host("up").stdout
+        for step in ("vm.forward", "docker.configure", "dns.start"):
+            assert f"skip   {step}" in up, up
+        for step in ("vm.hostonly", "net.route", "dns.resolver"):
+            assert f"done   {step}" in up, up
+        assert "done   vm.provision" not in guest.invoke("vm.provision").stdout  # idempotent
+    finally:
+        host("down", check=False)

@@ -35,3 +35,16 @@ def test_addresses_come_from_invoke_yaml(tmp_path):
     broken = copy(tmp_path, "devnet:\n  provider: sim\n")  # no hostonly section
     out = validate(broken, "libvirt")
     assert out.returncode != 0 and "hostonly" in out.stderr
+
+
+def test_provisioning_runs_devnets_own_in_vm_steps():
+    text = (ROOT / "Vagrantfile").read_text()
+    assert "INVOKE_DEVNET_PROVIDER=guest /opt/devnet/bin/invoke vm.provision" in text
+    assert "requirements.lock" in text  # the same pinned packages as the host
+
+
+def test_vm_provision_is_the_in_vm_steps_of_up():
+    from devnet import workflow
+
+    assert [S.name for S in workflow.UP if S.inside_vm] == [
+        "vm.hostonly", "vm.forward", "docker.configure", "dns.start"]
