@@ -20,9 +20,8 @@ from pathlib import Path
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
 from devnet.providers import qemu_guest as guest
-from devnet.providers import qemu_net
+from devnet.providers import qemu_net, socket_forward
 from devnet.providers.sim_daemons import tail
-from devnet.system import wait_until
 
 QEMU = "qemu-system-x86_64"
 PROBE_SECONDS = 12  # a working KVM prints "Linux version" in well under 1 s; TCG in ~1 s
@@ -160,17 +159,10 @@ def boot(p) -> str:
 
 def forward_argv(p) -> list[str]:
     """ssh -L: the VM's Docker socket as a unix socket here, never a TCP port."""
-    return ["ssh", "-N", "-i", str(p.key), "-p", str(p.ssh_port), "-o", "BatchMode=yes",
-            "-o", f"UserKnownHostsFile={p.known_hosts}", "-o", "StrictHostKeyChecking=yes",
-            "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=10",
-            "-L", f"{p.docker_sock}:/var/run/docker.sock", "root@127.0.0.1"]
+    return socket_forward.ssh_argv(p.docker_sock, "root@127.0.0.1", p.ssh_port, (p.key,),
+                                   str(p.known_hosts))
 
 
 def forward_docker(p) -> None:
-    p.docker_sock.unlink(missing_ok=True)
-    log_path = p.vmroot / "log/docker-forward.log"
-    with open(log_path, "ab") as log:
-        proc = subprocess.Popen(forward_argv(p), stdin=subprocess.DEVNULL, stdout=log,
-                                stderr=log, start_new_session=True)
-    p.forward_pidfile.write_text(str(proc.pid))
-    wait_until(p.docker_sock.exists, 30, "the Docker socket forward", f"read {log_path}")
+    socket_forward.start(forward_argv(p), p.docker_sock, p.forward_pidfile,
+                         p.vmroot / "log/docker-forward.log")

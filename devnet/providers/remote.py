@@ -7,6 +7,7 @@ from __future__ import annotations
 import ipaddress
 import shlex
 from abc import abstractmethod
+from pathlib import Path
 
 import paramiko
 from fabric import Connection
@@ -14,6 +15,7 @@ from invoke import Context
 
 from devnet.errors import DevnetError
 from devnet.host import os_adapter
+from devnet.providers import socket_forward
 from devnet.providers.base import Piece, Provider
 from devnet.providers.ssh_target import SshTarget, parse_exports
 from devnet.system import cmd, wait_until
@@ -29,9 +31,18 @@ class RemoteProvider(Provider):
     up_state = "running"  # the CLI's word for a running VM, in lower case
     docker_restart = "systemctl restart docker"  # run as root in the VM
     stop_before_destroy = False
+    docker_over_ssh = False  # the Docker API through an `ssh -L` unix socket (never TCP)
     env_hint: str | None = None  # what to do when the CLI's env command fails
     connect_timeout = 5
     label = "the VM"
+
+    @property
+    def docker_sock(self) -> Path:
+        return self.settings.state_dir / "docker.sock"
+
+    @property
+    def forward_pidfile(self) -> Path:
+        return self.settings.state_dir / "docker-forward.pid"
 
     def __init__(self, settings, local=None):
         super().__init__(settings)
@@ -129,19 +140,34 @@ class RemoteProvider(Provider):
     def start(self) -> str:
         how = "was running" if self.is_up(self.vm_state()) else self.act("start")
         hint = f"{self.action_line('status')}; invoke status"
-        for what, check in (("SSH into", self.ssh_answers), ("dockerd in", self.docker_answers)):
-            wait_until(check, self.settings.start_timeout, f"{what} {self.label}", hint, pause=1)
+        wait_until(self.ssh_answers, self.settings.start_timeout, f"SSH into {self.label}", hint,
+                   pause=1)
+        if self.docker_over_ssh:
+            self.forward_docker()
+        wait_until(self.docker_answers, self.settings.start_timeout, f"dockerd in {self.label}",
+                   hint, pause=1)
         return f"{self.label} up ({how}), SSH and Docker answer"
+
+    def forward_docker(self) -> int:
+        """The VM's Docker socket here, through `ssh -L` (docker_over_ssh providers)."""
+        target = self.ssh_target()
+        argv = socket_forward.ssh_argv(self.docker_sock, f"{target.user}@{target.host}",
+                                       target.port, target.keys, target.known_hosts)
+        self.settings.state_dir.mkdir(parents=True, exist_ok=True)
+        return socket_forward.start(argv, self.docker_sock, self.forward_pidfile,
+                                    self.settings.state_dir / "docker-forward.log")
 
     def running(self) -> bool:
         return self.is_up(self.vm_state()) and self.ssh_answers() and self.docker_answers()
 
     def stop(self) -> str:
+        socket_forward.stop(self.forward_pidfile, self.docker_sock)
         if not self.is_up(self.vm_state()):
             return f"{self.label} already stopped"
         return f"stopped {self.label} ({self.act('stop')})"
 
     def destroy(self) -> str:
+        socket_forward.stop(self.forward_pidfile, self.docker_sock)
         if not self.exists():
             return f"{self.label} already gone"
         if self.stop_before_destroy:
@@ -202,6 +228,8 @@ class RemoteProvider(Provider):
         return env
 
     def docker_url(self) -> str:
+        if self.docker_over_ssh:
+            return f"unix://{self.docker_sock}"
         return self.env()["DOCKER_HOST"]
 
     def host(self):

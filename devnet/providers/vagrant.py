@@ -1,8 +1,8 @@
 """provider vagrant: the project's Vagrantfile (VirtualBox or libvirt) through the vagrant CLI.
 
 The Vagrantfile gives the VM settings.vm_ip on a private (host-only) network, provisions a
-venv at /opt/devnet with the repository synced to /devnet, and makes dockerd also listen on
-tcp://<vm_ip>:2375, reachable on the host-only network only.
+venv at /opt/devnet with the repository synced to /devnet, and puts the vagrant user in the
+docker group: the Docker API reaches this machine as a unix socket through `ssh -L`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ def parse_machine_readable(text: str) -> dict[str, dict[str, str]]:
 class VagrantProvider(RemoteProvider):
     name = cli = "vagrant"
     assigns_vm_address = True  # the Vagrantfile's private_network gives the VM settings.vm_ip
+    docker_over_ssh = True
     install_hint = ("apt-get install -y vagrant   (Debian/Ubuntu; ./devnet.sh does it), else "
                     "https://developer.hashicorp.com/vagrant/install")
 
@@ -53,9 +54,6 @@ class VagrantProvider(RemoteProvider):
 
     def ssh_target(self) -> SshTarget:
         return SshTarget.from_ssh_config(self.run_cli("ssh-config", self.machine).stdout)
-
-    def docker_url(self) -> str:
-        return f"tcp://{self.settings.vm_ip}:2375"
 
     def vm_python(self) -> tuple[str, str | None]:
         return "/opt/devnet/bin/python", "/devnet"

@@ -60,9 +60,12 @@ def test_up_halt_and_destroy_are_the_exact_commands_that_run():
                  f"{CWD} vagrant halt default": Result(""),
                  f"{CWD} vagrant destroy -f default": Result("")})
     p.ssh_answers = p.docker_answers = lambda: True
+    forwards = []
+    p.forward_docker = lambda: forwards.append(1)  # ssh -L: tested in test_socket_forward
     assert not p.exists()
     assert p.create() == f"machine default ({CWD} vagrant up default)"
     assert p.start() == f"machine default up ({CWD} vagrant up default), SSH and Docker answer"
+    assert forwards == [1]  # Docker's socket forwarded once SSH answers
     assert p.stop() == f"stopped machine default ({CWD} vagrant halt default)"
     assert p.destroy() == f"removed machine default ({CWD} vagrant destroy -f default)"
     assert ran(p.local) == [STATUS, f"{CWD} vagrant up default", STATUS,
@@ -99,8 +102,8 @@ def test_a_halted_vm_cannot_be_reached():
 def test_what_the_vagrantfile_provides():
     p = vagrant({})
     assert p.assigns_vm_address and p.gateway() == "172.16.0.11"
-    assert p.docker_url() == "tcp://172.16.0.11:2375"
-    assert p.env() == {"DOCKER_HOST": "tcp://172.16.0.11:2375"}
+    sock = f"unix://{p.settings.state_dir}/docker.sock"  # ssh -L, never a TCP port
+    assert p.docker_url() == sock and p.env() == {"DOCKER_HOST": sock}
     assert p.vm_python() == ("/opt/devnet/bin/python", "/devnet")
     assert p.dns_runtime() == "process" and p.docker_restart == "systemctl restart docker"
     assert p.host() is p.local

@@ -1,0 +1,55 @@
+"""The VM's Docker socket as a unix socket on this machine, through `ssh -N -L`, as
+docker-machine and lima do: the Docker API is never on a TCP port. One ssh process per VM,
+started and stopped by its PID."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+from devnet import procs
+from devnet.system import wait_until
+
+REMOTE_SOCKET = "/var/run/docker.sock"
+
+
+def ssh_argv(sock: Path, dest: str, port: int, keys=(), known_hosts: str | None = None,
+             ) -> list[str]:
+    """`ssh -N -L sock:/var/run/docker.sock dest`; host keys checked against `known_hosts`
+    when given (otherwise as the VM's own CLI does it: not checked)."""
+    argv = ["ssh", "-N", "-p", str(port), "-o", "BatchMode=yes",
+            "-o", "ExitOnForwardFailure=yes", "-o", "ServerAliveInterval=10",
+            "-o", "StreamLocalBindUnlink=yes"]
+    for key in keys:
+        argv += ["-i", str(key)]
+    if known_hosts:
+        argv += ["-o", f"UserKnownHostsFile={known_hosts}", "-o", "StrictHostKeyChecking=yes"]
+    else:
+        argv += ["-o", "UserKnownHostsFile=/dev/null", "-o", "StrictHostKeyChecking=no"]
+    return [*argv, "-L", f"{sock}:{REMOTE_SOCKET}", dest]
+
+
+def start(argv: list[str], sock: Path, pidfile: Path, log_path: Path) -> int:
+    """Start the forward unless it runs; wait for its socket."""
+    pid = procs.read_pid(pidfile)
+    if procs.alive(pid) and sock.exists():
+        return pid
+    sock.unlink(missing_ok=True)
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(log_path, "ab") as log:
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
+                                start_new_session=True)
+    pidfile.write_text(str(proc.pid))
+    wait_until(sock.exists, 30, "the Docker socket forward (ssh -L)", f"read {log_path}")
+    return proc.pid
+
+
+def stop(pidfile: Path, sock: Path) -> bool:
+    stopped = procs.stop(procs.read_pid(pidfile), 5)
+    pidfile.unlink(missing_ok=True)
+    sock.unlink(missing_ok=True)
+    return stopped
+
+
+def alive(pidfile: Path, sock: Path) -> bool:
+    return procs.alive(procs.read_pid(pidfile)) and sock.exists()
