@@ -50,7 +50,9 @@ if [ ${#missing[@]} -gt 0 ]; then
     for pkg in "${missing[@]}"; do
         case "$pkg" in
             vagrant|vagrant-libvirt)
-                if ! apt-cache policy "$pkg" 2>/dev/null | grep -q "Candidate: [0-9]"; then
+                # (read whole first: with pipefail, grep -q's early exit fails the pipe)
+                policy="$(apt-cache policy "$pkg" 2>/dev/null)"
+                if ! grep -q "Candidate: [0-9]" <<<"$policy"; then
                     echo "devnet: $pkg is not in this machine's apt sources; the Vagrantfile's" \
                          "validation needs it (install vagrant from HashiCorp)" >&2
                     continue
