@@ -14,7 +14,6 @@
 from __future__ import annotations
 
 import json
-import os
 import shutil
 import time
 from pathlib import Path
@@ -80,23 +79,15 @@ class QemuProvider(SimProvider):
         if not image.ready():
             image, built = vmimage.build(self.local, self.cache_root)
             built += "; "
-        for d in (self.vmroot / "log", self.seed, self.ssh_dir):
+        for d in (self.vmroot / "log", self.seed):
             d.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.ssh_dir, 0o700)
-        host_key = self.seed / "ssh_host_ed25519_key"
-        for path in (self.key, host_key):
-            if not path.exists():
-                self.local.run(cmd("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
-                                   f"devnet-{self.settings.instance}", "-f", path), hide=True)
+        port = self.meta().get("ssh_port") or free_port()
+        self.make_keys(self.seed / "ssh_host_ed25519_key", port)
         shutil.copy(f"{self.key}.pub", self.seed / "authorized_keys")
         if not self.disk.exists():
             self.local.run(cmd("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
                                image.disk, self.disk), hide=True)
-        port = self.meta().get("ssh_port") or free_port()
         self.meta_path.write_text(json.dumps({"ssh_port": port, "image": str(image.dir)}))
-        pub = Path(f"{host_key}.pub").read_text().split()
-        self.known_hosts.write_text(
-            f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n{self.settings.vm_ip} {pub[0]} {pub[1]}\n")
         self.host_resolv.parent.mkdir(parents=True, exist_ok=True)
         if not self.host_resolv.exists():  # the simulated machine's own resolver
             self.host_resolv.write_text(f"# {self.host_ns}: the developer machine's resolver\n"

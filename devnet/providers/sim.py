@@ -103,26 +103,18 @@ class SimProvider(Provider):
     def create(self) -> str:
         self.preflight()
         for d in (self.vmroot / "etc/ssh", self.vmroot / "etc/docker", self.vm_run,
-                  self.vmroot / "var/lib/docker", self.vmroot / "log", self.ssh_dir):
+                  self.vmroot / "var/lib/docker", self.vmroot / "log"):
             d.mkdir(parents=True, exist_ok=True)
-        os.chmod(self.ssh_dir, 0o700)
         host_key = self.vmroot / "etc/ssh/ssh_host_ed25519_key"
-        for path in (self.key, host_key):
-            if not path.exists():
-                self.local.run(cmd("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
-                                   f"devnet-{self.settings.instance}", "-f", path), hide=True)
+        port = self.meta().get("ssh_port") or free_port()
+        self.make_keys(host_key, port)
         authorized = self.vmroot / "root/authorized_keys"
         authorized.parent.mkdir(parents=True, exist_ok=True)
         authorized.write_text(Path(f"{self.key}.pub").read_text())
         (self.vmroot / "etc/ssh/sshd_config").write_text(
             SSHD_CONFIG.format(host_key=host_key, authorized_keys=authorized)
         )
-        port = self.meta().get("ssh_port") or free_port()
         self.meta_path.write_text(json.dumps({"ssh_port": port}))
-        pub = Path(f"{host_key}.pub").read_text().split()
-        self.known_hosts.write_text(
-            f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n{self.settings.vm_ip} {pub[0]} {pub[1]}\n"
-        )
         (self.vmroot / "etc/resolv.conf").write_text(f"nameserver {UPSTREAM_DNS}\n")
         self.host_resolv.parent.mkdir(parents=True, exist_ok=True)
         if not self.host_resolv.exists():  # the simulated machine's own resolver
@@ -132,6 +124,19 @@ class SimProvider(Provider):
         ho = self.settings.hostonly
         return (f"namespaces {self.host_ns} + {self.vm_ns} + {self.up_ns}, host-only {self.link} "
                 f"{ho.host_cidr} <-> {ho.vm_iface}, ssh on 127.0.0.1:{port}")
+
+    def make_keys(self, host_key: Path, port: int) -> None:
+        """devnet's client key, the VM's host key, and known_hosts pinning that key for the
+        SSH forward's loopback port and the VM's host-only address."""
+        self.ssh_dir.mkdir(parents=True, exist_ok=True)
+        os.chmod(self.ssh_dir, 0o700)
+        for path in (self.key, host_key):
+            if not path.exists():
+                self.local.run(cmd("ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C",
+                                   f"devnet-{self.settings.instance}", "-f", path), hide=True)
+        pub = Path(f"{host_key}.pub").read_text().split()
+        self.known_hosts.write_text(
+            f"[127.0.0.1]:{port} {pub[0]} {pub[1]}\n{self.settings.vm_ip} {pub[0]} {pub[1]}\n")
 
     def destroy(self) -> str:
         self.stop()
