@@ -51,6 +51,14 @@ def latencies(out: str) -> list[float]:
 
 
 
+def throughput(p: SimProvider, port: int, queries: Path, seconds: int) -> dict:
+    """Queries per second flat out (4 clients), then p50/p99 latency at 1,000 qps."""
+    out = dnsperf(p, port, queries, "-l", str(seconds), "-c", "4", "-q", "200")
+    lat = latencies(dnsperf(p, port, queries, "-l", str(seconds), "-Q", "1000", "-v"))
+    return {"qps": qps(out), "p50_ms_at_1000qps": round(pct(lat, 50) * 1000, 3),
+            "p99_ms_at_1000qps": round(pct(lat, 99) * 1000, 3), "answers_timed": len(lat)}
+
+
 def pin(pid: int, core: int = 1) -> None:
     subprocess.run(["taskset", "-a", "-cp", str(core), str(pid)], check=True,
                    stdout=subprocess.DEVNULL)
@@ -187,16 +195,7 @@ def main() -> int:
             for port in (53, REF_PORT):  # warm up: devnet renders each answer once
                 dnsperf(p, port, tmp / "queries", "-n", "2")
             for name, port in (("devnet", 53), ("dnsmasq", REF_PORT)):
-                out = dnsperf(p, port, tmp / "queries", "-l", str(args.seconds), "-c", "4",
-                              "-q", "200")
-                lat = latencies(dnsperf(p, port, tmp / "queries", "-l", str(args.seconds),
-                                        "-Q", "1000", "-v"))
-                results[name] = {
-                    "qps": qps(out),
-                    "p50_ms_at_1000qps": round(pct(lat, 50) * 1000, 3),
-                    "p99_ms_at_1000qps": round(pct(lat, 99) * 1000, 3),
-                    "answers_timed": len(lat),
-                }
+                results[name] = throughput(p, port, tmp / "queries", args.seconds)
             results["qps_ratio_devnet_to_dnsmasq"] = round(
                 results["devnet"]["qps"] / results["dnsmasq"]["qps"], 3)
             starts = start_to_answer(p, client, args.starts)

@@ -25,13 +25,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import INSTANCE, invoke, pct, write_results  # noqa: E402
+from bench.common import INSTANCE, invoke, write_results  # noqa: E402
 from bench.dns_bench import (  # noqa: E402
     dnsperf,
-    latencies,
     names_setup,
     pin,
-    qps,
+    throughput,
     wait_answers,
 )
 from devnet import config, python_image  # noqa: E402
@@ -77,11 +76,8 @@ def runtime_figures(p, client, runtime: str, queries: Path, args) -> dict:
     wait_answers(p, 53, "n49-19.docker")
     pin(server_pid(p, client, runtime))
     dnsperf(p, 53, queries, "-n", "2")  # warm up: each answer rendered once
-    out = dnsperf(p, 53, queries, "-l", str(args.seconds), "-c", "4", "-q", "200")
-    lat = latencies(dnsperf(p, 53, queries, "-l", str(args.seconds), "-Q", "1000", "-v"))
     return {"dns_start_s_median": round(sorted(starts)[len(starts) // 2], 2),
-            "qps": qps(out), "p50_ms_at_1000qps": round(pct(lat, 50) * 1000, 3),
-            "p99_ms_at_1000qps": round(pct(lat, 99) * 1000, 3)}
+            **throughput(p, 53, queries, args.seconds)}
 
 
 def main() -> int:

@@ -119,6 +119,13 @@ class Provider(ABC):
         # from_env reads DOCKER_TLS_VERIFY/DOCKER_CERT_PATH too (boot2docker, docker-machine).
         return docker.DockerClient.from_env(environment=self.env(), timeout=timeout)
 
+    def docker_answers(self, timeout: int = 3) -> bool:
+        """The Docker API answers a ping now."""
+        try:
+            return bool(self.docker_client(timeout=timeout).ping())
+        except Exception:  # not up yet: any transport or TLS error
+            return False
+
     def dns_runtime(self) -> str:
         """How devnet's DNS service runs in the VM: "process" (vm_python; systemd unit or
         supervised) or "container" (VMs without Python, boot2docker's Tiny Core)."""

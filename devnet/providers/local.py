@@ -101,14 +101,8 @@ class LocalProvider(Provider):
                               f"{(out.stderr or out.stdout).strip()}",
                               "journalctl -u docker (or dockerd's own log)")
 
-    def _answers(self) -> bool:
-        try:
-            return bool(self.docker_client(timeout=2).ping())
-        except Exception:  # not up yet: any transport error
-            return False
-
     def running(self) -> bool:
-        return self._answers()
+        return self.docker_answers()
 
     def plan_start(self) -> list[str]:
         try:
@@ -122,7 +116,7 @@ class LocalProvider(Provider):
         return f"started dockerd ({self.service_argv('start')})"
 
     def stop(self) -> str:
-        if not self._answers():
+        if not self.docker_answers():
             return "already stopped"
         self._service("stop")
         return f"stopped dockerd ({self.service_argv('stop')})"
@@ -133,7 +127,7 @@ class LocalProvider(Provider):
         return "restarted dockerd"
 
     def _wait(self) -> None:
-        wait_until(self._answers, self.settings.start_timeout,
+        wait_until(self.docker_answers, self.settings.start_timeout,
                    f"dockerd to answer at {self.docker_url()}",
                    "journalctl -u docker (or dockerd's own log)", pause=0.2)
 
@@ -159,7 +153,7 @@ class LocalProvider(Provider):
 
     def status(self) -> list[Piece]:
         return [Piece("docker installed", self.exists(), "dockerd on PATH"),
-                Piece("dockerd", self._answers(), self.docker_url())]
+                Piece("dockerd", self.docker_answers(), self.docker_url())]
 
 
 class GuestProvider(LocalProvider):

@@ -202,12 +202,6 @@ class RemoteProvider(Provider):
         except Exception:  # not up yet: refused, timed out, no config from the CLI yet
             return False
 
-    def docker_answers(self) -> bool:
-        try:
-            return bool(self.docker_client(timeout=3).ping())
-        except Exception:  # not up yet: any transport or TLS error
-            return False
-
     def restart_docker(self) -> str:
         out, hint = self.vm_command(self.docker_restart), f"{self.ssh_command()}   (dockerd's log)"
         if out.failed:

@@ -20,7 +20,7 @@ def local(run, **options):
 def test_systemd_machines_restart_docker_with_systemctl():
     p = local({"test -d /run/systemd/system": Result(""), "systemctl restart docker": Result("")})
     assert p.service_argv("restart") == "systemctl restart docker"
-    p._answers = lambda: True
+    p.docker_answers = lambda: True
     assert p.restart_docker() == "restarted dockerd"
 
 
@@ -66,7 +66,7 @@ def test_local_has_no_vm_to_create_and_refuses_macos():
 
 def test_stop_leaves_a_docker_that_is_down_alone():
     p = local({})
-    p._answers = lambda: False
+    p.docker_answers = lambda: False
     assert p.stop() == "already stopped"
 
 
