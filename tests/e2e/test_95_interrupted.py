@@ -13,6 +13,7 @@ from pathlib import Path
 
 import pytest
 
+from devnet import procs
 from tests.e2e.machine import ROOT, Cli, snapshot
 
 pytestmark = pytest.mark.sim_only("16 interrupted up/down cycles: hours under TCG")
@@ -70,7 +71,7 @@ def test_ssh_dropped_in_the_middle_of_up(before, marks):
     try:
         wait_for_step(proc, state / "journal.json", "vm.hostonly")
         # The NAT port-forward carries the SSH session: killing it drops the connection.
-        os.kill(int((state / "forward.pid").read_text()), signal.SIGKILL)
+        os.kill(procs.read_pid(state / "forward.pid"), signal.SIGKILL)
         output = proc.communicate(timeout=60)[0]
         if proc.returncode != 0:  # the drop landed while SSH was in use
             assert "cannot reach the VM over SSH" in output and "Traceback" not in output
