@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from devnet import procs
-from tests.e2e.machine import ROOT, Cli, snapshot
+from tests.e2e.machine import ROOT, Cli, assert_same, snapshot
 
 pytestmark = pytest.mark.sim_only("16 interrupted up/down cycles: hours under TCG")
 
@@ -34,11 +34,6 @@ def wait_for_step(proc, journal: Path, step: str) -> None:
         assert proc.poll() is None, f"up ended before {step}: {proc.stdout.read()}"
         assert time.monotonic() < deadline
         time.sleep(0.005)
-
-
-def assert_same(before, after):
-    for key in before:  # one assert per kind, so a failure names it
-        assert after[key] == before[key], key
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.machine import Cli, snapshot
+from tests.e2e.machine import Cli, assert_same, snapshot
 
 pytestmark = pytest.mark.sim_only("writes the sim's pidfiles on this machine's disk")
 
@@ -98,5 +98,4 @@ def test_stale_pidfiles_name_processes_that_are_left_alone(strangers, before, ma
         proc.kill()
         proc.wait()
     after = snapshot(marks)
-    for key in before:
-        assert after[key] == before[key], key
+    assert_same(before, after)
