@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from bench.common import INSTANCE, invoke, pct, write_results  # noqa: E402
-from devnet import config  # noqa: E402
+from devnet import config, procs  # noqa: E402
 from devnet.providers.sim import SimProvider  # noqa: E402
 
 DNS, REF_PORT = "172.17.42.1", 5353
@@ -190,7 +190,7 @@ def main() -> int:
             ref = start_dnsmasq(p, tmp)
             wait_answers(p, 53, "n49-19.docker")
             wait_answers(p, REF_PORT, "n49-19.docker")
-            dns_pid = int((p.vm_run / "devnet-dns/supervisor.pid.child").read_text())
+            dns_pid = procs.read_pid(p.vm_run / "devnet-dns/supervisor.pid.child")
             pin(dns_pid)
             for port in (53, REF_PORT):  # warm up: devnet renders each answer once
                 dnsperf(p, port, tmp / "queries", "-n", "2")

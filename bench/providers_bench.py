@@ -33,7 +33,7 @@ from bench.dns_bench import (  # noqa: E402
     throughput,
     wait_answers,
 )
-from devnet import config, python_image  # noqa: E402
+from devnet import config, procs, python_image  # noqa: E402
 from devnet.dns import container  # noqa: E402
 from devnet.providers.sim import SimProvider  # noqa: E402
 
@@ -64,7 +64,7 @@ def lifecycle(provider: str) -> dict:
 def server_pid(p: SimProvider, client, runtime: str) -> int:
     if runtime == "container":
         return client.containers.get(container.NAME).attrs["State"]["Pid"]
-    return int((p.vm_run / "devnet-dns/supervisor.pid.child").read_text())
+    return procs.read_pid(p.vm_run / "devnet-dns/supervisor.pid.child")
 
 
 def runtime_figures(p, client, runtime: str, queries: Path, args) -> dict:

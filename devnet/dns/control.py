@@ -14,6 +14,7 @@ from devnet.system import cmd, wait_until
 
 RUN_DIR = "/run/devnet-dns"
 PIDFILE, LOG, STATUS = f"{RUN_DIR}/supervisor.pid", f"{RUN_DIR}/dns.log", f"{RUN_DIR}/status.json"
+CHILDFILE = f"{PIDFILE}.child"  # the service itself, written by the supervisor
 UNIT_NAME = "devnet-dns.service"
 UNIT_PATH = f"/etc/systemd/system/{UNIT_NAME}"
 UNIT = """\
@@ -61,7 +62,9 @@ def systemd(dn) -> bool:
 
 
 def supervisor_alive(dn) -> bool:
-    return dn.vm_run("sh", "-c", f"kill -0 $(cat {PIDFILE}) 2>/dev/null", warn=True).ok
+    # By identity (devnet.procs), not `kill -0 $(cat pidfile)`: the PID may be another's now.
+    check = cmd(*python_argv(dn, "devnet.procs"), "alive", PIDFILE)
+    return dn.vm_run("sh", "-c", f"test -e {PIDFILE} && {check}", warn=True).ok
 
 
 def in_container(dn) -> bool:
@@ -94,14 +97,14 @@ def stop(dn) -> str:
         dn.vm_run("rm", "-f", UNIT_PATH)
         dn.vm_run("systemctl", "daemon-reload")
         return f"stopped and removed {UNIT_NAME}"
-    if not supervisor_alive(dn):
-        dn.vm_run("rm", "-f", PIDFILE, STATUS)
-        return "was not running"
-    dn.vm_run("sh", "-c", f"kill $(cat {PIDFILE})")
-    wait_until(lambda: not supervisor_alive(dn), 10, "the DNS service to stop",
-               f"invoke vm.ssh -c 'cat {LOG}'")
+    # The supervisor, then the service itself in case the supervisor died before it.
+    files = f"test -e {PIDFILE} -o -e {CHILDFILE}"
+    out = dn.vm_run("sh", "-c", f"! {files} || "
+                    + cmd(*python_argv(dn, "devnet.procs"), "stop", PIDFILE, CHILDFILE) + " 2>&1")
     dn.vm_run("rm", "-f", STATUS)
-    return "stopped the DNS service"
+    notes = [line for line in out.stdout.splitlines() if "stale pidfile" in line]
+    done = "stopped the DNS service" if ": stopped" in out.stdout else "was not running"
+    return "; ".join([done, *notes])
 
 
 class DnsStart(Step):

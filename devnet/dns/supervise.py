@@ -1,7 +1,9 @@
 """Keep one process running: restart it when it dies, with back-off; stop it on SIGTERM.
 
-For VMs without systemd (boot2docker, the sim). Writes its own pid to --pidfile and the
-child's to --pidfile + ".child"; the child's output is appended to --log.
+For VMs without systemd (boot2docker, the sim). Writes its own identity to --pidfile and the
+child's to --pidfile + ".child" (devnet.procs.Pidfile); the child's output is appended to
+--log. The child gets SIGTERM from the kernel when the supervisor dies, however it dies
+(killed, OOM): no DNS service outlives its supervisor, still holding port 53.
 
     python -m devnet.dns.supervise --pidfile P --log L -- COMMAND...
 """
@@ -9,12 +11,29 @@ child's to --pidfile + ".child"; the child's output is appended to --log.
 from __future__ import annotations
 
 import argparse
+import ctypes
 import os
 import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
+
+from devnet.procs import Pidfile
+
+PR_SET_PDEATHSIG = 1
+
+
+def dies_with(parent: int):
+    """preexec_fn: SIGTERM to the child when `parent` dies; exit at once if it already has."""
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded before fork: nothing to import after
+
+    def preexec():
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
 
 
 def main(argv=None) -> int:
@@ -26,7 +45,8 @@ def main(argv=None) -> int:
     command = args.command[1:] if args.command[:1] == ["--"] else args.command
     pidfile, childfile = Path(args.pidfile), Path(args.pidfile + ".child")
     pidfile.parent.mkdir(parents=True, exist_ok=True)
-    pidfile.write_text(str(os.getpid()))
+    Pidfile(pidfile).record(os.getpid())
+    preexec = dies_with(os.getpid())
     stopping = False
     child: subprocess.Popen | None = None
 
@@ -43,8 +63,11 @@ def main(argv=None) -> int:
         while not stopping:
             began = time.monotonic()
             child = subprocess.Popen(command, stdin=subprocess.DEVNULL, stdout=log,
-                                     stderr=subprocess.STDOUT)
-            childfile.write_text(str(child.pid))
+                                     stderr=subprocess.STDOUT, preexec_fn=preexec)
+            try:
+                Pidfile(childfile).record(child.pid)
+            except ProcessLookupError:
+                pass  # exited at once: the wait below says with what
             code = child.wait()
             if stopping:
                 break

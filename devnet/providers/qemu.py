@@ -100,8 +100,8 @@ class QemuProvider(SimProvider):
     # -- power ---------------------------------------------------------------------------
 
     def running(self) -> bool:
-        return bool(self.power_pid() and procs.alive(procs.read_pid(self.forward_pidfile))
-                    and procs.alive(procs.read_pid(self.upstream_pidfile)) and self._ssh_up())
+        return bool(self.power_pid() and self.forward.alive() and self.upstream.alive()
+                    and self._ssh_up())
 
     def plan_start(self) -> list[str]:
         port = self.meta().get("ssh_port", "<port picked by vm.init>")
@@ -113,7 +113,7 @@ class QemuProvider(SimProvider):
         if not self.exists():
             raise DevnetError("the qemu VM has not been created", "invoke vm.init")
         t0, started = time.monotonic(), []
-        if not procs.alive(procs.read_pid(self.upstream_pidfile)):
+        if not self.upstream.alive():
             sim_daemons.start_upstream(self)
             started.append(f"upstream DNS {UPSTREAM_DNS}")
         if not self.power_pid():
@@ -124,7 +124,7 @@ class QemuProvider(SimProvider):
         wait_until(self._ssh_up, timeout, "the VM's sshd (through the NAT forward)",
                    f"read {self.console} (the VM's console)", pause=1)
         booted = time.monotonic() - t0
-        if not procs.alive(procs.read_pid(self.forward_pidfile)):
+        if not self.forward.alive():
             qemu_boot.forward_docker(self)
             started.append("docker socket forward")
         wait_until(lambda: self.docker_client(timeout=5).ping(), timeout, "dockerd in the VM",
@@ -150,7 +150,7 @@ class QemuProvider(SimProvider):
 
     def stop(self) -> str:
         stopped, pid = [], self.power_pid()
-        if procs.stop(procs.read_pid(self.forward_pidfile), 5):  # before sshd goes
+        if self.forward.stop(5):  # before sshd goes
             stopped.append("docker socket forward")
         if pid:
             try:  # ACPI power button: systemd shuts the guest down, then QEMU exits
@@ -159,9 +159,10 @@ class QemuProvider(SimProvider):
                 wait_until(lambda: not procs.alive(pid), polite, "the VM to power off", "")
                 stopped.append("VM (ACPI power-off)")
             except (OSError, ValueError, DevnetError):
-                procs.stop(pid, 5)
+                self.power.stop(5)
                 stopped.append("VM (killed: no ACPI power-off in time)")
-        if procs.stop(procs.read_pid(self.upstream_pidfile), 5):
+        self.power.path.unlink(missing_ok=True)
+        if self.upstream.stop(5):
             stopped.append("upstream DNS")
         self.docker_sock.unlink(missing_ok=True)
         return f"stopped {', '.join(stopped)}" if stopped else "already stopped"
@@ -176,8 +177,8 @@ class QemuProvider(SimProvider):
                   Piece("qemu", bool(self.power_pid()), f"pid {self.power_pid() or '-'}, "
                         f"{self.meta().get('accel', 'not booted yet')}; console {self.console}"),
                   Piece("sshd", self._ssh_up(), f"127.0.0.1:{self.meta().get('ssh_port', '-')}")]
-        for name, pidfile in (("docker socket forward", self.forward_pidfile),
-                              ("upstream DNS", self.upstream_pidfile)):
-            pid = procs.read_pid(pidfile)
-            pieces.append(Piece(name, procs.alive(pid), f"pid {pid or '-'}"))
+        for name, pidfile in (("docker socket forward", self.forward),
+                              ("upstream DNS", self.upstream)):
+            pid = pidfile.pid()
+            pieces.append(Piece(name, bool(pid), f"pid {pid or '-'}"))
         return pieces

@@ -144,12 +144,11 @@ def boot(p) -> str:
     log_path = p.vmroot / "log/qemu.log"
     try:
         with open(log_path, "ab") as log:
-            proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                    pass_fds=fds, start_new_session=True)
+            proc = p.power.spawn(argv, stdout=log, stderr=log, pass_fds=fds,
+                                 start_new_session=True)
     finally:
         for fd in fds:
             os.close(fd)  # QEMU holds its own copies
-    p.power_pidfile.write_text(str(proc.pid))
     time.sleep(0.5)
     if proc.poll() is not None:
         raise DevnetError(f"qemu exited at once ({proc.returncode}):\n{tail(log_path, 5)}",

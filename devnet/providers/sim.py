@@ -18,6 +18,7 @@ import json
 import os
 import shutil
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -72,6 +73,10 @@ class SimProvider(Provider):
         self.power_pidfile = self.root / "power.pid"
         self.forward_pidfile = self.root / "forward.pid"
         self.upstream_pidfile = self.root / "upstream.pid"
+        # The VM's daemons write their own pidfiles in its /run (no identity in them): devnet
+        # keeps its own, with identity, in the state dir.
+        self.sshd_pidfile = self.root / "sshd.pid"
+        self.dockerd_pidfile = self.root / "dockerd.pid"
         self.host_resolv = Path(f"/etc/netns/{self.host_ns}/resolv.conf")
         self.local = Context()
         self._host = None
@@ -150,7 +155,7 @@ class SimProvider(Provider):
         for path in (self.vmroot, self.ssh_dir):
             shutil.rmtree(path, ignore_errors=True)
         for path in (self.meta_path, self.power_pidfile, self.forward_pidfile,
-                     self.upstream_pidfile):
+                     self.upstream_pidfile, self.sshd_pidfile, self.dockerd_pidfile):
             path.unlink(missing_ok=True)
         return f"removed namespaces {', '.join(gone) or '(none left)'} and {self.root}"
 
@@ -169,18 +174,24 @@ class SimProvider(Provider):
             raise DevnetError("the simulated VM has not been created", "invoke vm.init")
         return int(port)
 
+    # Pidfiles with identity (devnet.procs): properties, as qemu moves some of the paths.
+    power = property(lambda self: procs.Pidfile(self.power_pidfile))
+    forward = property(lambda self: procs.Pidfile(self.forward_pidfile))
+    upstream = property(lambda self: procs.Pidfile(self.upstream_pidfile))
+    sshd = property(lambda self: procs.Pidfile(self.sshd_pidfile))
+    dockerd = property(lambda self: procs.Pidfile(self.dockerd_pidfile))
+
     def power_pid(self) -> int | None:
-        pid = procs.read_pid(self.power_pidfile)
-        return pid if procs.alive(pid) else None
+        return self.power.pid()
+
+    def daemons(self) -> list[tuple[str, procs.Pidfile, float]]:
+        """(name, pidfile, stop timeout) of each process devnet starts for this VM, in the
+        order a power-off stops them."""
+        return [("dockerd", self.dockerd, 20), ("sshd", self.sshd, 5),
+                ("ssh forward", self.forward, 5), ("upstream DNS", self.upstream, 5)]
 
     def running(self) -> bool:
-        return bool(
-            self.power_pid()
-            and procs.alive(procs.read_pid(self.vm_run / "sshd.pid"))
-            and procs.alive(procs.read_pid(self.vm_run / "docker.pid"))
-            and procs.alive(procs.read_pid(self.forward_pidfile))
-            and procs.alive(procs.read_pid(self.upstream_pidfile))
-        )
+        return bool(self.power_pid()) and all(f.alive() for _, f, _ in self.daemons())
 
     def plan_start(self) -> list[str]:
         port = self.meta().get("ssh_port", "<port picked by vm.init>")
@@ -191,27 +202,36 @@ class SimProvider(Provider):
         if not self.exists():
             raise DevnetError("the simulated VM has not been created", "invoke vm.init")
         power = self.power_pid() or sim_daemons.power_on(self)
-        started = []
-        if not procs.alive(procs.read_pid(self.vm_run / "sshd.pid")):
-            sim_daemons.in_vm(self, [which("sshd"), "-f", self.vmroot / "etc/ssh/sshd_config",
-                         "-E", self.vmroot / "log/sshd.log"], wait=True)
+        started, sshd = [], None
+        if not self.sshd.alive():
+            sshd = sim_daemons.in_vm(self, self.sshd, [
+                which("sshd"), "-D", "-f", self.vmroot / "etc/ssh/sshd_config",
+                "-E", self.vmroot / "log/sshd.log"],
+                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             started.append("sshd")
-        if not procs.alive(procs.read_pid(self.forward_pidfile)):
+        if not self.forward.alive():
             sim_daemons.start_forward(self)
             started.append(f"ssh forward 127.0.0.1:{self.ssh_port}")
-        if not procs.alive(procs.read_pid(self.upstream_pidfile)):
+        if not self.upstream.alive():
             sim_daemons.start_upstream(self)
             started.append(f"upstream DNS {UPSTREAM_DNS}")
-        if not procs.alive(procs.read_pid(self.vm_run / "docker.pid")):
+        if not self.dockerd.alive():
             sim_daemons.start_dockerd(self)
             started.append("dockerd")
-        wait_until(lambda: sim_daemons.ssh_banner(self), self.settings.start_timeout,
-                   "the VM's sshd to answer", f"look at {self.vmroot}/log/sshd.log")
+
+        def banner():
+            if sshd and sshd.poll() is not None:
+                raise DevnetError(f"sshd in the VM exited with code {sshd.returncode}:\n"
+                                  + sim_daemons.tail(self.vmroot / "log/sshd.log"))
+            return sim_daemons.ssh_banner(self)
+
+        wait_until(banner, self.settings.start_timeout, "the VM's sshd to answer",
+                   f"look at {self.vmroot}/log/sshd.log")
         return f"VM {self.vm_ns} up (power pid {power}): started {', '.join(started) or 'nothing'}"
 
     def restart_docker(self) -> str:
         """Restart the VM's dockerd so it reads /etc/docker/daemon.json again."""
-        procs.stop(procs.read_pid(self.vm_run / "docker.pid"), 20)
+        self.dockerd.stop(20)
         sim_daemons.start_dockerd(self)
         return "restarted dockerd"
 
@@ -224,18 +244,21 @@ class SimProvider(Provider):
         killed = self._kill_containers()
         if killed:
             stopped.append(f"{killed} container(s)")
-        for name, pidfile, timeout in (("dockerd", self.vm_run / "docker.pid", 20),
-                                       ("sshd", self.vm_run / "sshd.pid", 5),
-                                       ("ssh forward", self.forward_pidfile, 5),
-                                       ("upstream DNS", self.upstream_pidfile, 5)):
-            if procs.stop(procs.read_pid(pidfile), timeout):
+        # The VM's mount namespace, from any of its processes that is still devnet's (the power
+        # process may have died first; the namespace lives while one of them runs).
+        vm = {procs.namespace(pid, "mnt") for pid in (self.power_pid(), self.dockerd.pid(),
+                                                       self.sshd.pid()) if pid} - {None}
+        for name, pidfile, timeout in self.daemons():
+            if pidfile.stop(timeout):
                 stopped.append(name)
-        power = self.power_pid()
-        if power:
-            # Power off: whatever still runs in the VM (a wedged shim) goes with it.
-            for pid in procs.pids_in_mount_ns(power):
-                procs.stop(pid, 2)
-            procs.stop(power, 5)
+        # Power off: whatever still runs in the VM (a wedged shim, a DNS service whose
+        # supervisor died) goes with it.
+        strays = [pid for pid in procs.pids_in_mount_ns(vm) if pid != self.power_pid()]
+        for pid in strays:
+            procs.stop(pid, 2)
+        if strays:
+            stopped.append(f"{len(strays)} other process(es) in the VM")
+        if self.power.stop(5):
             stopped.append("power")
         stopped += cgroups.sweep(self.cgroup)
         if stopped and netns.exists(self.vm_ns):
@@ -244,7 +267,7 @@ class SimProvider(Provider):
 
     def _kill_containers(self) -> int:
         # Power-off, not shutdown: dockerd would give each container its 10 s stop timeout.
-        if not procs.alive(procs.read_pid(self.vm_run / "docker.pid")):
+        if not self.dockerd.alive():
             return 0
         try:
             running = self.docker_client(timeout=5).containers.list()
@@ -291,12 +314,9 @@ class SimProvider(Provider):
             Piece("namespaces", self.exists(), f"{self.host_ns}, {self.vm_ns}, {self.up_ns}"),
             Piece("power", bool(self.power_pid()), f"pid {self.power_pid() or '-'}"),
         ]
-        for name, pidfile in (("sshd", self.vm_run / "sshd.pid"),
-                              ("ssh forward", self.forward_pidfile),
-                              ("upstream DNS", self.upstream_pidfile),
-                              ("dockerd", self.vm_run / "docker.pid")):
-            pid = procs.read_pid(pidfile)
-            pieces.append(Piece(name, procs.alive(pid), f"pid {pid or '-'}"))
+        for name, pidfile, _ in self.daemons():
+            pid = pidfile.pid()
+            pieces.append(Piece(name, bool(pid), f"pid {pid or '-'}"))
         return pieces
 
 

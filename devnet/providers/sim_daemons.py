@@ -1,5 +1,6 @@
 """The sim VM's processes: the power process that holds its mount namespace, and sshd,
-dockerd, the NAT-style SSH forward and the upstream DNS, each started by PID."""
+dockerd, the NAT-style SSH forward and the upstream DNS, each recorded with its identity
+(devnet.procs.Pidfile) before it runs."""
 
 from __future__ import annotations
 
@@ -24,13 +25,11 @@ def power_on(p) -> int:
               f"mount --bind {p.vmroot}/etc/docker /etc/docker && "
               f"mount --bind {p.vmroot}/etc/resolv.conf /etc/resolv.conf && "
               "exec sleep infinity")
-    proc = subprocess.Popen(
+    proc = p.power.spawn(
         ["nsenter", f"--net=/run/netns/{p.vm_ns}", "unshare", "--mount",
          "--propagation", "private", "--", "sh", "-c", script],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-        start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True,
     )
-    p.power_pidfile.write_text(str(proc.pid))
 
     def booted():
         if proc.poll() is not None:
@@ -41,42 +40,41 @@ def power_on(p) -> int:
     return proc.pid
 
 
-def in_vm(p, argv, wait=False, **popen):
-    full = ["nsenter", "-t", str(p.power_pid()), "-m", "-n", "--", *map(str, argv)]
-    if wait:
-        return subprocess.run(full, check=True, capture_output=True)
-    return subprocess.Popen(full, stdin=subprocess.DEVNULL, start_new_session=True, **popen)
+def in_vm(p, pidfile, argv, **popen) -> subprocess.Popen:
+    """Start a daemon in the VM's namespaces (it must not fork away: -D, --foreground)."""
+    power = p.power_pid()
+    if not power:
+        raise DevnetError(f"the VM {p.vm_ns} is not powered on", "invoke vm.up")
+    full = ["nsenter", "-t", str(power), "-m", "-n", "--", *map(str, argv)]
+    return pidfile.spawn(full, start_new_session=True, **popen)
 
 
 def start_upstream(p) -> None:
     log = p.vmroot / "log/upstream.log"
-    proc = subprocess.Popen(
+    p.upstream.spawn(
         ["nsenter", f"--net=/run/netns/{p.up_ns}", "dnsmasq", "--keep-in-foreground",
          "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
          f"--listen-address={UPSTREAM_DNS}", "--user=root", "--group=root",
          f"--address=/{TEST_ZONE}/{TEST_ZONE_ADDRESS}", f"--log-facility={log}",
          "--log-queries", "--pid-file="],
-        stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-        start_new_session=True,
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
     )
-    p.upstream_pidfile.write_text(str(proc.pid))
 
 
 def start_forward(p) -> None:
     env = dict(os.environ, PYTHONPATH=str(PROJECT_DIR))
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "devnet.providers.portforward", str(p.ssh_port),
-         f"/run/netns/{p.vm_ns}", "22"],
-        env=env, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
-        stderr=open(p.vmroot / "log/forward.log", "ab"), start_new_session=True,
-    )
-    p.forward_pidfile.write_text(str(proc.pid))
+    with open(p.vmroot / "log/forward.log", "ab") as log:
+        p.forward.spawn(
+            [sys.executable, "-m", "devnet.providers.portforward", str(p.ssh_port),
+             f"/run/netns/{p.vm_ns}", "22"],
+            env=env, stdout=subprocess.DEVNULL, stderr=log, start_new_session=True,
+        )
 
 
 def start_dockerd(p) -> None:
     log_path = p.vmroot / "log/dockerd.log"
     with open(log_path, "ab") as log:
-        proc = in_vm(p,
+        proc = in_vm(p, p.dockerd,
             ["dockerd", "--data-root", p.vmroot / "var/lib/docker",
              "--cgroup-parent", f"/{p.cgroup}", "--shutdown-timeout", "2"],
             stdout=log, stderr=subprocess.STDOUT,

@@ -1,10 +1,9 @@
 """The VM's Docker socket as a unix socket on this machine, through `ssh -N -L`, as
 docker-machine and lima do: the Docker API is never on a TCP port. One ssh process per VM,
-started and stopped by its PID."""
+recorded with its identity (devnet.procs.Pidfile), stopped only while it is devnet's."""
 
 from __future__ import annotations
 
-import subprocess
 from pathlib import Path
 
 from devnet import procs
@@ -31,25 +30,23 @@ def ssh_argv(sock: Path, dest: str, port: int, keys=(), known_hosts: str | None 
 
 def start(argv: list[str], sock: Path, pidfile: Path, log_path: Path) -> int:
     """Start the forward unless it runs; wait for its socket."""
-    pid = procs.read_pid(pidfile)
-    if procs.alive(pid) and sock.exists():
+    pid = procs.Pidfile(pidfile).pid()
+    if pid and sock.exists():
         return pid
     sock.unlink(missing_ok=True)
     log_path.parent.mkdir(parents=True, exist_ok=True)
     with open(log_path, "ab") as log:
-        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=log,
-                                start_new_session=True)
-    pidfile.write_text(str(proc.pid))
+        proc = procs.Pidfile(pidfile).spawn(argv, stdout=log, stderr=log,
+                                            start_new_session=True)
     wait_until(sock.exists, 30, "the Docker socket forward (ssh -L)", f"read {log_path}")
     return proc.pid
 
 
 def stop(pidfile: Path, sock: Path) -> bool:
-    stopped = procs.stop(procs.read_pid(pidfile), 5)
-    pidfile.unlink(missing_ok=True)
+    stopped = procs.Pidfile(pidfile).stop(5)
     sock.unlink(missing_ok=True)
     return stopped
 
 
 def alive(pidfile: Path, sock: Path) -> bool:
-    return procs.alive(procs.read_pid(pidfile)) and sock.exists()
+    return procs.Pidfile(pidfile).alive() and sock.exists()

@@ -99,8 +99,8 @@ class NetWatch(Step):
         return self.dn.settings.state_dir / "watch.log"
 
     def check(self):
-        pid = procs.read_pid(self.pidfile)
-        return f"net.watch runs (pid {pid}, log {self.logfile})" if procs.alive(pid) else None
+        pid = procs.Pidfile(self.pidfile).pid()
+        return f"net.watch runs (pid {pid}, log {self.logfile})" if pid else None
 
     def plan(self):
         return [f"start net.watch in the background (log {self.logfile})"]
@@ -110,10 +110,9 @@ class NetWatch(Step):
         env = dict(os.environ, DEVNET_SETTINGS=json.dumps(self.dn.settings.raw),
                    PYTHONPATH=str(PROJECT_DIR))
         with open(self.logfile, "ab") as log:
-            proc = subprocess.Popen([sys.executable, "-m", "devnet.vpn.watch"], env=env,
-                                    stdin=subprocess.DEVNULL, stdout=log,
-                                    stderr=subprocess.STDOUT, start_new_session=True)
-        self.pidfile.write_text(str(proc.pid))
+            proc = procs.Pidfile(self.pidfile).spawn(
+                [sys.executable, "-m", "devnet.vpn.watch"], env=env, stdout=log,
+                stderr=subprocess.STDOUT, start_new_session=True)
         return f"net.watch started (pid {proc.pid}, log {self.logfile})"
 
     def verify(self):
@@ -124,8 +123,7 @@ class NetWatch(Step):
         return "stop net.watch"
 
     def undo(self, args):
-        stopped = procs.stop(procs.read_pid(self.pidfile), 5)
-        self.pidfile.unlink(missing_ok=True)
+        stopped = procs.Pidfile(self.pidfile).stop(5)
         self.logfile.unlink(missing_ok=True)
         return "stopped net.watch" if stopped else "net.watch was not running"
 

@@ -6,17 +6,16 @@ from __future__ import annotations
 
 import sys
 
-from devnet import config, procs
+from devnet import config
 from devnet.providers import sim_daemons
 from devnet.providers.sim import SimProvider
 
 
 def main(instance: str, action: str) -> None:
     sim = SimProvider(config.load({"instance": instance}))
-    pidfile = sim.vm_run / "docker.pid"
     if action in ("stop", "restart"):
-        procs.stop(procs.read_pid(pidfile), 20)
-    if action in ("start", "restart") and not procs.alive(procs.read_pid(pidfile)):
+        sim.dockerd.stop(20)
+    if action in ("start", "restart") and not sim.dockerd.alive():
         sim_daemons.start_dockerd(sim)
 
 

@@ -5,7 +5,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.machine import Cli, snapshot
+from tests.e2e.machine import Cli, assert_same, snapshot
 
 PWNED = Path("/tmp/devnet-e2e-pwned")
 
@@ -45,5 +45,4 @@ def test_bad_settings_change_nothing(env, message, before, marks):
     assert "next: fix them in invoke.yaml" in out.stderr
     assert not PWNED.exists()
     after = snapshot(marks)
-    for key in before:
-        assert after[key] == before[key], key
+    assert_same(before, after)

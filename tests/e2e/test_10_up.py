@@ -3,7 +3,7 @@
 import json
 import re
 
-from tests.e2e.machine import in_vm, sh, snapshot
+from tests.e2e.machine import assert_same, in_vm, sh, snapshot
 
 STEPS = ["vm.init", "vm.up", "vm.hostonly", "vm.forward", "net.route", "docker.configure",
          "dns.start", "dns.resolver"]
@@ -51,7 +51,7 @@ def test_up_again_changes_nothing_and_says_so(cli, provider, marks, devnet_up):
     assert step_lines(second.stdout) == {s: "skip" for s in STEPS}
     assert "already done: route 172.17.0.0/16 via 172.16.0.11 present" in second.stdout
     assert "nothing to do, all steps already done" in second.stdout
-    assert snapshot(marks) == before
+    assert_same(before, snapshot(marks))
     after_rules = in_vm(provider, "iptables-save")
     strip = lambda text: [x for x in text.splitlines() if not x.startswith(("#", ":"))]  # noqa
     assert strip(after_rules) == strip(vm_rules)
@@ -82,4 +82,4 @@ def test_dry_run_plans_and_changes_nothing(cli, marks, devnet_up):
     out = cli("down", "--dry-run")
     assert "plan   net.route" in out.stdout and "plan   vm.init" in out.stdout
     assert "plan   dns.resolver" in out.stdout
-    assert snapshot(marks) == before
+    assert_same(before, snapshot(marks))

@@ -8,6 +8,7 @@ import time
 
 import pytest
 
+from devnet import procs
 from tests.e2e import machine
 from tests.e2e.machine import wait_for
 
@@ -137,12 +138,12 @@ def test_dockerd_restart_brings_every_record_back(provider, walkthrough):
                       "runs the service as a systemd unit)")
 def test_the_dns_process_killed_is_restarted(cli, provider, walkthrough):
     childfile = provider.vm_run / "devnet-dns/supervisor.pid.child"
-    old = int(childfile.read_text())
+    old = procs.read_pid(childfile)
     os.kill(old, signal.SIGKILL)
     start = time.monotonic()
     wait_for(lambda: dig(provider, f"@{DNS}", "u1.ubuntu.dev.docker"), 5)
     assert time.monotonic() - start < 5
-    assert int(childfile.read_text()) != old
+    assert procs.read_pid(childfile) != old
     assert "restarting" in cli("dns.logs").stdout
     status = cli("dns.status").stdout
     assert "serving .docker on 172.17.42.1:53" in status and "2 container(s)" in status

@@ -69,7 +69,7 @@ def test_each_broken_hop_is_named_exactly(cli, served, breaking, repair, hop):
 
 
 def test_a_paused_daemon_then_a_new_container_resolves(provider, docker_client, served):
-    pid = int((provider.vm_run / "docker.pid").read_text())
+    pid = provider.dockerd.pid()
     os.kill(pid, signal.SIGSTOP)
     try:
         time.sleep(1.5)

@@ -1,6 +1,6 @@
 """`invoke down` puts the machine back exactly as it was before `invoke up` (last module)."""
 
-from tests.e2e.machine import snapshot
+from tests.e2e.machine import assert_same, snapshot
 
 
 def test_down_leaves_nothing_behind(cli, before, marks, settings, devnet_up):
@@ -8,8 +8,7 @@ def test_down_leaves_nothing_behind(cli, before, marks, settings, devnet_up):
     for step in ("net.route", "vm.forward", "vm.hostonly", "vm.up", "vm.init"):
         assert f"undone {step}" in out.stdout, out.stdout
     after = snapshot(marks)
-    for key in before:  # one assert per kind, so a failure names it
-        assert after[key] == before[key], key
+    assert_same(before, after)
     assert not settings.state_dir.exists()
 
 

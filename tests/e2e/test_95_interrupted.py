@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.machine import ROOT, Cli, snapshot
+from devnet import procs
+from tests.e2e.machine import ROOT, Cli, assert_same, snapshot
 
 pytestmark = pytest.mark.sim_only("16 interrupted up/down cycles: hours under TCG")
 
@@ -33,11 +34,6 @@ def wait_for_step(proc, journal: Path, step: str) -> None:
         assert proc.poll() is None, f"up ended before {step}: {proc.stdout.read()}"
         assert time.monotonic() < deadline
         time.sleep(0.005)
-
-
-def assert_same(before, after):
-    for key in before:  # one assert per kind, so a failure names it
-        assert after[key] == before[key], key
 
 
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["ctrl-c", "sigkill"])
@@ -70,7 +66,7 @@ def test_ssh_dropped_in_the_middle_of_up(before, marks):
     try:
         wait_for_step(proc, state / "journal.json", "vm.hostonly")
         # The NAT port-forward carries the SSH session: killing it drops the connection.
-        os.kill(int((state / "forward.pid").read_text()), signal.SIGKILL)
+        os.kill(procs.read_pid(state / "forward.pid"), signal.SIGKILL)
         output = proc.communicate(timeout=60)[0]
         if proc.returncode != 0:  # the drop landed while SSH was in use
             assert "cannot reach the VM over SSH" in output and "Traceback" not in output

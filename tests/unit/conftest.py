@@ -1,4 +1,5 @@
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -23,10 +24,16 @@ def settings(tmp_path):
     return config.load({"instance": "dntest", "state_dir": str(tmp_path / "state")})
 
 
-def devnet_with_vm(settings, user="root", **commands) -> Devnet:
-    """A Devnet whose VM connection is a MockContext expecting `commands`."""
+# dns.start's check of the supervisor (python -m devnet.procs, wherever the VM's Python is).
+SUPERVISOR_ALIVE = re.compile(r"sh -c 'test -e /run/devnet-dns/supervisor\.pid && .*"
+                              r"-m devnet\.procs alive /run/devnet-dns/supervisor\.pid'$")
+
+
+def devnet_with_vm(settings, user="root", patterns=None, **commands) -> Devnet:
+    """A Devnet whose VM connection is a MockContext expecting `commands` (and `patterns`:
+    compiled regexen -> results)."""
     dn = Devnet(settings, echo=lambda _: None)
-    conn = MockContext(run=commands)
+    conn = MockContext(run={**commands, **(patterns or {})})
     conn._set(user=user, host="127.0.0.1", port=2222)
     dn._conn = conn
     return dn

@@ -11,7 +11,7 @@ from invoke import Result
 
 from devnet.dns import container, control
 from devnet.errors import DevnetError
-from tests.unit.conftest import devnet_with_vm
+from tests.unit.conftest import SUPERVISOR_ALIVE, devnet_with_vm
 
 
 def names_in(data: bytes) -> list[str]:
@@ -74,9 +74,8 @@ def test_dns_start_runs_the_container_with_the_vms_network(settings, monkeypatch
                     "-v /etc/resolv.conf:/etc/resolv.conf:ro",
                     "-v /run/devnet-dns:/run/devnet-dns", tag,
                     *control.service_args(settings)])
-    dn = devnet_with_vm(settings, **{
+    dn = devnet_with_vm(settings, patterns={SUPERVISOR_ALIVE: Result(exited=1)}, **{
         "cat /run/devnet-dns/status.json": Result("", exited=1),
-        "sh -c 'kill -0 $(cat /run/devnet-dns/supervisor.pid) 2>/dev/null'": Result(exited=1),
         "docker inspect -f '{{.Id}}' devnet-dns": Result("", exited=1),
         "mkdir -p /run/devnet-dns": Result(""),
         run: Result("f00d\n"),

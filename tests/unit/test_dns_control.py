@@ -3,7 +3,7 @@
 from invoke import Result
 
 from devnet.dns import control
-from tests.unit.conftest import devnet_with_vm
+from tests.unit.conftest import SUPERVISOR_ALIVE, devnet_with_vm
 
 
 def test_service_args_follow_the_settings(settings):
@@ -14,9 +14,8 @@ def test_service_args_follow_the_settings(settings):
 
 
 def test_a_vm_with_systemd_gets_a_unit(settings, monkeypatch):
-    dn = devnet_with_vm(settings, **{
+    dn = devnet_with_vm(settings, patterns={SUPERVISOR_ALIVE: Result(exited=1)}, **{
         "cat /run/devnet-dns/status.json": Result("", exited=1),
-        "sh -c 'kill -0 $(cat /run/devnet-dns/supervisor.pid) 2>/dev/null'": Result(exited=1),
         "docker inspect -f '{{.Id}}' devnet-dns": Result(exited=1),
         "mkdir -p /run/devnet-dns": Result(""),
         "test -d /run/systemd/system": Result(""),
@@ -33,9 +32,8 @@ def test_a_vm_with_systemd_gets_a_unit(settings, monkeypatch):
 
 def test_without_systemd_a_supervised_process(settings):
     supervise = "setsid -f"
-    dn = devnet_with_vm(settings, **{
+    dn = devnet_with_vm(settings, patterns={SUPERVISOR_ALIVE: Result(exited=1)}, **{
         "cat /run/devnet-dns/status.json": Result("", exited=1),
-        "sh -c 'kill -0 $(cat /run/devnet-dns/supervisor.pid) 2>/dev/null'": Result(exited=1),
         "docker inspect -f '{{.Id}}' devnet-dns": Result(exited=1),
         "mkdir -p /run/devnet-dns": Result(""),
         "test -d /run/systemd/system": Result(exited=1),
