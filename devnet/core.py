@@ -10,9 +10,10 @@ from invoke.exceptions import UnexpectedExit
 from devnet import providers
 from devnet.config import Settings
 from devnet.errors import DevnetError
+from devnet.files import write_atomic_argv
 from devnet.host import os_adapter
 from devnet.journal import Journal
-from devnet.system import cmd, write_file_argv
+from devnet.system import cmd
 
 
 class Devnet:
@@ -65,7 +66,7 @@ class Devnet:
 
     def vm_write(self, path: str, text: str) -> None:
         """Replace a file in the VM with `text`."""
-        self.vm_run(*write_file_argv(path, text))
+        self.vm_run(*write_atomic_argv(path, text))
 
     def vm_read(self, path: str) -> str | None:
         """A file's text in the VM, or None when it does not exist."""

@@ -63,12 +63,6 @@ def cmd(*argv) -> str:
     return shlex.join(str(a) for a in argv)
 
 
-def write_file_argv(path: str, text: str) -> list[str]:
-    """A command that replaces `path` with `text` (an argument, not stdin: Invoke's stdin
-    forwarding costs ~1.7 s per call)."""
-    return ["sh", "-c", 'printf "%s" "$0" > "$1"', text, path]
-
-
 def wait_until(
     check: Callable[[], object],
     timeout: float,

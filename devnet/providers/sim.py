@@ -73,6 +73,7 @@ class SimProvider(Provider):
         self.forward_pidfile = self.root / "forward.pid"
         self.upstream_pidfile = self.root / "upstream.pid"
         self.host_resolv = Path(f"/etc/netns/{self.host_ns}/resolv.conf")
+        self.resolv_conf = str(self.host_resolv)
         self.local = Context()
         self._host = None
 

@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from devnet.system import cmd, write_file_argv
+from devnet.files import write_atomic_argv
+from devnet.system import cmd
 
 TUN, TUN_ADDR, VPN_DNS = "cscotun0", "10.8.0.2/24", "10.8.0.1"
 CHAIN = "ciscovpn"
@@ -63,7 +64,7 @@ def connect(c, settings, state: Path, parts=PARTS) -> list[str]:
         current = c.run("cat /etc/resolv.conf", hide=True, warn=True).stdout
         if current != VPN_RESOLV:
             saved["resolv.conf"] = current
-            c.run(cmd(*write_file_argv("/etc/resolv.conf", VPN_RESOLV)), hide=True)
+            c.run(cmd(*write_atomic_argv("/etc/resolv.conf", VPN_RESOLV)), hide=True)
         done.append(f"resolver -> {VPN_DNS}")
     if not state.exists():
         state.write_text(json.dumps(saved))
@@ -85,7 +86,7 @@ def disconnect(c, state: Path) -> list[str]:
         c.run(cmd("ip", "tuntap", "del", "dev", TUN, "mode", "tun"), hide=True)
         done.append(f"tunnel {TUN} and its routes removed")
     if "resolv.conf" in saved:
-        c.run(cmd(*write_file_argv("/etc/resolv.conf", saved["resolv.conf"])), hide=True)
+        c.run(cmd(*write_atomic_argv("/etc/resolv.conf", saved["resolv.conf"])), hide=True)
         done.append("resolver put back")
     state.unlink(missing_ok=True)
     return done
