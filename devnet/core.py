@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 import paramiko
-from invoke.exceptions import UnexpectedExit
+from invoke.exceptions import CommandTimedOut, UnexpectedExit
 
 from devnet import providers
 from devnet.config import Settings
@@ -13,7 +13,8 @@ from devnet.errors import DevnetError
 from devnet.files import write_atomic_argv
 from devnet.host import os_adapter
 from devnet.journal import Journal
-from devnet.system import cmd
+from devnet.providers.ssh_target import HostKeyChanged
+from devnet.system import REMOTE_TIMEOUT, cmd
 
 
 class Devnet:
@@ -51,7 +52,14 @@ class Devnet:
         if getattr(conn, "user", "root") != "root":
             line = "sudo -n " + line
         try:
-            return conn.run(line, hide=True, warn=warn, in_stream=False)
+            return conn.run(line, hide=True, warn=warn, in_stream=False, timeout=REMOTE_TIMEOUT)
+        except CommandTimedOut as err:
+            raise DevnetError(f"in the VM, `{line}` did not finish within {REMOTE_TIMEOUT}s",
+                              "invoke status   (is the VM overloaded or hung?)") from err
+        except paramiko.BadHostKeyException as err:
+            self.close()
+            raise HostKeyChanged(f"{conn.host}:{conn.port}",
+                                 str(getattr(self.provider, "known_hosts", "known_hosts"))) from err
         except UnexpectedExit as err:
             res = err.result
             raise DevnetError(

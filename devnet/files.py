@@ -16,6 +16,10 @@ onto; it is rewritten in place from the synced temp copy, the best such a file a
 
 from __future__ import annotations
 
+import os
+import tempfile
+from pathlib import Path
+
 REFUSED = 3  # the exit status when the path is a symlink
 
 SCRIPT = r"""set -e
@@ -51,3 +55,24 @@ def write_atomic_argv(path: str, text: str) -> list[str]:
     """A command that atomically replaces `path` with `text` (an argument, not stdin:
     Invoke's stdin forwarding costs ~1.7 s per call)."""
     return ["sh", "-c", SCRIPT, text, path]
+
+
+def write_local(path, text: str, mode: int = 0o600) -> None:
+    """The same, for devnet's own files on this machine (known_hosts), in Python."""
+    path = Path(path)
+    fd, tmp = tempfile.mkstemp(prefix=".devnet.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as f:
+            f.write(text)
+            f.flush()
+            os.fchmod(f.fileno(), mode)
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        os.unlink(tmp)
+        raise
+    dir_fd = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(dir_fd)
+    finally:
+        os.close(dir_fd)

@@ -35,6 +35,9 @@ APT_PACKAGE = {
     "mkfs.ext4": "e2fsprogs",
 }
 SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+# The longest any one command in the VM may take (a dockerd restart, a `docker run`): a VM
+# that stops answering mid-command must not hang devnet.
+REMOTE_TIMEOUT = 120
 
 
 def which(name: str) -> str | None:

@@ -40,15 +40,15 @@ def connect(c, settings, state: Path, parts=PARTS) -> list[str]:
         for net in swallowed(settings):
             c.run(cmd("ip", "route", "replace", net, "dev", TUN), hide=True)
         done.append(f"routes {', '.join(swallowed(settings))} via {TUN}")
-    if "firewall" in parts and c.run(cmd("iptables", "-n", "-L", CHAIN), hide=True,
+    if "firewall" in parts and c.run(cmd("iptables", "-w", "-n", "-L", CHAIN), hide=True,
                                      warn=True).failed:
-        c.run(cmd("iptables", "-N", CHAIN), hide=True)
+        c.run(cmd("iptables", "-w", "-N", CHAIN), hide=True)
         for rule in (["-o", TUN, "-j", "ACCEPT"], ["-i", TUN, "-j", "ACCEPT"],
                      ["-o", "lo", "-j", "ACCEPT"], ["-i", "lo", "-j", "ACCEPT"],
                      ["-j", "DROP"]):
-            c.run(cmd("iptables", "-A", CHAIN, *rule), hide=True)
+            c.run(cmd("iptables", "-w", "-A", CHAIN, *rule), hide=True)
         for hook in ("OUTPUT", "INPUT"):
-            c.run(cmd("iptables", "-I", hook, "1", "-j", CHAIN), hide=True)
+            c.run(cmd("iptables", "-w", "-I", hook, "1", "-j", CHAIN), hide=True)
         done.append(f"firewall chain {CHAIN}: deny all but {TUN}")
     if "nftables" in parts and c.run(cmd("nft", "list", "table", *NFT_TABLE), hide=True,
                                      warn=True).failed:
@@ -75,10 +75,10 @@ def disconnect(c, state: Path) -> list[str]:
     done = []
     saved = json.loads(state.read_text()) if state.exists() else {}
     for hook in ("OUTPUT", "INPUT"):
-        while c.run(cmd("iptables", "-D", hook, "-j", CHAIN), hide=True, warn=True).ok:
+        while c.run(cmd("iptables", "-w", "-D", hook, "-j", CHAIN), hide=True, warn=True).ok:
             pass
-    if c.run(cmd("iptables", "-F", CHAIN), hide=True, warn=True).ok:
-        c.run(cmd("iptables", "-X", CHAIN), hide=True)
+    if c.run(cmd("iptables", "-w", "-F", CHAIN), hide=True, warn=True).ok:
+        c.run(cmd("iptables", "-w", "-X", CHAIN), hide=True)
         done.append(f"firewall chain {CHAIN} removed")
     if c.run(cmd("nft", "delete", "table", *NFT_TABLE), hide=True, warn=True).ok:
         done.append(f"nftables table {' '.join(NFT_TABLE)} removed")

@@ -190,14 +190,14 @@ def test_a_symlinked_resolv_conf_is_not_written_through(cli, provider, walkthrou
 
 def test_upstream_timeout_is_servfail_within_two_seconds(provider, walkthrough):
     # The upstream stand-in answers only example.test; drop its traffic to make it silent.
-    subprocess.run(["ip", "netns", "exec", provider.up_ns, "iptables", "-I", "INPUT", "-p",
+    subprocess.run(["ip", "netns", "exec", provider.up_ns, "iptables", "-w", "-I", "INPUT", "-p",
                     "udp", "--dport", "53", "-j", "DROP"], check=True)
     try:
         start = time.monotonic()
         out = on_host(provider, "dig", "+time=5", "+tries=1", f"@{DNS}", "www.example.test")
         assert "SERVFAIL" in out and time.monotonic() - start < 2.5
     finally:
-        subprocess.run(["ip", "netns", "exec", provider.up_ns, "iptables", "-D", "INPUT", "-p",
-                        "udp", "--dport", "53", "-j", "DROP"], check=True)
+        subprocess.run(["ip", "netns", "exec", provider.up_ns, "iptables", "-w", "-D", "INPUT",
+                        "-p", "udp", "--dport", "53", "-j", "DROP"], check=True)
 
 
