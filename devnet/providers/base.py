@@ -104,6 +104,10 @@ class Provider(ABC):
         """The Python that runs devnet inside the VM, and the PYTHONPATH it needs."""
         return "python3", None
 
+    def release_dns_code(self) -> None:
+        """Remove what vm_python() put in place for the DNS service (dns.stop)."""
+        return None
+
     def hostonly_link(self) -> str | None:
         """The host side of the host-only network (vboxnet0, the sim's veth)."""
         return None
