@@ -24,7 +24,7 @@ up)
         >$R/dockerd.log 2>&1 </dev/null &
     until curl -s --unix-socket $R/run/docker.sock http://d/_ping >/dev/null 2>&1; do sleep 0.05; done
     ip -n $V addr add 172.16.0.11/16 dev eth1; ip -n $V link set eth1 up
-    ip netns exec $V iptables -I DOCKER-USER -s 172.16.0.0/16 -d 172.17.0.0/16 -j ACCEPT
+    ip netns exec $V iptables -w -I DOCKER-USER -s 172.16.0.0/16 -d 172.17.0.0/16 -j ACCEPT
     ip -n $H route add 172.17.0.0/16 via 172.16.0.11
     setsid nsenter --net=/run/netns/$V dnsmasq --keep-in-foreground --conf-file=/dev/null \
         --no-resolv --no-hosts --listen-address=172.17.42.1 --bind-interfaces --user=root \

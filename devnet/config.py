@@ -26,7 +26,8 @@ OPTIONS = {
     "colima": {"profile": "devnet"},
     "local": {"docker_host": "unix:///var/run/docker.sock", "docker_service": ""},
     "qemu": {"accel": "auto", "memory_mb": "1536", "cpus": "2", "boot_timeout": "300",
-             "shutdown_timeout": "60", "image_cache": "/var/cache/devnet/images"},
+             "shutdown_timeout": "60", "image_cache": "/var/cache/devnet/images",
+             "runas": "auto"},
 }
 IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
 OPTION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")

@@ -5,14 +5,16 @@ from __future__ import annotations
 import functools
 
 import paramiko
-from invoke.exceptions import UnexpectedExit
+from invoke.exceptions import CommandTimedOut, UnexpectedExit
 
 from devnet import providers
 from devnet.config import Settings
 from devnet.errors import DevnetError
+from devnet.files import write_atomic_argv
 from devnet.host import os_adapter
 from devnet.journal import Journal
-from devnet.system import cmd, write_file_argv
+from devnet.providers.ssh_target import HostKeyChanged
+from devnet.system import REMOTE_TIMEOUT, cmd
 
 
 class Devnet:
@@ -50,7 +52,14 @@ class Devnet:
         if getattr(conn, "user", "root") != "root":
             line = "sudo -n " + line
         try:
-            return conn.run(line, hide=True, warn=warn, in_stream=False)
+            return conn.run(line, hide=True, warn=warn, in_stream=False, timeout=REMOTE_TIMEOUT)
+        except CommandTimedOut as err:
+            raise DevnetError(f"in the VM, `{line}` did not finish within {REMOTE_TIMEOUT}s",
+                              "invoke status   (is the VM overloaded or hung?)") from err
+        except paramiko.BadHostKeyException as err:
+            self.close()
+            raise HostKeyChanged(f"{conn.host}:{conn.port}",
+                                 str(getattr(self.provider, "known_hosts", "known_hosts"))) from err
         except UnexpectedExit as err:
             res = err.result
             raise DevnetError(
@@ -65,7 +74,7 @@ class Devnet:
 
     def vm_write(self, path: str, text: str) -> None:
         """Replace a file in the VM with `text`."""
-        self.vm_run(*write_file_argv(path, text))
+        self.vm_run(*write_atomic_argv(path, text))
 
     def vm_read(self, path: str) -> str | None:
         """A file's text in the VM, or None when it does not exist."""

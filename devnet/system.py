@@ -35,6 +35,9 @@ APT_PACKAGE = {
     "mkfs.ext4": "e2fsprogs",
 }
 SBIN_DIRS = ("/usr/local/sbin", "/usr/sbin", "/sbin")
+# The longest any one command in the VM may take (a dockerd restart, a `docker run`): a VM
+# that stops answering mid-command must not hang devnet.
+REMOTE_TIMEOUT = 120
 
 
 def which(name: str) -> str | None:
@@ -61,12 +64,6 @@ def require_root(why: str) -> None:
 def cmd(*argv) -> str:
     """One shell command line from arguments, each quoted: names are user input."""
     return shlex.join(str(a) for a in argv)
-
-
-def write_file_argv(path: str, text: str) -> list[str]:
-    """A command that replaces `path` with `text` (an argument, not stdin: Invoke's stdin
-    forwarding costs ~1.7 s per call)."""
-    return ["sh", "-c", 'printf "%s" "$0" > "$1"', text, path]
 
 
 def wait_until(

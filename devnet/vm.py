@@ -145,10 +145,11 @@ class VmForward(Step):
         return ["-s", str(self.dn.settings.hostonly.network), "-d", str(subnet), "-j", "ACCEPT"]
 
     def _present(self, subnet) -> bool:
-        return self.dn.vm_run("iptables", "-C", "DOCKER-USER", *self._rule(subnet), warn=True).ok
+        return self.dn.vm_run("iptables", "-w", "-C", "DOCKER-USER", *self._rule(subnet),
+                              warn=True).ok
 
     def _chain(self) -> bool:
-        return self.dn.vm_run("iptables", "-n", "-L", "DOCKER-USER", warn=True).ok
+        return self.dn.vm_run("iptables", "-w", "-n", "-L", "DOCKER-USER", warn=True).ok
 
     def check(self):
         if not self.dn.provider.has_vm:
@@ -163,7 +164,7 @@ class VmForward(Step):
         return None
 
     def plan(self):
-        return [f"iptables -I DOCKER-USER {' '.join(self._rule(s))} (in VM)"
+        return [f"iptables -w -I DOCKER-USER {' '.join(self._rule(s))} (in VM)"
                 for s in self.dn.settings.docker_subnets]
 
     def apply(self):
@@ -171,7 +172,7 @@ class VmForward(Step):
         for s in self.dn.settings.docker_subnets:
             if not self._present(s):
                 self.dn.journal.record(self.name, subnet=str(s))
-                self.dn.vm_run("iptables", "-I", "DOCKER-USER", "1", *self._rule(s))
+                self.dn.vm_run("iptables", "-w", "-I", "DOCKER-USER", "1", *self._rule(s))
                 added.append(str(s))
         return f"DOCKER-USER accepts {self.dn.settings.hostonly.network} -> {', '.join(added)}"
 
@@ -185,5 +186,5 @@ class VmForward(Step):
             return VM_DOWN
         if not self._present(args["subnet"]):
             return "rule was gone"
-        self.dn.vm_run("iptables", "-D", "DOCKER-USER", *self._rule(args["subnet"]))
+        self.dn.vm_run("iptables", "-w", "-D", "DOCKER-USER", *self._rule(args["subnet"]))
         return f"removed DOCKER-USER accept -> {args['subnet']}"

@@ -54,12 +54,24 @@ class Image:
         return all(p.exists() for p in (self.disk, self.kernel, self.initrd, self.manifest))
 
 
+def lock_entries(lock_text: str) -> list[str]:
+    """requirements.lock's requirements, one string each: `name==version` and its `--hash=`
+    options, which pip-compile writes over continuation lines."""
+    joined = lock_text.replace("\\\n", " ")
+    return [" ".join(ln.split("#")[0].split()) for ln in joined.splitlines()
+            if ln.split("#")[0].strip()]
+
+
 def vm_requirements(lock_text: str) -> list[str]:
-    """The pinned lines of requirements.lock that the VM needs, in the lock's order."""
+    """The requirements of requirements.lock that the VM needs (with their hashes), in the
+    lock's order."""
     wanted = {n.lower() for n in VM_REQUIREMENTS}
-    lines = [ln.strip() for ln in lock_text.splitlines()
-             if ln.split("==")[0].strip().lower().replace("_", "-") in wanted]
-    missing = wanted - {ln.split("==")[0].lower().replace("_", "-") for ln in lines}
+
+    def name(entry: str) -> str:
+        return entry.split("==")[0].strip().lower().replace("_", "-")
+
+    lines = [e for e in lock_entries(lock_text) if name(e) in wanted]
+    missing = wanted - {name(e) for e in lines}
     if missing:
         raise DevnetError(f"requirements.lock pins none of {', '.join(sorted(missing))}",
                           "pin them (pip freeze) so the VM's packages are reproducible")
@@ -68,7 +80,8 @@ def vm_requirements(lock_text: str) -> list[str]:
 
 def inputs(lock_text: str) -> dict:
     return {"version": VERSION, "suite": SUITE, "python": PYTHON, "packages": sorted(PACKAGES),
-            "requirements": vm_requirements(lock_text), "disk_mb": DISK_MB,
+            "requirements": [e.split()[0] for e in vm_requirements(lock_text)],
+            "disk_mb": DISK_MB,
             "files": guest.FILES, "early": guest.EARLY_FILES, "enable": guest.ENABLE,
             "mask": guest.MASK,
             "prune": [guest.PRUNE_MODULES, guest.PRUNE_DIRS]}

@@ -44,9 +44,10 @@ def service_args(settings) -> list[str]:
 
 
 def python_argv(dn, module: str) -> list[str]:
+    """-s: the service (root) never reads a user's site-packages."""
     python, path = dn.provider.vm_python()
     env = ["env", f"PYTHONPATH={path}"] if path else []
-    return [*env, python, "-m", module]
+    return [*env, python, "-s", "-m", module]
 
 
 def read_status(dn) -> dict | None:
@@ -87,6 +88,12 @@ def running(dn) -> dict | None:
 
 
 def stop(dn) -> str:
+    said = _stop(dn)
+    dn.provider.release_dns_code()
+    return said
+
+
+def _stop(dn) -> str:
     # Whichever runtime runs it now: devnet.dns.runtime may have changed since.
     if container.exists(dn):
         container.remove(dn)

@@ -47,7 +47,7 @@ def remove_rule(c, kind: str, d: dict, record) -> str:
     """Journal (through `record(**args)`) what puts the rule back, then remove it."""
     if kind == "firewall":
         record(**d)
-        run_as_root(c, f"iptables -t {d['table']} -D {shlex.quote(d['chain'])} {d['spec']}",
+        run_as_root(c, f"iptables -w -t {d['table']} -D {shlex.quote(d['chain'])} {d['spec']}",
                     hide=True)
         return f"removed `-A {d['chain']} {d['spec']}`"
     # nft: a handle is only this rule's while it lives; the neighbour places it back
@@ -67,12 +67,12 @@ def put_back_rule(c, kind: str, args: dict) -> str:
     if kind == "nft":
         return _put_back_nft(c, args)
     table, chain = args["table"], shlex.quote(args["chain"])
-    if run_as_root(c, f"iptables -t {table} -n -L {chain}", hide=True, warn=True).failed:
+    if run_as_root(c, f"iptables -w -t {table} -n -L {chain}", hide=True, warn=True).failed:
         return f"chain {args['chain']} is gone (the VPN disconnected): nothing to put back"
-    length = len(run_as_root(c, f"iptables -t {table} -S {chain}", hide=True)
+    length = len(run_as_root(c, f"iptables -w -t {table} -S {chain}", hide=True)
                  .stdout.splitlines()) - 1  # the -N/-P line
     pos = min(args["position"], length + 1)
-    run_as_root(c, f"iptables -t {table} -I {chain} {pos} {args['spec']}", hide=True)
+    run_as_root(c, f"iptables -w -t {table} -I {chain} {pos} {args['spec']}", hide=True)
     return f"put back `-A {args['chain']} {args['spec']}` at {pos}"
 
 

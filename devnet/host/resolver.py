@@ -7,7 +7,13 @@
 - otherwise the walk-through's way: devnet's DNS first in /etc/resolv.conf, the old servers
   kept after it as backup (devnet forwards other names upstream anyway). The sim's host
   namespace reads /etc/netns/<ns>/resolv.conf as its /etc/resolv.conf, so this same code,
-  run through its Context, edits that file.
+  run through its Context, edits that file (the provider's `resolv_conf`).
+- a resolv.conf that is a symlink into a manager's generated file is never written through
+  (devnet.host.resolv_owner): resolvconf's gets a `resolvconf -a <link>.devnet` record,
+  systemd-resolved's stub per-link DNS, any other is refused with the reason.
+
+Files are replaced atomically, mode and owner kept (devnet.files); a file or directory that
+was not there before `up` is removed again, not left empty.
 
 The method (when `auto`), the cache flush and reading the resolvers back come from the host's
 OS adapter (`dn.os`); changes go through sudo when devnet does not run as root.
@@ -16,10 +22,12 @@ OS adapter (`dn.os`); changes go through sudo when devnet does not run as root.
 from __future__ import annotations
 
 from devnet.errors import DevnetError
-from devnet.host.linux import RESOLV_CONF, nameservers
+from devnet.files import REFUSED, write_atomic_argv
+from devnet.host import resolv_owner
+from devnet.host.linux import nameservers
 from devnet.host.sudo import run_as_root
 from devnet.steps import Step
-from devnet.system import cmd, wait_until, write_file_argv
+from devnet.system import cmd, wait_until
 
 MARK = "# devnet: containers' names (.{domain}) via {ip}; `invoke down` removes this\n"
 
@@ -52,17 +60,54 @@ class DnsResolver(Step):
     def domain(self):
         return self.dn.settings.dns.domain
 
+    @property
+    def resolv_conf(self) -> str:
+        return self.dn.provider.resolv_conf
+
     def method(self) -> str:
-        wanted = self.dn.settings.dns.resolver
-        return wanted if wanted != "auto" else self.dn.os.resolver_method(self.dn.host)
+        """resolverdir, resolved, resolvconf (edit the file) or resolvconf-tool (the
+        resolvconf program's own records, where resolv.conf is its generated file)."""
+        if getattr(self, "_method", None) is None:
+            wanted = self.dn.settings.dns.resolver
+            found = wanted if wanted != "auto" else self.dn.os.resolver_method(self.dn.host)
+            if found == "resolvconf":
+                found = self._file_or_manager()
+            self._method = found
+        return self._method
+
+    def _file_or_manager(self) -> str:
+        target = resolv_owner.link_target(self.dn.host, self.resolv_conf)
+        if target is None:
+            return "resolvconf"
+        who = resolv_owner.manager(target)
+        if who == "resolvconf":
+            return "resolvconf-tool"
+        raise resolv_owner.refusal(self.resolv_conf, target, who)
+
+    @property
+    def record(self) -> str:
+        """devnet's record with the resolvconf program: `<link>.devnet`."""
+        return f"{self.dn.provider.resolver_link() or 'lo'}.devnet"
 
     @property
     def resolver_file(self) -> str:
         return f"/etc/resolver/{self.domain}"
 
-    def _read(self) -> str:
-        out = self.dn.host.run(f"cat {RESOLV_CONF}", hide=True, warn=True)
-        return out.stdout if out.ok else ""
+    def _read(self, path: str | None = None) -> str | None:
+        """A file's text on the host; None when it is not there."""
+        out = self.dn.host.run(cmd("cat", path or self.resolv_conf), hide=True, warn=True)
+        return out.stdout if out.ok else None
+
+    def _write(self, path: str, text: str | None) -> None:
+        """Replace `path` atomically (None: remove it), as root."""
+        if text is None:
+            run_as_root(self.dn.host, cmd("rm", "-f", path), hide=True)
+            return
+        out = run_as_root(self.dn.host, cmd(*write_atomic_argv(path, text)), hide=True,
+                          warn=True)
+        if out.failed:
+            raise DevnetError(f"cannot write {path}: {out.stderr.strip()}",
+                              None if out.exited == REFUSED else "run it again as root")
 
     def _link(self) -> str:
         link = self.dn.provider.resolver_link()
@@ -73,8 +118,7 @@ class DnsResolver(Step):
 
     def check(self):
         if self.method() == "resolverdir":
-            out = self.dn.host.run(f"cat {self.resolver_file}", hide=True, warn=True)
-            if out.ok and first_nameserver(out.stdout) == self.ip:
+            if first_nameserver(self._read(self.resolver_file) or "") == self.ip:
                 return f"{self.resolver_file} sends .{self.domain} to {self.ip}"
             return None
         if self.method() == "resolved":
@@ -83,8 +127,8 @@ class DnsResolver(Step):
             if f"~{self.domain}" in out.stdout and self.ip in dns.stdout:
                 return f"systemd-resolved sends ~{self.domain} to {self.ip}"
             return None
-        if first_nameserver(self._read()) == self.ip:
-            return f"{RESOLV_CONF} asks {self.ip} first"
+        if first_nameserver(self._read() or "") == self.ip:
+            return f"{self.resolv_conf} asks {self.ip} first"
         return None
 
     def plan(self):
@@ -93,16 +137,21 @@ class DnsResolver(Step):
         if self.method() == "resolved":
             return [f"resolvectl dns <host-only link> {self.ip}; resolvectl domain ... "
                     f"~{self.domain}"]
-        return [f"put `nameserver {self.ip}` first in {RESOLV_CONF}, keep the others as backup"]
+        if self.method() == "resolvconf-tool":
+            return [f"resolvconf -a {self.record} (nameserver {self.ip})"]
+        return [f"put `nameserver {self.ip}` first in {self.resolv_conf}, keep the others as "
+                "backup"]
 
     def apply(self):
         host = self.dn.host
         if self.method() == "resolverdir":
-            out = host.run(f"cat {self.resolver_file}", hide=True, warn=True)
+            made_dir = host.run("test -d /etc/resolver", hide=True, warn=True).failed
             self.dn.journal.record_first(self.name, method="resolverdir",
-                                         path=self.resolver_file,
-                                         previous=out.stdout if out.ok else None)
-            self._write_resolver_file(f"# devnet\nnameserver {self.ip}\nport 53\n")
+                                         path=self.resolver_file, made_dir=made_dir,
+                                         previous=self._read(self.resolver_file))
+            run_as_root(host, "mkdir -p /etc/resolver", hide=True)
+            self._write(self.resolver_file, f"# devnet\nnameserver {self.ip}\nport 53\n")
+            self.dn.os.flush_dns(host)
             return f"{self.resolver_file}: .{self.domain} -> {self.ip}"
         if self.method() == "resolved":
             link = self._link()
@@ -111,20 +160,17 @@ class DnsResolver(Step):
             run_as_root(host, cmd("resolvectl", "domain", link, f"~{self.domain}"), hide=True)
             self.dn.os.flush_dns(host)
             return f"systemd-resolved: ~{self.domain} -> {self.ip} on {link}"
+        if self.method() == "resolvconf-tool":
+            self.dn.journal.record(self.name, method="resolvconf-tool", record=self.record)
+            run_as_root(host, cmd("sh", "-c", 'printf "%s" "$0" | resolvconf -a "$1"',
+                                  f"nameserver {self.ip}\n", self.record), hide=True)
+            return f"resolvconf: record {self.record} with nameserver {self.ip}"
         text = self._read()
-        self.dn.journal.record_first(self.name, method="resolvconf", previous=text)
-        new = with_devnet_first(text, self.ip, self.domain)
-        run_as_root(host, cmd(*write_file_argv(RESOLV_CONF, new)), hide=True)
-        return f"{RESOLV_CONF}: nameserver {self.ip} first, {len(text.splitlines())} line(s) kept"
-
-    def _write_resolver_file(self, text: str | None) -> None:
-        host = self.dn.host
-        if text is None:
-            run_as_root(host, cmd("rm", "-f", self.resolver_file), hide=True)
-        else:
-            run_as_root(host, "mkdir -p /etc/resolver", hide=True)
-            run_as_root(host, cmd(*write_file_argv(self.resolver_file, text)), hide=True)
-        self.dn.os.flush_dns(host)
+        self.dn.journal.record_first(self.name, method="resolvconf", path=self.resolv_conf,
+                                     previous=text)
+        self._write(self.resolv_conf, with_devnet_first(text or "", self.ip, self.domain))
+        kept = len((text or "").splitlines())
+        return f"{self.resolv_conf}: nameserver {self.ip} first, {kept} line(s) kept"
 
     def verify(self):
         if self.method() == "resolverdir":  # macOS has no getent; scutil shows the resolvers
@@ -147,9 +193,12 @@ class DnsResolver(Step):
     def describe_undo(self, args):
         if args.get("method") == "resolved":
             return f"resolvectl revert {args['link']}"
+        if args.get("method") == "resolvconf-tool":
+            return f"resolvconf -d {args['record']}"
         if args.get("method") == "resolverdir":
             return f"{args['path']}: remove it, or put the old one back"
-        return f"{RESOLV_CONF}: back as it was (or only devnet's lines out)"
+        path = args.get("path", self.resolv_conf)
+        return f"{path}: back as it was (or only devnet's lines out)"
 
     def undo(self, args):
         host = self.dn.host
@@ -157,14 +206,26 @@ class DnsResolver(Step):
             run_as_root(host, cmd("resolvectl", "revert", args["link"]), hide=True, warn=True)
             self.dn.os.flush_dns(host)
             return f"resolvectl revert {args['link']}"
+        if args.get("method") == "resolvconf-tool":
+            run_as_root(host, cmd("resolvconf", "-d", args["record"]), hide=True, warn=True)
+            return f"resolvconf -d {args['record']}"
         if args.get("method") == "resolverdir":
-            self._write_resolver_file(args.get("previous"))
-            return f"{args['path']} {'restored' if args.get('previous') else 'removed'}"
-        current = self._read()
-        previous = args.get("previous", "")
-        if current == with_devnet_first(previous, self.ip, self.domain):
+            return self._undo_resolver_file(args)
+        path = args.get("path", self.resolv_conf)
+        current, previous = self._read(path), args.get("previous")
+        if current == with_devnet_first(previous or "", self.ip, self.domain):
             restored, how = previous, "restored as it was"
         else:  # someone else changed it since (a VPN client?): take out only devnet's lines
-            restored, how = without_devnet(current, self.ip), "removed devnet's lines"
-        run_as_root(host, cmd(*write_file_argv(RESOLV_CONF, restored)), hide=True)
-        return f"{RESOLV_CONF} {how}"
+            restored, how = without_devnet(current or "", self.ip), "removed devnet's lines"
+        self._write(path, restored)
+        return f"{path} {how if restored is not None else 'removed (it was not there)'}"
+
+    def _undo_resolver_file(self, args) -> str:
+        previous = args.get("previous")
+        self._write(args["path"], previous)
+        said = f"{args['path']} {'restored' if previous is not None else 'removed'}"
+        if args.get("made_dir"):  # devnet made /etc/resolver: gone again once empty
+            if run_as_root(self.dn.host, "rmdir /etc/resolver", hide=True, warn=True).ok:
+                said += ", /etc/resolver removed"
+        self.dn.os.flush_dns(self.dn.host)
+        return said

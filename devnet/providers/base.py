@@ -25,6 +25,9 @@ class Provider(ABC):
     assigns_vm_address = False  # the VM's host-only address comes from the provider (DHCP, ...)
     default_dns_runtime = "process"  # "container" where the VM has no Python
     simulated_host = False  # the developer's machine is devnet's <instance>-host namespace
+    # The host's resolv.conf as a file the host Context can rename over (the sim's host
+    # namespace sees /etc/netns/<ns>/resolv.conf bind-mounted on /etc/resolv.conf).
+    resolv_conf = "/etc/resolv.conf"
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -100,6 +103,10 @@ class Provider(ABC):
     def vm_python(self) -> tuple[str, str | None]:
         """The Python that runs devnet inside the VM, and the PYTHONPATH it needs."""
         return "python3", None
+
+    def release_dns_code(self) -> None:
+        """Remove what vm_python() put in place for the DNS service (dns.stop)."""
+        return None
 
     def hostonly_link(self) -> str | None:
         """The host side of the host-only network (vboxnet0, the sim's veth)."""

@@ -68,6 +68,10 @@ class ColimaProvider(RemoteProvider):
         where = f"at {found['address']}" if found.get("address") else "without --network-address"
         return f"colima: {self.label} is {found['status']} {where} (colima list --json)"
 
+    def cli_ssh_args(self, line: str) -> tuple:
+        # limactl quotes each argument it is given: the shell line goes to sh -c whole.
+        return ("ssh", "-p", self.profile, "--", "sh", "-c", line)
+
     def ssh_target(self) -> SshTarget:
         return SshTarget.from_ssh_config(self.run_cli("ssh-config", "-p", self.profile).stdout)
 

@@ -11,13 +11,12 @@ from __future__ import annotations
 
 import getpass
 import os
-import sys
 
 import docker
 from invoke import Context
 
-from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
+from devnet.providers import local_code
 from devnet.providers.base import Piece, Provider
 from devnet.system import wait_until
 
@@ -143,7 +142,11 @@ class LocalProvider(Provider):
         return self.local
 
     def vm_python(self) -> tuple[str, str | None]:
-        return sys.executable, str(PROJECT_DIR)
+        """A root-owned copy of the code, the base interpreter (devnet.providers.local_code)."""
+        return local_code.install(self.local, self.settings.instance)
+
+    def release_dns_code(self) -> None:
+        local_code.remove(self.local, self.settings.instance)
 
     def resolver_link(self) -> str | None:
         return "docker0"  # systemd-resolved's per-link DNS goes on the bridge

@@ -25,7 +25,7 @@ from devnet.providers.base import Piece
 from devnet.providers.qemu_guest import CODE_DIR
 from devnet.providers.sim import SimProvider, free_port
 from devnet.providers.sim_network import UPSTREAM_DNS
-from devnet.system import cmd, require_binaries, require_root, wait_until
+from devnet.system import REMOTE_TIMEOUT, cmd, require_binaries, require_root, wait_until
 
 
 class QemuProvider(SimProvider):
@@ -140,7 +140,8 @@ class QemuProvider(SimProvider):
 
     def restart_docker(self) -> str:
         with self.connection() as conn:
-            conn.run("systemctl restart docker", hide=True, in_stream=False)
+            conn.run("systemctl restart docker", hide=True, in_stream=False,
+                     timeout=REMOTE_TIMEOUT)
         wait_until(lambda: self.docker_client(timeout=5).ping(), 60, "dockerd to answer again",
                    "invoke vm.ssh -c 'journalctl -u docker'", pause=0.5)
         return "restarted dockerd (systemctl restart docker)"

@@ -4,6 +4,12 @@ KVM is used only when a probe shows a KVM guest really boots: on nested-virtuali
 /dev/kvm can open fine while the guest dies ("failed to set MSR 0x10a" with -cpu host) or
 never prints a line. The probe boots the image's kernel without a root disk and waits for its
 first console line; the answer is cached per host kernel, QEMU and guest kernel.
+
+QEMU runs sandboxed: its seccomp filter (`-sandbox`) denies obsolete system calls, fork/exec
+and scheduler/affinity changes, and set*uid unless `-runas` needs it once, at start-up, to
+drop root for an unprivileged user (devnet.qemu.runas: auto = the system user devnet-qemu
+where it exists and can read devnet's code; none; or a user's name). QEMU opens the disk,
+taps, console and QMP socket as root first; afterwards it reads only the 9p shares.
 """
 
 from __future__ import annotations
@@ -12,6 +18,7 @@ import hashlib
 import json
 import os
 import platform
+import pwd
 import socket
 import subprocess
 import time
@@ -24,15 +31,19 @@ from devnet.providers import qemu_net, socket_forward
 from devnet.providers.sim_daemons import tail
 
 QEMU = "qemu-system-x86_64"
+SANDBOX = "on,obsolete=deny,spawn=deny,resourcecontrol=deny"
+RUNAS_USER = "devnet-qemu"  # `useradd --system devnet-qemu` makes -runas happen
 PROBE_SECONDS = 12  # a working KVM prints "Linux version" in well under 1 s; TCG in ~1 s
 MAC = "52:54:00:de:0e:0{}"
 
 
 def qemu_argv(*, name: str, kernel: Path, initrd: Path, disk: Path, code_dir: Path,
               seed_dir: Path, console: Path, qmp: Path, ssh_port: int, tap_fds: tuple[int, int],
-              accel: str, memory_mb: int = 1536, cpus: int = 2) -> list[str]:
+              accel: str, memory_mb: int = 1536, cpus: int = 2,
+              runas: str | None = None) -> list[str]:
     """NICs in fixed PCI slots, so the guest (net.ifnames=0) names them eth0, eth1, eth2:
-    user-net NAT with only the SSH forward, host-only tap, uplink tap. romfile= skips iPXE."""
+    user-net NAT with only the SSH forward, host-only tap, uplink tap. romfile= skips iPXE.
+    Sandboxed, and as `runas` after start-up when given."""
     ho_fd, up_fd = tap_fds
     accel_args = ["-accel", "kvm", "-cpu", "host"] if accel == "kvm" else \
         ["-accel", "tcg,thread=multi"]
@@ -55,13 +66,47 @@ def qemu_argv(*, name: str, kernel: Path, initrd: Path, disk: Path, code_dir: Pa
         "-device", "virtio-rng-pci,addr=0x9",  # sshd and Python want entropy at boot
         "-serial", f"file:{console}",
         "-qmp", f"unix:{qmp},server=on,wait=off",
+        *sandbox_args(runas),
     ]
+
+
+def sandbox_args(runas: str | None) -> list[str]:
+    """-runas setuid()s after start-up, so set*uid stays allowed only with it (QEMU 7.2 dies
+    of SIGSYS otherwise); it can never regain root afterwards."""
+    if runas:
+        return ["-sandbox", SANDBOX, "-runas", runas]
+    return ["-sandbox", f"{SANDBOX},elevateprivileges=deny"]
+
+
+def runas_user(wanted: str, code_dir: Path, seed_dir: Path) -> tuple[str | None, str]:
+    """The unprivileged user QEMU drops to, and why (or why not). It must read devnet's code
+    (the 9p share); the seed (this VM's own SSH keys, shared with the guest) becomes its."""
+    if wanted == "none":
+        return None, "runs as root (devnet.qemu.runas: none)"
+    user = RUNAS_USER if wanted == "auto" else wanted
+    try:
+        entry = pwd.getpwnam(user)
+    except KeyError:
+        if wanted == "auto":
+            return None, f"runs as root: no {user} user (useradd --system {user})"
+        raise DevnetError(f"devnet.qemu.runas: there is no user {user!r}",
+                          f"useradd --system {user}, or set devnet.qemu.runas: none") from None
+    probe = ["runuser", "-u", user, "--", "test", "-r", str(code_dir / "devnet/__init__.py")]
+    if subprocess.run(probe, capture_output=True).returncode != 0:
+        why = f"{user} cannot read devnet's code in {code_dir} (shared with the VM)"
+        if wanted == "auto":
+            return None, f"runs as root: {why}"
+        raise DevnetError(f"devnet.qemu.runas: {why}", "move the checkout where it can read")
+    for path in (seed_dir, *seed_dir.rglob("*")):
+        os.chown(path, entry.pw_uid, entry.pw_gid)
+    return user, f"runs as {user}"
 
 
 def probe_argv(kernel: Path, cpu: str | None) -> list[str]:
     return [QEMU, "-accel", "kvm", *(["-cpu", cpu] if cpu else []), "-m", "256",
             "-nodefaults", "-no-user-config", "-display", "none", "-no-reboot",
-            "-kernel", str(kernel), "-append", "console=ttyS0 panic=-1", "-serial", "stdio"]
+            "-kernel", str(kernel), "-append", "console=ttyS0 panic=-1", "-serial", "stdio",
+            *sandbox_args(None)]
 
 
 def probe_once(kernel: Path, cpu: str | None) -> tuple[bool, str]:
@@ -135,12 +180,13 @@ def boot(p) -> str:
                               p.option("accel", "auto"))
     p.console.unlink(missing_ok=True)
     p.qmp_sock.unlink(missing_ok=True)
+    runas, as_whom = runas_user(p.option("runas", "auto"), PROJECT_DIR, p.seed)
     fds = (qemu_net.open_tap(p.host_ns, p.link), qemu_net.open_tap(p.up_ns, p.uplink))
     argv = qemu_argv(
         name=f"devnet-{p.settings.instance}", kernel=image.kernel, initrd=image.initrd,
         disk=p.disk, code_dir=PROJECT_DIR, seed_dir=p.seed, console=p.console, qmp=p.qmp_sock,
         ssh_port=p.ssh_port, tap_fds=fds, accel=accel,
-        memory_mb=int(p.option("memory_mb", 1536)), cpus=int(p.option("cpus", 2)))
+        memory_mb=int(p.option("memory_mb", 1536)), cpus=int(p.option("cpus", 2)), runas=runas)
     log_path = p.vmroot / "log/qemu.log"
     try:
         with open(log_path, "ab") as log:
@@ -153,7 +199,7 @@ def boot(p) -> str:
     if proc.poll() is not None:
         raise DevnetError(f"qemu exited at once ({proc.returncode}):\n{tail(log_path, 5)}",
                           "fix the cause above, then invoke vm.up")
-    return f"{accel}: {why}"
+    return f"{accel}: {why}; sandboxed, {as_whom}"
 
 
 def forward_argv(p) -> list[str]:

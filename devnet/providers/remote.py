@@ -12,15 +12,19 @@ from pathlib import Path
 import paramiko
 from fabric import Connection
 from invoke import Context
+from invoke.exceptions import CommandTimedOut
 
 from devnet.errors import DevnetError
 from devnet.host import os_adapter
 from devnet.providers import socket_forward
 from devnet.providers.base import Piece, Provider
-from devnet.providers.ssh_target import SshTarget, parse_exports
-from devnet.system import cmd, wait_until
+from devnet.providers.ssh_target import HostKeyChanged, SshTarget, parse_exports
+from devnet.system import REMOTE_TIMEOUT, cmd, wait_until
 
 NOT_FOUND = 127  # the shell's exit status for a program it cannot find
+# The VM's public host keys (OpenSSH's place, and Tiny Core's /usr/local for boot2docker).
+HOST_KEYS = ("cat /etc/ssh/ssh_host_*_key.pub /usr/local/etc/ssh/ssh_host_*_key.pub "
+             "2>/dev/null; true")
 
 
 class RemoteProvider(Provider):
@@ -41,6 +45,11 @@ class RemoteProvider(Provider):
         return self.settings.state_dir / "docker.sock"
 
     @property
+    def known_hosts(self) -> Path:
+        """The VM's host key, pinned at first contact (SshTarget.pinned)."""
+        return self.settings.state_dir / "known_hosts"
+
+    @property
     def forward_pidfile(self) -> Path:
         return self.settings.state_dir / "docker-forward.pid"
 
@@ -57,7 +66,21 @@ class RemoteProvider(Provider):
         """The VM's state from the status command's output; None: not created."""
 
     @abstractmethod
-    def ssh_target(self) -> SshTarget: ...
+    def ssh_target(self) -> SshTarget:
+        """Where the CLI says its VM's sshd is (host keys not pinned yet)."""
+
+    def cli_ssh_args(self, line: str) -> tuple:
+        """The CLI's arguments that run the shell command `line` in the VM over its own ssh."""
+        return (*self.commands()["ssh"], line)
+
+    def vm_host_keys(self) -> str:
+        """The VM's public host keys, read through the CLI's own ssh: the channel the tool
+        itself trusts, at devnet's first contact with the VM."""
+        return self.run_cli(*self.cli_ssh_args(HOST_KEYS)).stdout
+
+    def pinned_target(self) -> SshTarget:
+        """ssh_target() with the VM's host key pinned: every connection checks it."""
+        return self.ssh_target().pinned(self.known_hosts, self.vm_host_keys)
 
     def cli_env(self) -> dict[str, str]:
         return {}
@@ -150,7 +173,7 @@ class RemoteProvider(Provider):
 
     def forward_docker(self) -> int:
         """The VM's Docker socket here, through `ssh -L` (docker_over_ssh providers)."""
-        target = self.ssh_target()
+        target = self.pinned_target()
         argv = socket_forward.ssh_argv(self.docker_sock, f"{target.user}@{target.host}",
                                        target.port, target.keys, target.known_hosts)
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
@@ -168,6 +191,7 @@ class RemoteProvider(Provider):
 
     def destroy(self) -> str:
         socket_forward.stop(self.forward_pidfile, self.docker_sock)
+        self.known_hosts.unlink(missing_ok=True)  # a new VM has a new host key
         if not self.exists():
             return f"{self.label} already gone"
         if self.stop_before_destroy:
@@ -181,15 +205,20 @@ class RemoteProvider(Provider):
         if not self.is_up(state):
             raise DevnetError(f"{self.name}: {self.label} is {state or 'not created'}, not "
                               "running, so devnet cannot SSH into it", "invoke vm.up")
-        return self.ssh_target().connect(self.connect_timeout)
+        return self.pinned_target().connect(self.connect_timeout)
 
     def vm_command(self, line: str):
         """Run one command in the VM as root (sudo -n for the CLI's own non-root login)."""
-        target = self.ssh_target()
+        target = self.pinned_target()
         conn = target.connect(self.connect_timeout)
         try:
             return conn.run(line if conn.user == "root" else "sudo -n " + line,
-                            hide=True, warn=True, in_stream=False)
+                            hide=True, warn=True, in_stream=False, timeout=REMOTE_TIMEOUT)
+        except CommandTimedOut as err:
+            raise DevnetError(f"in {self.label}, `{line}` did not finish within "
+                              f"{REMOTE_TIMEOUT}s", "invoke status") from err
+        except paramiko.BadHostKeyException as err:
+            raise HostKeyChanged(str(target), str(self.known_hosts)) from err
         except (OSError, EOFError, paramiko.SSHException) as err:
             raise DevnetError(f"cannot reach {self.label} over SSH ({target}): {err}",
                               "invoke vm.up   (then `invoke status`)") from err
@@ -199,6 +228,8 @@ class RemoteProvider(Provider):
     def ssh_answers(self) -> bool:
         try:
             return self.vm_command("true").ok
+        except HostKeyChanged:
+            raise  # waiting longer will not change the key
         except Exception:  # not up yet: refused, timed out, no config from the CLI yet
             return False
 

@@ -78,6 +78,7 @@ class SimProvider(Provider):
         self.sshd_pidfile = self.root / "sshd.pid"
         self.dockerd_pidfile = self.root / "dockerd.pid"
         self.host_resolv = Path(f"/etc/netns/{self.host_ns}/resolv.conf")
+        self.resolv_conf = str(self.host_resolv)
         self.local = Context()
         self._host = None
 

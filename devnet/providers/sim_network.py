@@ -61,7 +61,7 @@ def reset_vm_network(p) -> None:
         if link["ifname"] not in ("lo", iface, "eth0"):  # eth0: NAT, set up by "DHCP"
             vm.run(cmd("ip", "link", "delete", link["ifname"]), hide=True, warn=True)
     for table in ("filter", "nat", "mangle", "raw"):
-        vm.run(cmd("iptables", "-t", table, "-F"), hide=True, warn=True)
-        vm.run(cmd("iptables", "-t", table, "-X"), hide=True, warn=True)
-    vm.run("iptables -P FORWARD ACCEPT", hide=True, warn=True)
+        vm.run(cmd("iptables", "-w", "-t", table, "-F"), hide=True, warn=True)
+        vm.run(cmd("iptables", "-w", "-t", table, "-X"), hide=True, warn=True)
+    vm.run("iptables -w -P FORWARD ACCEPT", hide=True, warn=True)
     vm.run("sysctl -qw net.ipv4.ip_forward=0", hide=True, warn=True)

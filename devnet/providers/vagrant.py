@@ -52,6 +52,9 @@ class VagrantProvider(RemoteProvider):
         state = parse_machine_readable(text).get(self.machine, {}).get("state")
         return None if state in (None, "not_created") else state
 
+    def cli_ssh_args(self, line: str) -> tuple:
+        return ("ssh", self.machine, "-c", line)
+
     def ssh_target(self) -> SshTarget:
         return SshTarget.from_ssh_config(self.run_cli("ssh-config", self.machine).stdout)
 

@@ -8,6 +8,7 @@ from invoke import Collection, task
 from invoke.exceptions import Exit
 
 from devnet import image
+from devnet.caller import as_caller
 from devnet.tasks.common import devnet, reports_errors
 
 PYTEST = f"{sys.executable} -m pytest"
@@ -16,8 +17,8 @@ E2E_PROVIDERS = ("sim", "qemu")
 
 @task(help={"args": "extra pytest arguments"})
 def unit(c, args=""):
-    """Unit tests: no root, no network, no Docker."""
-    c.run(f"{PYTEST} tests/unit {args}", pty=False)
+    """Unit tests: no root, no network, no Docker (run as the user behind sudo)."""
+    c.run(as_caller(f"{PYTEST} tests/unit {args}"), pty=False)
 
 
 @task(help={"args": "extra pytest arguments",
@@ -56,15 +57,16 @@ def vm_suite_impossible() -> str | None:
 
 @task
 def lint(c):
-    """ruff over the project."""
-    c.run(f"{sys.executable} -m ruff check devnet tests tasks.py bench", pty=False)
+    """ruff over the project (as the user behind sudo)."""
+    c.run(as_caller(f"{sys.executable} -m ruff check devnet tests tasks.py bench"), pty=False)
 
 
 @task(pre=[lint], default=True, help={"args": "extra pytest arguments"})
 def all(c, args=""):  # noqa: A001 - `invoke test.all` reads best
-    """Everything: lint, unit, fuzz and end-to-end tests on the sim in one pytest run, then the
-    end-to-end suite again on a real QEMU VM (needs root)."""
-    c.run(f"{PYTEST} tests/unit tests/fuzz tests/e2e {args}", pty=False)
+    """Everything: lint, unit and fuzz tests (as the user behind sudo), end-to-end tests on the
+    sim, then the end-to-end suite again on a real QEMU VM (those need root)."""
+    c.run(as_caller(f"{PYTEST} tests/unit tests/fuzz {args}"), pty=False)
+    c.run(f"{PYTEST} tests/e2e {args}", pty=False)
     e2e(c, args, provider="qemu")
 
 

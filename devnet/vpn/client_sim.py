@@ -12,7 +12,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from devnet.system import cmd, write_file_argv
+from devnet.files import write_atomic_argv
+from devnet.system import cmd
 
 TUN, TUN_ADDR, VPN_DNS = "cscotun0", "10.8.0.2/24", "10.8.0.1"
 CHAIN = "ciscovpn"
@@ -39,15 +40,15 @@ def connect(c, settings, state: Path, parts=PARTS) -> list[str]:
         for net in swallowed(settings):
             c.run(cmd("ip", "route", "replace", net, "dev", TUN), hide=True)
         done.append(f"routes {', '.join(swallowed(settings))} via {TUN}")
-    if "firewall" in parts and c.run(cmd("iptables", "-n", "-L", CHAIN), hide=True,
+    if "firewall" in parts and c.run(cmd("iptables", "-w", "-n", "-L", CHAIN), hide=True,
                                      warn=True).failed:
-        c.run(cmd("iptables", "-N", CHAIN), hide=True)
+        c.run(cmd("iptables", "-w", "-N", CHAIN), hide=True)
         for rule in (["-o", TUN, "-j", "ACCEPT"], ["-i", TUN, "-j", "ACCEPT"],
                      ["-o", "lo", "-j", "ACCEPT"], ["-i", "lo", "-j", "ACCEPT"],
                      ["-j", "DROP"]):
-            c.run(cmd("iptables", "-A", CHAIN, *rule), hide=True)
+            c.run(cmd("iptables", "-w", "-A", CHAIN, *rule), hide=True)
         for hook in ("OUTPUT", "INPUT"):
-            c.run(cmd("iptables", "-I", hook, "1", "-j", CHAIN), hide=True)
+            c.run(cmd("iptables", "-w", "-I", hook, "1", "-j", CHAIN), hide=True)
         done.append(f"firewall chain {CHAIN}: deny all but {TUN}")
     if "nftables" in parts and c.run(cmd("nft", "list", "table", *NFT_TABLE), hide=True,
                                      warn=True).failed:
@@ -63,7 +64,7 @@ def connect(c, settings, state: Path, parts=PARTS) -> list[str]:
         current = c.run("cat /etc/resolv.conf", hide=True, warn=True).stdout
         if current != VPN_RESOLV:
             saved["resolv.conf"] = current
-            c.run(cmd(*write_file_argv("/etc/resolv.conf", VPN_RESOLV)), hide=True)
+            c.run(cmd(*write_atomic_argv("/etc/resolv.conf", VPN_RESOLV)), hide=True)
         done.append(f"resolver -> {VPN_DNS}")
     if not state.exists():
         state.write_text(json.dumps(saved))
@@ -74,10 +75,10 @@ def disconnect(c, state: Path) -> list[str]:
     done = []
     saved = json.loads(state.read_text()) if state.exists() else {}
     for hook in ("OUTPUT", "INPUT"):
-        while c.run(cmd("iptables", "-D", hook, "-j", CHAIN), hide=True, warn=True).ok:
+        while c.run(cmd("iptables", "-w", "-D", hook, "-j", CHAIN), hide=True, warn=True).ok:
             pass
-    if c.run(cmd("iptables", "-F", CHAIN), hide=True, warn=True).ok:
-        c.run(cmd("iptables", "-X", CHAIN), hide=True)
+    if c.run(cmd("iptables", "-w", "-F", CHAIN), hide=True, warn=True).ok:
+        c.run(cmd("iptables", "-w", "-X", CHAIN), hide=True)
         done.append(f"firewall chain {CHAIN} removed")
     if c.run(cmd("nft", "delete", "table", *NFT_TABLE), hide=True, warn=True).ok:
         done.append(f"nftables table {' '.join(NFT_TABLE)} removed")
@@ -85,7 +86,7 @@ def disconnect(c, state: Path) -> list[str]:
         c.run(cmd("ip", "tuntap", "del", "dev", TUN, "mode", "tun"), hide=True)
         done.append(f"tunnel {TUN} and its routes removed")
     if "resolv.conf" in saved:
-        c.run(cmd(*write_file_argv("/etc/resolv.conf", saved["resolv.conf"])), hide=True)
+        c.run(cmd(*write_atomic_argv("/etc/resolv.conf", saved["resolv.conf"])), hide=True)
         done.append("resolver put back")
     state.unlink(missing_ok=True)
     return done

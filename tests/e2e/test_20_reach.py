@@ -24,7 +24,7 @@ def test_without_the_route_it_fails_and_comes_back(cli, provider, echo_ips):
 def test_without_the_forward_rule_the_vm_drops_it(cli, provider, echo_ips):
     ip = echo_ips["echo2"]
     rule = ["-s", "172.16.0.0/16", "-d", "172.17.0.0/16", "-j", "ACCEPT"]
-    cli("vm.ssh", "-c", "iptables -D DOCKER-USER " + " ".join(rule))
+    cli("vm.ssh", "-c", "iptables -w -D DOCKER-USER " + " ".join(rule))
     dropped = tcp_from_host(provider.host_ns, ip)
     assert dropped.returncode == 1 and "timed out" in dropped.stderr, dropped.stderr
     assert "done   vm.forward" in cli("vm.forward").stdout

@@ -5,6 +5,7 @@ import os
 import signal
 import subprocess
 import time
+from pathlib import Path
 
 import pytest
 
@@ -160,16 +161,44 @@ def test_dns_resolver_remove_puts_the_file_back_exactly(cli, provider, walkthrou
     assert open(path).read() == with_devnet
 
 
+def test_a_symlinked_resolv_conf_is_not_written_through(cli, provider, walkthrough):
+    """The host's resolv.conf a symlink into a file some other program generates: devnet
+    refuses with the reason and leaves both the link and its target exactly as they were;
+    as a plain file again, dns.resolver works and replaces it atomically (a new inode)."""
+    path = Path(provider.host_resolv)
+    cli("dns.resolver", "--remove")
+    plain = path.read_text()
+    generated = path.parent / "generated-resolv.conf"
+    try:
+        generated.write_text(plain)
+        path.unlink()
+        path.symlink_to(generated)
+        out = cli("dns.resolver", check=False)
+        assert out.returncode != 0
+        assert f"{path} is a symlink to {generated}: devnet does not write through it" in \
+            out.stdout + out.stderr
+        assert path.is_symlink() and generated.read_text() == plain
+        assert on_host(provider, "cat", "/etc/resolv.conf") == plain
+    finally:
+        path.unlink()
+        path.write_text(plain)
+        generated.unlink(missing_ok=True)
+    inode = path.stat().st_ino
+    assert "done   dns.resolver" in cli("dns.resolver").stdout
+    assert path.stat().st_ino != inode and path.stat().st_mode & 0o777 == 0o644
+    assert on_host(provider, "cat", "/etc/resolv.conf").splitlines()[1] == f"nameserver {DNS}"
+
+
 def test_upstream_timeout_is_servfail_within_two_seconds(provider, walkthrough):
     # The upstream stand-in answers only example.test; drop its traffic to make it silent.
-    subprocess.run(["ip", "netns", "exec", provider.up_ns, "iptables", "-I", "INPUT", "-p",
+    subprocess.run(["ip", "netns", "exec", provider.up_ns, "iptables", "-w", "-I", "INPUT", "-p",
                     "udp", "--dport", "53", "-j", "DROP"], check=True)
     try:
         start = time.monotonic()
         out = on_host(provider, "dig", "+time=5", "+tries=1", f"@{DNS}", "www.example.test")
         assert "SERVFAIL" in out and time.monotonic() - start < 2.5
     finally:
-        subprocess.run(["ip", "netns", "exec", provider.up_ns, "iptables", "-D", "INPUT", "-p",
-                        "udp", "--dport", "53", "-j", "DROP"], check=True)
+        subprocess.run(["ip", "netns", "exec", provider.up_ns, "iptables", "-w", "-D", "INPUT",
+                        "-p", "udp", "--dport", "53", "-j", "DROP"], check=True)
 
 

@@ -133,6 +133,20 @@ def test_names_resolve_through_the_machines_own_resolver(inside, local_up):
         inside("docker", "rm", "-f", "u1", check=False)
 
 
+def test_the_dns_service_runs_only_root_owned_code(inside, local_up):
+    """Not the checkout, not the virtualenv: a root-owned copy, the base interpreter, -s."""
+    code = Path("/usr/local/lib/devnet") / inside.sim.settings.instance
+    pid = inside("cat", "/run/devnet-dns/supervisor.pid").stdout.strip()
+    environ = inside("cat", f"/proc/{pid}/environ").stdout.split("\0")
+    assert f"PYTHONPATH={code}" in environ
+    argv = inside("cat", f"/proc/{pid}/cmdline").stdout.split("\0")
+    assert argv[0] == os.path.realpath(sys.executable) and argv[1:4] == [
+        "-s", "-m", "devnet.dns.supervise"]
+    for path in [code, *code.rglob("*")]:
+        st = path.lstat()
+        assert st.st_uid == 0 and not st.st_mode & 0o022, path
+
+
 def test_a_second_up_changes_nothing(inside, local_up):
     again = inside.invoke("up").stdout
     assert "nothing to do, all steps already done" in again
@@ -150,6 +164,7 @@ def test_down_puts_the_machine_back(inside, found, local_up):
                   check=False).stdout
     assert [ln for ln in gone.splitlines() if not ln.startswith(";")] == []
     assert not (inside.state / "provider").exists()  # auto's choice goes with the journal
+    assert not (Path("/usr/local/lib/devnet") / inside.sim.settings.instance).exists()
     again = inside.invoke("down").stdout
     assert "already done: the journal is empty" in again
 
@@ -178,3 +193,6 @@ def test_vagrant_style_provisioning_makes_up_find_the_vm_steps_done(instance, tm
         assert [ln.split()[0] for ln in again.splitlines()] == ["skip"] * 4, again
     finally:
         host("down", check=False)
+        # A real VM's disk holds the DNS service's code copy; the sim VM shares this one's.
+        subprocess.run(["rm", "-rf", f"/usr/local/lib/devnet/{name}"], check=False)
+        subprocess.run(["rmdir", "/usr/local/lib/devnet"], capture_output=True, check=False)

@@ -1,4 +1,6 @@
 import ipaddress
+import os
+from pathlib import Path
 
 import pytest
 
@@ -14,7 +16,10 @@ def test_defaults_are_the_walkthroughs_topology():
     assert s.hostonly.vm_iface == "eth1"
     assert s.docker_subnets == (ipaddress.ip_network("172.17.0.0/16"),)
     assert s.instance == config.default_instance()
-    assert str(s.state_dir) == f"/var/lib/devnet/{s.instance}"
+    # Root's state is the machine's; anyone else's (unit tests run as the calling user) theirs.
+    where = "/var/lib/devnet" if os.geteuid() == 0 else \
+        str(Path(os.environ.get("XDG_STATE_HOME") or Path.home() / ".local/state") / "devnet")
+    assert str(s.state_dir) == f"{where}/{s.instance}"
 
 
 def test_instance_differs_per_checkout(tmp_path):

@@ -199,7 +199,7 @@ def test_linux_iptables_rule_removed_and_put_back(uid, sudo):
     c = host(uid, **{
         f"{sudo}iptables-save -t filter": Result(fixture_text("iptables-save-vpn.txt")),
         f"{sudo}nft -a list ruleset": Result(fixture_text("nft-ruleset-vpn.txt")),
-        f"{sudo}iptables -t filter -D ciscovpn -j DROP": Result(""),
+        f"{sudo}iptables -w -t filter -D ciscovpn -j DROP": Result(""),
     })
     found = linux.firewall_problems(c, NETS, "dn1-ho0")
     # iptables-nft's own table is iptables' to repair, not nft's
@@ -209,12 +209,13 @@ def test_linux_iptables_rule_removed_and_put_back(uid, sudo):
     entries, record = journal()
     assert linux.remove_rule(c, *found[0][::2], record) == "removed `-A ciscovpn -j DROP`"
     assert entries == [found[0][2]]
-    assert ran(c)[-1] == f"{sudo}iptables -t filter -D ciscovpn -j DROP"
+    assert ran(c)[-1] == f"{sudo}iptables -w -t filter -D ciscovpn -j DROP"
 
     c = host(uid, **{
-        f"{sudo}iptables -t filter -n -L ciscovpn": Result("Chain ciscovpn (2 references)\n"),
-        f"{sudo}iptables -t filter -S ciscovpn": Result("-N ciscovpn\n" + "-A ciscovpn -j X\n" * 4),
-        f"{sudo}iptables -t filter -I ciscovpn 5 -j DROP": Result(""),
+        f"{sudo}iptables -w -t filter -n -L ciscovpn": Result("Chain ciscovpn (2 references)\n"),
+        f"{sudo}iptables -w -t filter -S ciscovpn":
+            Result("-N ciscovpn\n" + "-A ciscovpn -j X\n" * 4),
+        f"{sudo}iptables -w -t filter -I ciscovpn 5 -j DROP": Result(""),
     })
     assert linux.put_back_rule(c, "firewall", entries[0]) == \
         "put back `-A ciscovpn -j DROP` at 5"
@@ -309,7 +310,7 @@ def test_vpn_fix_on_linux_repairs_and_restores_with_these_commands(settings):
                  else {"dev": "tun0"})
     commands = [
         "iptables-save -t filter", "nft -a list ruleset", "ip -j route show table main",
-        "iptables -t filter -D ciscovpn -j DROP",
+        "iptables -w -t filter -D ciscovpn -j DROP",
         "nft delete rule inet anyconnect output handle 4",
         "ip route replace 172.16.0.0/16 dev dntest-ho0 proto kernel scope link src 172.16.0.1",
         "ip route replace 172.17.0.0/16 via 172.16.0.11",
@@ -317,15 +318,15 @@ def test_vpn_fix_on_linux_repairs_and_restores_with_these_commands(settings):
         "ip route replace 172.16.0.0/16 dev tun0",
         "nft -a list chain inet anyconnect output",
         "nft add rule inet anyconnect output position 3 'counter drop'",
-        "iptables -t filter -n -L ciscovpn", "iptables -t filter -S ciscovpn",
-        "iptables -t filter -I ciscovpn 2 -j DROP"]
+        "iptables -w -t filter -n -L ciscovpn", "iptables -w -t filter -S ciscovpn",
+        "iptables -w -t filter -I ciscovpn 2 -j DROP"]
     answers = {line: Result("") for line in commands}
     answers.update({
         "uname -s": Result("Linux\n"),
         "iptables-save -t filter": Result(fixture_text("iptables-save-vpn.txt")),
         "nft -a list ruleset": Result(fixture_text("nft-ruleset-native.txt")),
         "ip -j route show table main": Result(json.dumps(table)),
-        "iptables -t filter -S ciscovpn": Result("-N ciscovpn\n-A ciscovpn -j X\n"),
+        "iptables -w -t filter -S ciscovpn": Result("-N ciscovpn\n-A ciscovpn -j X\n"),
         "nft -a list chain inet anyconnect output": Result(fixture_text("nft-ruleset-native.txt")),
     })
     c = host(0, **answers)

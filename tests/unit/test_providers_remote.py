@@ -49,6 +49,9 @@ class FakeTarget:
     def connect(self, timeout):
         return self.conn
 
+    def pinned(self, path, fetch):
+        return self  # the host key check is SshTarget's, tested with it
+
     def __str__(self):
         return f"{self.conn.user}@127.0.0.1:2222"
 
@@ -109,13 +112,23 @@ def test_an_ssh_config_that_checks_host_keys_uses_its_known_hosts(tmp_path):
         SshTarget.from_ssh_config("Host vm\n  User root\n")
 
 
-def test_the_connection_uses_only_the_given_key_and_ignores_the_users_ssh_config():
-    conn = SshTarget("127.0.0.1", 2022, "docker", ("/keys/id_boot2docker",)).connect(5)
+def test_the_connection_uses_only_the_given_key_and_ignores_the_users_ssh_config(tmp_path):
+    known = tmp_path / "known_hosts"
+    known.write_text("[127.0.0.1]:2022 " + " ".join(
+        fixture("vm-host-keys.txt").splitlines()[1].split()[:2]) + "\n")
+    conn = SshTarget("127.0.0.1", 2022, "docker", ("/keys/id_boot2docker",),
+                     str(known)).connect(5)
     assert (conn.host, conn.port, conn.user) == ("127.0.0.1", 2022, "docker")
     assert conn.connect_kwargs == {"key_filename": ["/keys/id_boot2docker"],
                                    "look_for_keys": False, "allow_agent": False}
     assert conn.connect_timeout == 5
-    assert isinstance(conn.client._policy, paramiko.AutoAddPolicy)
+    assert isinstance(conn.client._policy, paramiko.RejectPolicy)  # never Fabric's AutoAdd
+    assert conn.client.get_host_keys().lookup("[127.0.0.1]:2022")
+
+
+def test_a_target_without_a_pinned_key_does_not_connect():
+    with pytest.raises(DevnetError, match="no pinned SSH host key for docker@127.0.0.1:2022"):
+        SshTarget("127.0.0.1", 2022, "docker", ("/keys/id_boot2docker",)).connect(5)
 
 
 def test_export_lines_are_read_with_their_quotes_and_the_rest_ignored():

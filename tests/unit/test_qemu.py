@@ -10,6 +10,7 @@ import pytest
 from invoke import MockContext, Result
 
 from devnet import config
+from devnet.errors import DevnetError
 from devnet.providers import qemu_boot, qemu_net
 from devnet.providers.qemu import QemuProvider
 
@@ -165,3 +166,47 @@ def test_docker_api_is_a_unix_socket_forwarded_over_ssh_never_tcp(provider):
     assert opt(args, "-L") == [f"{provider.docker_sock}:/var/run/docker.sock"]
     assert opt(args, "-p") == ["40022"] and args[-1] == "root@127.0.0.1"
     assert "StrictHostKeyChecking=yes" in opt(args, "-o")
+
+
+# -- QEMU sandboxed (no boot here: the command line and the user choice) -------------------
+
+def test_qemu_runs_under_its_seccomp_sandbox():
+    (sandbox,) = opt(argv(), "-sandbox")
+    assert sandbox.split(",") == ["on", "obsolete=deny", "spawn=deny", "resourcecontrol=deny",
+                                  "elevateprivileges=deny"]
+    assert opt(argv(), "-runas") == []
+    assert opt(qemu_boot.probe_argv(Path("/img/vmlinuz"), "host"), "-sandbox") == [sandbox]
+
+
+def test_runas_drops_root_and_keeps_only_the_setuid_it_needs_for_that():
+    args = argv(runas="devnet-qemu")
+    assert opt(args, "-runas") == ["devnet-qemu"]
+    # QEMU 7.2 with -runas and elevateprivileges=deny dies of SIGSYS at its own setuid.
+    assert opt(args, "-sandbox") == ["on,obsolete=deny,spawn=deny,resourcecontrol=deny"]
+
+
+def test_runas_auto_uses_devnet_qemu_only_where_it_exists_and_can_read_the_code(
+        monkeypatch, tmp_path):
+    seed = tmp_path / "seed"
+    seed.mkdir()
+    (seed / "ssh_host_ed25519_key").write_text("k")
+    entry = type("P", (), {"pw_uid": 999, "pw_gid": 998})
+    users = {}
+    monkeypatch.setattr(qemu_boot.pwd, "getpwnam", lambda u: users[u])
+    readable = {"rc": 0}
+    monkeypatch.setattr(qemu_boot.subprocess, "run",
+                        lambda argv, **kw: type("R", (), {"returncode": readable["rc"]}))
+    chowned = []
+    monkeypatch.setattr(qemu_boot.os, "chown", lambda p, u, g: chowned.append((p.name, u, g)))
+
+    assert qemu_boot.runas_user("auto", tmp_path, seed) == (
+        None, "runs as root: no devnet-qemu user (useradd --system devnet-qemu)")
+    assert qemu_boot.runas_user("none", tmp_path, seed)[0] is None
+    with pytest.raises(DevnetError, match="devnet.qemu.runas: there is no user 'qemu'"):
+        qemu_boot.runas_user("qemu", tmp_path, seed)
+
+    users["devnet-qemu"] = entry
+    assert qemu_boot.runas_user("auto", tmp_path, seed) == ("devnet-qemu", "runs as devnet-qemu")
+    assert sorted(chowned) == [("seed", 999, 998), ("ssh_host_ed25519_key", 999, 998)]
+    readable["rc"] = 1  # a checkout under /root: the VM could not read devnet's code
+    assert "cannot read devnet's code" in qemu_boot.runas_user("auto", tmp_path, seed)[1]

@@ -3,6 +3,7 @@ import shlex
 import pytest
 from invoke import MockContext, Result
 
+from devnet import files
 from devnet.core import Devnet
 from devnet.errors import DevnetError
 from devnet.host import resolver
@@ -25,20 +26,23 @@ def test_without_devnet_takes_out_only_devnets_lines():
 
 
 class Recorder(MockContext):
-    """A MockContext that also records the files written (system.write_file_argv), as root
+    """A MockContext that also records the files written (files.write_atomic_argv), as root
     (uid 0) or as a person whose writes go through sudo."""
 
-    def __init__(self, uid=0, run=(), **kw):
+    def __init__(self, uid=0, run=(), links=None, **kw):
         super().__init__(run={"id -u": Result(f"{uid}\n"), **dict(run)}, **kw)
-        self._set(written=[], sudo=uid != 0)
+        self._set(written=[], sudo=uid != 0, links=links or {})
 
     def run(self, command, **kw):
         argv = shlex.split(command)
         if argv[:1] == ["sudo"] and self.sudo:
             argv = argv[1:]
-        if argv[:3] == ["sh", "-c", 'printf "%s" "$0" > "$1"']:
+        if argv[:3] == ["sh", "-c", files.SCRIPT]:
             self.written.append(argv[3])
             return Result("")
+        if argv[:3] == ["sh", "-c", 'test -L "$0" && readlink -f "$0"']:
+            target = self.links.get(argv[3])
+            return Result(f"{target}\n" if target else "", exited=0 if target else 1)
         return super().run(command, **kw)
 
 
@@ -49,6 +53,7 @@ def devnet(settings, host):
     dn = Devnet(settings, echo=lambda _: None)
     dn.provider.host = lambda: host
     dn.provider.host_exists = lambda: True
+    dn.provider.resolv_conf = "/etc/resolv.conf"  # a real machine's, not the sim's netns one
     return dn
 
 
@@ -63,7 +68,8 @@ def test_resolvconf_apply_journals_the_original_and_undo_restores_it(settings, u
     step.apply()
     assert host.written[0] == resolver.with_devnet_first(ORIGINAL, "172.17.42.1", "docker")
     entry = dn.journal.entries()[0]
-    assert entry["args"] == {"method": "resolvconf", "previous": ORIGINAL}
+    assert entry["args"] == {"method": "resolvconf", "path": "/etc/resolv.conf",
+                             "previous": ORIGINAL}
 
     host2 = Recorder(uid, run={"cat /etc/resolv.conf": Result(host.written[0]),
                                "uname -s": Result("Linux")})
@@ -71,7 +77,7 @@ def test_resolvconf_apply_journals_the_original_and_undo_restores_it(settings, u
     assert host2.written == [ORIGINAL]
     ran = [c.args[0] for c in host.run.call_args_list]
     assert not [line for line in ran if "resolvectl" in line]  # not resolved's stub: no cache
-    assert [line.startswith("sudo ") for line in ran if "printf" in line] == [bool(sudo)]
+    assert [line.startswith("sudo ") for line in ran if "mktemp" in line] == [bool(sudo)]
 
 
 @SUDO
@@ -107,6 +113,73 @@ def test_resolved_goes_on_the_providers_resolver_link(settings):
 
 
 
+def test_a_resolv_conf_that_was_not_there_is_removed_not_left_empty(settings):
+    host = Recorder(run={"cat /etc/resolv.conf": Result("", exited=1),
+                         "uname -s": Result("Linux"), "resolvectl status": Result("", exited=1),
+                         "rm -f /etc/resolv.conf": Result("")})
+    dn = devnet(settings, host)
+    step = DnsResolver(dn)
+    assert step.apply() == "/etc/resolv.conf: nameserver 172.17.42.1 first, 0 line(s) kept"
+    args = dn.journal.entries()[0]["args"]
+    assert args["previous"] is None
+    after = Recorder(run={"cat /etc/resolv.conf": Result(host.written[0]),
+                          "rm -f /etc/resolv.conf": Result("")})
+    assert DnsResolver(devnet(settings, after)).undo(args) == \
+        "/etc/resolv.conf removed (it was not there)"
+    assert after.written == []
+    assert "rm -f /etc/resolv.conf" in [c.args[0] for c in after.run.call_args_list]
+
+
+@pytest.mark.parametrize("target, said", [
+    ("/run/systemd/resolve/resolv.conf", "libc asks them directly"),
+    ("/run/NetworkManager/resolv.conf", "NetworkManager generates it"),
+    ("/run/NetworkManager/no-stub-resolv.conf", "NetworkManager generates it"),
+    ("/run/systemd/resolve/stub-resolv.conf", "resolvectl status` does not answer"),
+    ("/opt/vpn/resolv.conf", "does not know the program that generates it"),
+])
+def test_a_symlinked_resolv_conf_is_never_written_through(settings, target, said):
+    host = Recorder(run={"cat /etc/resolv.conf": Result("nameserver 10.0.0.138\n"),
+                         "uname -s": Result("Linux"), "resolvectl status": Result("", exited=1)},
+                    links={"/etc/resolv.conf": target})
+    step = DnsResolver(devnet(settings, host))
+    with pytest.raises(DevnetError, match=f"/etc/resolv.conf is a symlink to {target}: devnet "
+                                          "does not write through it") as err:
+        step.method()
+    assert said in str(err.value)
+    assert host.written == []
+
+
+@SUDO
+def test_resolvconfs_own_file_gets_a_record_through_resolvconf(settings, uid, sudo):
+    add = f"{sudo}sh -c 'printf \"%s\" \"$0\" | resolvconf -a \"$1\"' " \
+        "'nameserver 172.17.42.1\n' dntest-ho0.devnet"
+    host = Recorder(uid, run={"cat /etc/resolv.conf": Result("nameserver 10.0.0.138\n"),
+                              "uname -s": Result("Linux"),
+                              "resolvectl status": Result("", exited=1),
+                              add: Result(""),
+                              f"{sudo}resolvconf -d dntest-ho0.devnet": Result("")},
+                    links={"/etc/resolv.conf": "/run/resolvconf/resolv.conf"})
+    dn = devnet(settings, host)
+    step = DnsResolver(dn)
+    assert step.method() == "resolvconf-tool" and step.check() is None
+    assert step.plan() == ["resolvconf -a dntest-ho0.devnet (nameserver 172.17.42.1)"]
+    assert step.apply() == "resolvconf: record dntest-ho0.devnet with nameserver 172.17.42.1"
+    args = dn.journal.entries()[0]["args"]
+    assert step.undo(args) == "resolvconf -d dntest-ho0.devnet"
+    assert host.written == []
+
+
+def test_a_refused_write_says_so(settings):
+    host = Recorder(run={"cat /etc/resolv.conf": Result("nameserver 10.0.0.138\n"),
+                         "uname -s": Result("Linux"), "resolvectl status": Result("", exited=1)})
+    step = DnsResolver(devnet(settings, host))
+    refused = Result("", stderr="/etc/resolv.conf is a symlink (to x): devnet does not write "
+                     "through it\n", exited=files.REFUSED)
+    host.run = lambda *a, **k: refused
+    with pytest.raises(DevnetError, match="cannot write /etc/resolv.conf: .* is a symlink"):
+        step._write("/etc/resolv.conf", "nameserver 172.17.42.1\n")
+
+
 SCUTIL = fixture_text("macos/scutil-dns-vpn.txt")
 
 
@@ -114,6 +187,8 @@ def mac(uid, sudo, scutil=SCUTIL, previous=None):
     return Recorder(uid, run={
         "uname -s": Result("Darwin\n"),
         "cat /etc/resolver/docker": Result(previous or "", exited=0 if previous else 1),
+        "test -d /etc/resolver": Result("", exited=0 if previous else 1),
+        f"{sudo}rmdir /etc/resolver": Result(""),
         f"{sudo}mkdir -p /etc/resolver": Result(""),
         "dscacheutil -flushcache": Result(""),
         f"{sudo}killall -HUP mDNSResponder": Result(""),
@@ -133,13 +208,13 @@ def test_macos_gets_an_etc_resolver_file_and_scutil_proves_it(settings, uid, sud
     step.verify()
     entry = dn.journal.entries()[0]["args"]
     assert entry["previous"] is None
-    assert step.undo(entry) == "/etc/resolver/docker removed"
+    assert step.undo(entry) == "/etc/resolver/docker removed, /etc/resolver removed"
     ran = [c.args[0] for c in host.run.call_args_list]
     assert ran.count("id -u") == 1
     assert [line.split(" '")[0] for line in ran if line.startswith("sudo")] == (
         [] if uid == 0 else ["sudo mkdir -p /etc/resolver", "sudo sh -c",
                              "sudo killall -HUP mDNSResponder",
-                             "sudo rm -f /etc/resolver/docker",
+                             "sudo rm -f /etc/resolver/docker", "sudo rmdir /etc/resolver",
                              "sudo killall -HUP mDNSResponder"])
     assert "sudo scutil --dns" not in ran and "sudo cat /etc/resolver/docker" not in ran
 
@@ -149,8 +224,9 @@ def test_macos_undo_puts_a_previous_resolver_file_back(settings):
     dn = devnet(settings, host)
     DnsResolver(dn).apply()
     assert DnsResolver(dn).undo(dn.journal.entries()[0]["args"]) == \
-        "/etc/resolver/docker restored"
+        "/etc/resolver/docker restored"  # /etc/resolver was there: it stays
     assert host.written[-1] == "nameserver 10.0.0.2\n"
+    assert "rmdir /etc/resolver" not in [c.args[0] for c in host.run.call_args_list]
 
 
 @pytest.mark.parametrize("scutil, seen", [

@@ -7,15 +7,16 @@ from devnet import procs
 from devnet.providers import socket_forward
 
 
-def test_ssh_argv_forwards_the_socket_and_checks_host_keys_when_known(tmp_path):
+def test_ssh_argv_forwards_the_socket_and_always_checks_the_pinned_host_key(tmp_path):
     argv = socket_forward.ssh_argv(tmp_path / "d.sock", "vagrant@192.168.121.37", 22,
                                    ("/k/private_key",), str(tmp_path / "known_hosts"))
     assert argv[:2] == ["ssh", "-N"] and argv[-1] == "vagrant@192.168.121.37"
     assert argv[-2:-1] == [f"{tmp_path / 'd.sock'}:/var/run/docker.sock"]
     assert "StrictHostKeyChecking=yes" in argv and ["-i", "/k/private_key"] == \
         argv[argv.index("-i"):argv.index("-i") + 2]
-    unchecked = socket_forward.ssh_argv(tmp_path / "d.sock", "docker@127.0.0.1", 2022)
-    assert "StrictHostKeyChecking=no" in unchecked and "UserKnownHostsFile=/dev/null" in unchecked
+    assert f"UserKnownHostsFile={tmp_path / 'known_hosts'}" in argv
+    assert "StrictHostKeyChecking=no" not in argv and "UserKnownHostsFile=/dev/null" not in argv
+    assert "ConnectTimeout=10" in argv and "ServerAliveCountMax=3" in argv  # a hung VM ends it
 
 
 def test_start_waits_for_the_socket_and_stop_ends_it_by_pid(tmp_path):

@@ -55,3 +55,26 @@ def test_bad_settings_exit_with_a_message_not_a_traceback():
                          capture_output=True, text=True, env=env)
     assert out.returncode == 1
     assert "devnet: invalid settings" in out.stderr and "Traceback" not in out.stderr
+
+
+def test_lint_and_unit_tests_run_as_the_user_behind_sudo(monkeypatch):
+    from devnet import caller
+
+    caller.caller.cache_clear()
+    monkeypatch.setattr(caller, "caller", lambda: "dev")
+    monkeypatch.setattr(caller.pwd, "getpwnam", lambda user: type("P", (), {"pw_dir": "/h/dev"}))
+    assert caller.as_caller("python -m pytest tests/unit") == \
+        "runuser -u dev -- env HOME=/h/dev USER=dev LOGNAME=dev python -m pytest tests/unit"
+    monkeypatch.setattr(caller, "caller", lambda: None)  # not root, or root with no one behind
+    assert caller.as_caller("ruff check") == "ruff check"
+
+
+def test_no_caller_without_sudo(monkeypatch):
+    from devnet import caller
+
+    monkeypatch.delenv("SUDO_USER", raising=False)
+    caller.caller.cache_clear()
+    try:
+        assert caller.caller() is None
+    finally:
+        caller.caller.cache_clear()

@@ -67,9 +67,9 @@ def test_a_non_root_login_uses_sudo(settings):
 
 def test_forward_inserts_the_rule_once(settings):
     dn = devnet_with_vm(settings, **{
-        "iptables -n -L DOCKER-USER": Result("Chain DOCKER-USER"),
-        f"iptables -C DOCKER-USER {RULE}": Result("", exited=1),
-        f"iptables -I DOCKER-USER 1 {RULE}": Result(""),
+        "iptables -w -n -L DOCKER-USER": Result("Chain DOCKER-USER"),
+        f"iptables -w -C DOCKER-USER {RULE}": Result("", exited=1),
+        f"iptables -w -I DOCKER-USER 1 {RULE}": Result(""),
     })
     step = VmForward(dn)
     assert step.check() is None
@@ -78,7 +78,7 @@ def test_forward_inserts_the_rule_once(settings):
 
 
 def test_forward_without_docker_user_chain_needs_nothing(settings):
-    dn = devnet_with_vm(settings, **{"iptables -n -L DOCKER-USER": Result("", exited=1)})
+    dn = devnet_with_vm(settings, **{"iptables -w -n -L DOCKER-USER": Result("", exited=1)})
     assert "does not filter forwarded traffic" in VmForward(dn).check()
 
 
