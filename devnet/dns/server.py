@@ -270,8 +270,8 @@ class Server:
     def _error(self, query, rcode) -> bytes:
         resp = dns.message.make_response(query, pad=0)
         resp.flags |= query.flags & dns.flags.CD
-        if rcode == dns.rcode.BADVERS:  # answered with the version we speak
-            resp.use_edns(0, 0, EDNS_PAYLOAD, pad=0)
+        if query.edns >= 0:  # OPT back, in the version we speak (BADVERS included)
+            resp.use_edns(0, query.ednsflags & dns.flags.DO, EDNS_PAYLOAD, pad=0)
         resp.set_rcode(rcode)
         return resp.to_wire()
 
