@@ -35,7 +35,7 @@ log = logging.getLogger("devnet.dns.forwarder")
 SOCKETS = 8
 MAX_PENDING = 4096  # distinct questions in flight; beyond, SERVFAIL at once (counted)
 MAX_TTL = 86400
-CACHE_BYTES = 6 << 20
+CACHE_BYTES = 3 << 20
 GOOD = (dns.rcode.NOERROR, dns.rcode.NXDOMAIN)
 
 
