@@ -23,20 +23,34 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 import dns.exception
-import dns.flags
 import dns.message
 import dns.query
-import dns.rcode
-import dns.rdatatype
+from devnet.dns import wire
 from devnet.dns.cache import LRU
 from devnet.dns.upstream import Upstream
 
 log = logging.getLogger("devnet.dns.forwarder")
 SOCKETS = 8
 MAX_PENDING = 4096  # distinct questions in flight; beyond, SERVFAIL at once (counted)
-MAX_TTL = 86400
 CACHE_BYTES = 3 << 20
-GOOD = (dns.rcode.NOERROR, dns.rcode.NXDOMAIN)
+GOOD = (wire.NOERROR, wire.NXDOMAIN)
+
+
+@dataclass
+class Answer:
+    """An upstream's answer as it came (with the ID of our query), and its shape."""
+
+    raw: bytes
+    qend: int
+    opt_at: int  # offset of its OPT RR, -1 without
+    keep: float  # seconds it stays fresh from now
+    age: float = 0.0  # seconds since it came: 0 straight from the upstream
+    parsed: dns.message.Message | None = None
+
+    def message(self) -> dns.message.Message:
+        if self.parsed is None:
+            self.parsed = dns.message.from_wire(self.raw)
+        return self.parsed
 
 
 @dataclass
@@ -49,22 +63,10 @@ class _Pending:
     ident: tuple = ()  # (socket fileno, query ID) of the try in flight
 
 
-def ttl_of(resp: dns.message.Message) -> int:
-    """How long an answer may be kept: its smallest TTL; negative: SOA TTL and minimum."""
-    if resp.rcode() not in GOOD:
-        return 0
-    if resp.answer and resp.rcode() == dns.rcode.NOERROR:
-        return min(min(r.ttl for r in resp.answer), MAX_TTL)
-    for rrset in resp.authority:
-        if rrset.rdtype == dns.rdatatype.SOA:
-            return min(rrset.ttl, rrset[0].minimum, MAX_TTL)
-    return 0  # negative without SOA: not cached (RFC 2308 section 5)
-
-
 class Forwarder:
     def __init__(self, upstream: Upstream, cache_bytes: int = CACHE_BYTES):
         self.upstream = upstream
-        self.answers = LRU(cache_bytes)  # key -> (message, stored at) + (size, 0, expiry)
+        self.answers = LRU(cache_bytes)  # key -> (Answer, stored at) + (size, 0, expiry)
         self.pending: dict[tuple, _Pending] = {}
         self.stats: Counter = Counter()
         self._by_ident: dict[tuple, tuple] = {}
@@ -74,19 +76,21 @@ class Forwarder:
         self._started = False
         self._tcp = ThreadPoolExecutor(2, thread_name_prefix="dns-tcp-retry")  # TC only: rare
 
-    def submit(self, key: tuple, query: dns.message.Message, callback) -> None:
-        """callback(answer or None, its age in seconds, seconds it stays fresh), now or later.
+    def submit(self, key: tuple, query: bytes, callback) -> None:
+        """callback(Answer or None), now or later; None: no answer in time (SERVFAIL).
 
-        key: (lower-cased name, type, class, DO, CD); query: what to ask upstream.
+        key: (lower-cased name, type, class, DO, CD, EDNS); query: the bytes to send, ID 0.
         """
         now = time.monotonic()
         hit = self.answers.get(key, now)
         if hit is not None:
             self.stats["forward_cached"] += 1
-            callback(hit[0], now - hit[1], hit[-1] - now)
+            kept = hit[0]
+            callback(Answer(kept.raw, kept.qend, kept.opt_at, hit[-1] - now, now - hit[1],
+                            kept.parsed))
             return
         if not self.upstream.servers:
-            callback(None, 0, 0)
+            callback(None)
             return
         with self._lock:
             p = self.pending.get(key)
@@ -99,12 +103,11 @@ class Forwarder:
                 full = True
             else:
                 full = False
-                query.id = 0
-                p = self.pending[key] = _Pending(key, query.to_wire(), [callback])
+                p = self.pending[key] = _Pending(key, query, [callback])
                 self._start()
                 self._send(p, now)
         if full:
-            callback(None, 0, 0)
+            callback(None)
             return
         self.stats["forwarded"] += 1
         self._wake_w.send(b"\0")
@@ -186,28 +189,28 @@ class Forwarder:
                 self.stats["forward_unexpected"] += 1
                 return
         try:
-            resp = dns.message.from_wire(data)
-        except dns.exception.DNSException:
+            qend, keep, opt_at = wire.shape(data)
+        except ValueError:
             return  # not an answer: keep waiting for the real one until the deadline
-        q = resp.question[0] if len(resp.question) == 1 else None
-        if q is None or (q.name, q.rdtype, q.rdclass) != key[:3]:
-            return
-        if resp.flags & dns.flags.TC:
+        if data[12:qend].lower() != p.wire[12:qend]:
+            return  # another question
+        if data[2] & 0x02:  # TC: ask again over TCP
             self._tcp.submit(self._over_tcp, p)
             return
-        if resp.rcode() not in GOOD and self._retry(p):
+        if data[3] & 0x0F not in GOOD and self._retry(p):
             return
-        self._complete(key, resp, len(data))
+        self._complete(key, Answer(data, qend, opt_at, keep))
 
     def _over_tcp(self, p: _Pending) -> None:
         host, port = p.sent_to
         try:
             query = dns.message.from_wire(p.wire)
-            resp = dns.query.tcp(query, host, timeout=self.upstream.budget, port=port)
-        except (dns.exception.DNSException, OSError) as err:
+            raw = dns.query.tcp(query, host, timeout=self.upstream.budget, port=port).to_wire()
+            answer = Answer(raw, *wire.shape(raw))
+        except (dns.exception.DNSException, OSError, ValueError) as err:
             self.upstream.last_error = f"{host}:{port}: TCP {type(err).__name__} {err}".strip()
-            resp = None
-        self._complete(p.key, resp, len(resp.to_wire()) if resp is not None else 0)
+            answer = None
+        self._complete(p.key, answer)
 
     def _retry(self, p: _Pending) -> bool:
         """Ask the next server, when there is one not asked yet."""
@@ -235,21 +238,25 @@ class Forwarder:
                     gone.append(key)
         for key in gone:
             self.stats["forward_timeout"] += 1
-            self._complete(key, None, 0)
+            self._complete(key, None)
 
-    def _complete(self, key: tuple, resp, size: int) -> None:
+    def _complete(self, key: tuple, answer: Answer | None) -> None:
         now = time.monotonic()
         with self._lock:
             p = self.pending.pop(key, None)
             if p is None:
                 return
             self._by_ident.pop(p.ident, None)
-        ttl = ttl_of(resp) if resp is not None else 0
-        if ttl > 0:
-            # A parsed message takes several times its wire size in memory.
-            self.answers.put(key, (resp, now), size * 8 + 1024, 0, now + ttl)
+        if answer is not None and answer.keep > 0:
+            try:  # parsed once now, so hits from the cache need not parse it again
+                answer.message()
+                # A parsed message takes several times its wire size in memory.
+                self.answers.put(key, (answer, now), len(answer.raw) * 8 + 1024, 0,
+                                 now + answer.keep)
+            except dns.exception.DNSException:
+                answer = None  # malformed beyond what shape() checks: SERVFAIL
         for callback in p.waiters:
             try:
-                callback(resp, 0.0, ttl)
+                callback(answer)
             except Exception:
                 log.exception("answering a forwarded question failed")

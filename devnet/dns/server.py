@@ -31,10 +31,11 @@ from devnet.dns.cache import LRU
 from devnet.dns.forwarder import Forwarder
 from devnet.dns.tcp import IP_FREEBIND, tcp_server
 from devnet.dns.upstream import Upstream
+from devnet.dns.wire import EDNS_PAYLOAD
+from devnet.dns.wire import query as wire_query
 from devnet.dns.zone import Zone
 
 log = logging.getLogger("devnet.dns")
-EDNS_PAYLOAD = 1232  # the DNS flag day's safe UDP size
 CACHE_BYTES = 5 << 20  # each of the two answer caches: ~15,000 answers
 LANE_QUEUE = 2048
 INFINITY = float("inf")
@@ -188,32 +189,62 @@ class Server:
 
     def _forward(self, query, wire: bytes, udp: bool, reply) -> None:
         q = query.question[0]
-        do = query.ednsflags & dns.flags.DO if query.edns >= 0 else 0
-        cd = query.flags & dns.flags.CD
+        edns = query.edns >= 0
+        do = bool(edns and query.ednsflags & dns.flags.DO)
+        cd = bool(query.flags & dns.flags.CD)
         name = q.name.canonicalize()
-        upstream_query = dns.message.make_query(name, q.rdtype, q.rdclass, use_edns=0,
-                                                payload=EDNS_PAYLOAD, want_dnssec=bool(do))
-        upstream_query.flags |= cd
         generation = self.zone.generation
 
-        def answered(up, age: float, fresh: float) -> None:
-            resp = dns.message.make_response(query, pad=0)
-            if up is None:
-                resp.set_rcode(dns.rcode.SERVFAIL)
-            else:
-                resp.set_rcode(up.rcode())
-                resp.flags |= up.flags & dns.flags.AD
-                for mine, theirs in ((resp.answer, up.answer), (resp.authority, up.authority),
-                                     (resp.additional, up.additional)):
-                    for rrset in theirs:
-                        aged = rrset.copy()
-                        aged.ttl = max(0, rrset.ttl - int(age))
-                        mine.append(aged)
+        def answered(up) -> None:
+            out = self._relay(wire, query, up, udp) if up is not None and not up.age else None
+            if out is None:
+                resp = self._from_upstream(query, up)
+                out = self._finish(query, resp, wire, True, udp, generation, 0.0)
             # The hot path may repeat it for a second at most: the TTLs it shows stay true.
-            until = time.monotonic() + min(fresh, 1.0) if fresh > 0 else 0.0
-            reply(self._finish(query, resp, wire, True, udp, generation, until))
+            if udp and up is not None and up.keep > 0:
+                until = time.monotonic() + min(up.keep, 1.0)
+                self._remember(wire, out, True, generation, until)
+            reply(out)
 
-        self.forwarder.submit((name, q.rdtype, q.rdclass, do, cd), upstream_query, answered)
+        key = (name, q.rdtype, q.rdclass, do, cd, edns)
+        self.forwarder.submit(key, wire_query(name.to_wire(), q.rdtype, q.rdclass, edns, do, cd),
+                              answered)
+
+    def _relay(self, wire: bytes, query, up, udp: bool) -> bytes | None:
+        """The upstream's fresh answer as bytes, with the client's ID, flags and question; None
+        when it needs more than that (an OPT to rewrite with options, a smaller buffer)."""
+        raw, qend = up.raw, question_end(wire)
+        if qend != up.qend:
+            return None  # compression in the client's question, or an odd answer
+        if query.edns >= 0:
+            if up.opt_at != len(raw) - 11:
+                return None  # no OPT, or one with options: let dnspython render it
+            do = query.ednsflags & dns.flags.DO
+            raw = raw[:-8] + struct.pack("!HBBHH", EDNS_PAYLOAD, raw[-6], 0, do, 0)
+        elif up.opt_at != -1:
+            return None
+        flags = bytes((0x80 | (wire[2] & 0x01),  # QR, RD as asked; AA and TC clear
+                       0x80 | (raw[3] & 0x20) | (wire[3] & 0x10) | (raw[3] & 0x0F)))  # RA AD CD
+        out = wire[:2] + flags + raw[4:12] + wire[12:qend] + raw[qend:]
+        limit = min(max(512, query.payload), EDNS_PAYLOAD) if query.edns >= 0 else 512
+        return None if udp and len(out) > limit else out
+
+    @staticmethod
+    def _from_upstream(query, up) -> dns.message.Message:
+        resp = dns.message.make_response(query, pad=0)
+        if up is None:
+            resp.set_rcode(dns.rcode.SERVFAIL)
+            return resp
+        theirs = up.message()
+        resp.set_rcode(theirs.rcode())
+        resp.flags |= theirs.flags & dns.flags.AD
+        for mine, their in ((resp.answer, theirs.answer), (resp.authority, theirs.authority),
+                            (resp.additional, theirs.additional)):
+            for rrset in their:
+                aged = rrset.copy()
+                aged.ttl = max(0, rrset.ttl - int(up.age))
+                mine.append(aged)
+        return resp
 
     def _finish(self, query, resp, wire, recurse, udp, generation, until) -> bytes:
         if recurse:

@@ -11,10 +11,10 @@ import dns.rcode
 import dns.rrset
 import pytest
 
-from devnet.dns.forwarder import ttl_of
 from devnet.dns.names import Naming
 from devnet.dns.server import Server, udp_socket
 from devnet.dns.upstream import Upstream
+from devnet.dns.wire import shape
 from devnet.dns.zone import Zone
 from tests.unit.test_dns_server import HOST, addrs, ask, container
 
@@ -77,13 +77,26 @@ def test_negative_answers_are_cached_by_the_soa_minimum(zone):
     for _ in range(3):
         assert ask(server, "gone.test")[0].rcode() == dns.rcode.NXDOMAIN
     assert up.asked == ["gone.test."]
-    nx = dns.message.from_wire(dns.message.make_response(
-        dns.message.make_query("gone.test", "A")).to_wire())
+    nx = dns.message.make_response(dns.message.make_query("gone.test", "A"))
     nx.set_rcode(dns.rcode.NXDOMAIN)
     nx.authority.append(dns.rrset.from_text("test.", 300, "IN", "SOA", "a. b. 1 2 3 4 5"))
-    assert ttl_of(nx) == 5
+    assert shape(nx.to_wire())[1] == 5
     nx.authority.clear()
-    assert ttl_of(nx) == 0  # no SOA: not cached (RFC 2308 5)
+    assert shape(nx.to_wire())[1] == 0  # no SOA: not cached (RFC 2308 5)
+    nx.set_rcode(dns.rcode.SERVFAIL)
+    assert shape(nx.to_wire())[1] == 0
+
+
+def test_an_answer_is_kept_for_its_smallest_ttl_and_its_opt_found():
+    q = dns.message.make_query("a.test", "A", use_edns=0)
+    r = dns.message.make_response(q)
+    r.answer.append(dns.rrset.from_text("a.test.", 60, "IN", "CNAME", "b.test."))
+    r.answer.append(dns.rrset.from_text("b.test.", 20, "IN", "A", "192.0.2.1"))
+    w = r.to_wire()
+    qend, keep, opt_at = shape(w)
+    assert keep == 20 and opt_at == len(w) - 11 and w[12:qend] == q.to_wire()[12:qend]
+    with pytest.raises(ValueError):
+        shape(w[:-3])
 
 
 def test_identical_questions_in_flight_are_coalesced(zone):
