@@ -24,7 +24,9 @@ def invoke(*args: str) -> float:
 
 
 def pct(values: list[float], q: int) -> float:
-    return statistics.quantiles(values, n=100)[q - 1] if len(values) > 1 else values[0]
+    # inclusive: a percentile lies between the smallest and the largest value, never beyond
+    return statistics.quantiles(values, n=100, method="inclusive")[q - 1] \
+        if len(values) > 1 else values[0]
 
 
 def write_results(name: str, results: dict) -> None:

@@ -35,6 +35,7 @@ class Registrar:
         self.connected = False
         self.last_event = ""
         self.resyncs = 0
+        self._told = False  # a failure to reach dockerd was logged
 
     def run(self) -> None:
         pause = 0.1
@@ -43,7 +44,7 @@ class Registrar:
                 client = docker.DockerClient(base_url=self.docker_url, timeout=10)
                 events = client.events(decode=True, filters={"type": ["container", "network"]})
                 self.resync(client)
-                self.connected, pause = True, 0.1
+                self.connected, self._told, pause = True, False, 0.1
                 for event in events:
                     self.handle(client, event)
                     if self.stopping.is_set():
@@ -52,6 +53,10 @@ class Registrar:
             except Exception as err:  # daemon down or restarting: retry with back-off
                 if self.connected:
                     log.warning("lost dockerd (%s); reconnecting", err)
+                elif not self._told:  # the first failure says why; the retries stay quiet
+                    log.warning("cannot read dockerd at %s (%s); retrying with back-off",
+                                self.docker_url, err)
+                self._told = True
             self.connected = False
             self.stopping.wait(pause)
             pause = min(pause * 2, 2.0)

@@ -2,7 +2,13 @@
 
 The registrar changes it (upsert, remove, replace_all). Names are parsed once per container
 and indexed by name, then by container, so a change costs the size of that container, not of
-the zone. Listeners hear of every change (the server drops its cache of rendered answers).
+the zone. Every change bumps `generation` under the same lock as the indices, and an answer
+reports the generation it was computed from: the server caches it only while that holds.
+Listeners hear of every change (the server drops its caches of rendered answers).
+
+Takeover rule: a name that is some running container's `<container>.<image>.<env>.<domain>`
+answers only with that container's addresses, whatever other containers' hostnames, aliases
+or labels say; the apex and `ns.<domain>` are devnet's own and never come from a container.
 """
 
 from __future__ import annotations
@@ -38,6 +44,7 @@ class _Parts:
     """One container's records as parsed DNS names."""
 
     rec: Records
+    primary: dns.name.Name
     names: list = field(default_factory=list)
     srv: list = field(default_factory=list)
     ptr: list = field(default_factory=list)
@@ -56,6 +63,11 @@ class Zone:
         self.ns_name = dns.name.from_text("ns", self.origin)
         self.ns_address = ns_address
         self.reverse = [reverse_origin(s) for s in reverse_subnets]
+        rev = dns.reversename.from_address(ns_address)
+        origin = next((o for o in self.reverse if rev.is_subdomain(o)), None)
+        self.ns_ptr = rev if origin is not None else None  # the bridge address's PTR
+        self._fixed = {self.origin, self.ns_name, *self.reverse,
+                       *(_ancestors(rev, origin) if origin is not None else ())}
         self.generation = 0
         self.records = 0
         self.listeners: list = []
@@ -66,6 +78,7 @@ class Zone:
         self._srv: dict = {}
         self._ptr: dict = {}
         self._exists: dict = {}  # name -> how many containers make it exist
+        self._primary: dict = {}  # a container's primary name -> {its container ids}
         self._lock = threading.Lock()
 
     # -- changes (registrar) -------------------------------------------------------------
@@ -75,11 +88,13 @@ class Zone:
         with self._lock:
             self._drop(rec.cid)
             self._add(parts)
+            self.generation += 1
         self._changed()
 
     def remove(self, cid: str) -> bool:
         with self._lock:
             dropped = self._drop(cid)
+            self.generation += dropped
         if dropped:
             self._changed()
         return dropped
@@ -91,21 +106,23 @@ class Zone:
                 self._drop(cid)
             for parts in parsed:
                 self._add(parts)
+            self.generation += 1
         self._changed()
 
     def container_ids(self) -> set[str]:
         return set(self._containers)
 
     def _changed(self) -> None:
-        self.generation += 1
         for listener in self.listeners:
             listener()
 
     def _parse(self, rec: Records) -> _Parts:
-        parts = _Parts(rec)
         primary = dns.name.from_text(rec.primary)
+        parts = _Parts(rec, primary)
         for text in rec.names:
             name = dns.name.from_text(text)
+            if name in (self.origin, self.ns_name):
+                continue  # devnet's own names: see the takeover rule above
             parts.names.append(name)
             parts.exists.update(_ancestors(name, self.origin))
         for owner, port in rec.srv:
@@ -130,6 +147,7 @@ class Zone:
     def _add(self, parts: _Parts) -> None:
         cid = parts.rec.cid
         self._containers[cid] = parts
+        self._primary.setdefault(parts.primary, set()).add(cid)
         for index, entries in self._indexed(parts):
             for name, values in entries:
                 index.setdefault(name, {}).setdefault(cid, []).extend(values)
@@ -141,6 +159,10 @@ class Zone:
         parts = self._containers.pop(cid, None)
         if parts is None:
             return False
+        owners = self._primary.get(parts.primary, set())
+        owners.discard(cid)
+        if not owners:
+            self._primary.pop(parts.primary, None)
         for index, entries in self._indexed(parts):
             for name, _ in entries:
                 owners = index.get(name)
@@ -158,23 +180,24 @@ class Zone:
     def owns(self, qname: dns.name.Name) -> bool:
         return qname.is_subdomain(self.origin) or any(qname.is_subdomain(o) for o in self.reverse)
 
-    def answer(self, query: dns.message.Message) -> dns.message.Message:
-        resp = dns.message.make_response(query)
+    def answer(self, query: dns.message.Message) -> tuple[dns.message.Message, int]:
+        """The answer and the zone generation it was computed from."""
+        resp = dns.message.make_response(query, pad=0)
         resp.flags |= dns.flags.AA
         resp.flags &= ~dns.flags.RA  # set by the server when the client may recurse
         q = query.question[0]
         if q.rdclass != dns.rdataclass.IN:
             resp.set_rcode(dns.rcode.REFUSED)
-            return resp
+            return resp, self.generation
         name, rdtype = q.name, q.rdtype
         with self._lock:  # the registrar may be changing the indices right now
+            generation = self.generation
             resp.answer.extend(self._rrsets(name, rdtype))
-            known = name in self._exists or name in (self.origin, self.ns_name, *self.reverse)
-        if not resp.answer:
-            if not known:
-                resp.set_rcode(dns.rcode.NXDOMAIN)
-            resp.authority.append(self._soa(name))
-        return resp
+            known = name in self._exists or name in self._fixed
+            resp.authority.extend([] if resp.answer else [self._soa(name, generation)])
+        if not resp.answer and not known:
+            resp.set_rcode(dns.rcode.NXDOMAIN)
+        return resp, generation
 
     def _rrsets(self, name, rdtype):
         def want(t):
@@ -184,28 +207,33 @@ class Zone:
             return dns.rrset.from_text_list(name, self.ttl, "IN", t, [str(v) for v in values])
 
         def merged(index):
-            return sorted({v for values in index[name].values() for v in values})
+            owners = index[name]
+            primary = self._primary.get(name)  # the takeover rule
+            return sorted({v for cid, values in owners.items() if not primary or cid in primary
+                           for v in values})
 
-        if want(A) and name in self._a:
-            yield rrset(A, merged(self._a))
-        if want(AAAA) and name in self._aaaa:
-            yield rrset(AAAA, merged(self._aaaa))
+        for t, index in ((A, self._a), (AAAA, self._aaaa)):
+            values = merged(index) if want(t) and name in index else None
+            if values:
+                yield rrset(t, values)
         if want(SRV) and name in self._srv:
             yield rrset(SRV, [f"0 0 {port} {target}" for port, target in merged(self._srv)])
         if want(PTR) and name in self._ptr:
             yield rrset(PTR, [next(iter(self._ptr[name].values()))[0]])
+        elif want(PTR) and name == self.ns_ptr:
+            yield rrset(PTR, [self.ns_name])
         if name == self.ns_name and want(A):
             yield rrset(A, [self.ns_address])
         if name == self.origin or name in self.reverse:
             if want(SOA):
-                yield self._soa(name)
+                yield self._soa(name, self.generation)
             if want(NS):
                 yield rrset(NS, [self.ns_name])
 
-    def _soa(self, name) -> dns.rrset.RRset:
+    def _soa(self, name, generation: int) -> dns.rrset.RRset:
         origin = next((o for o in [self.origin, *self.reverse] if name.is_subdomain(o)),
                       self.origin)
-        serial = self.generation % 2**32
+        serial = generation % 2**32
         text = f"{self.ns_name} hostmaster.{self.origin} {serial} 3600 600 86400 {self.ttl}"
         return dns.rrset.from_text(origin, self.ttl, "IN", "SOA", text)
 

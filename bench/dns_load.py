@@ -1,0 +1,106 @@
+"""What the DNS benchmark measures with: dnsperf runs parsed into figures, process CPU and
+memory from /proc, the machine's description, and summaries over repeated runs."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+import re
+import statistics
+import subprocess
+from pathlib import Path
+
+from bench.common import pct
+
+TICK = os.sysconf("SC_CLK_TCK")
+
+
+def dnsperf(p, server: str, port: int, queries: Path, *extra) -> dict:
+    """One dnsperf run from the simulated host, on core 0, under time(1) for its own CPU."""
+    argv = ["ip", "netns", "exec", p.host_ns, "taskset", "-c", "0", "/usr/bin/time", "-f",
+            "CPU %e %U %S", "dnsperf", "-s", server, "-p", str(port), "-d", str(queries),
+            *extra]
+    run = subprocess.run(argv, capture_output=True, text=True, check=True)
+    out = run.stdout
+
+    def stat(label):
+        return float(re.search(label + r":\s+([\d.]+)", out).group(1))
+
+    wall, user, system = map(float, re.findall(r"^CPU (\S+) (\S+) (\S+)$", run.stderr, re.M)[-1])
+    result = {"qps": round(stat("Queries per second")), "completed": int(stat("Queries completed")),
+              "lost": int(stat("Queries lost")), "seconds": stat(r"Run time \(s\)"),
+              "client_cpu": round((user + system) / max(wall, 0.001), 2)}
+    lat = [float(x) * 1000 for x in re.findall(r"^> \S+ \S+ \S+ ([\d.]+)$", out, re.M)]
+    if lat:
+        result.update({"p50_ms": round(pct(lat, 50), 3), "p99_ms": round(pct(lat, 99), 3),
+                       "max_ms": round(max(lat), 3), "timed": len(lat)})
+    return result
+
+
+def cpu_seconds(pid: int) -> float:
+    """User + system time of a process, all its threads."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / TICK
+
+
+def rss_mb(pid: int, field: str = "VmRSS") -> float:
+    text = Path(f"/proc/{pid}/status").read_text()
+    return round(int(re.search(field + r":\s+(\d+)", text).group(1)) / 1024, 1)
+
+
+def machine() -> dict:
+    cpu = re.search(r"model name\s*:\s*(.+)", Path("/proc/cpuinfo").read_text())
+    mem = re.search(r"MemTotal:\s+(\d+)", Path("/proc/meminfo").read_text())
+
+    def version(*argv):
+        run = subprocess.run(argv, capture_output=True, text=True)
+        found = re.search(r"[Vv]ersion (\S+)", run.stdout + run.stderr)
+        return found.group(1) if found else "unknown"
+
+    return {"cpu": cpu.group(1) if cpu else platform.processor(), "cores": os.cpu_count(),
+            "memory_gb": round(int(mem.group(1)) / 2**20, 1) if mem else None,
+            "kernel": platform.release(), "python": platform.python_version(),
+            "dnsperf": version("dnsperf", "-h"), "dnsmasq": version("dnsmasq", "--version")}
+
+
+def summary(runs: list[dict]) -> dict:
+    """Median and min–max of each figure over the runs; a flag is true if it ever was."""
+    out: dict = {"runs": len(runs)}
+    for key, first in runs[0].items():
+        values = [r[key] for r in runs]
+        if isinstance(first, bool):
+            out[key] = any(values)
+        else:
+            out[key] = {"median": statistics.median(values), "min": min(values),
+                        "max": max(values)}
+    return out
+
+
+def randcase(name: str, rnd: random.Random) -> str:
+    """A 0x20 variant: each letter's case chosen at random."""
+    return "".join(c.upper() if rnd.random() < 0.5 else c for c in name)
+
+
+POLLER = r"""
+import socket, sys, time, struct, random
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM); s.settimeout(0.002)
+def q(name):
+    qid = random.randrange(65536)
+    wire = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    wire += b"".join(bytes([len(l)]) + l.encode() for l in name.split(".")) + b"\0\0\1\0\1"
+    return qid, wire
+for line in sys.stdin:
+    name = line.strip()
+    qid, wire = q(name)
+    while True:
+        s.sendto(wire, ("172.17.42.1", 53))
+        try:
+            data = s.recv(512)
+        except socket.timeout:
+            continue
+        if data[:2] == wire[:2] and data[3] & 0xF == 0 and struct.unpack("!H", data[6:8])[0]:
+            print(time.time(), flush=True)
+            break
+        time.sleep(0.0005)
+"""
