@@ -297,3 +297,43 @@ def test_iptables_nft_tables_are_left_to_iptables_save():
         rules = firewall.parse_nft(fixture_text(name))
         native = {r.table for r in rules if r.table not in firewall.IPTABLES_NFT_TABLES}
         assert native <= {"inet anyconnect"}
+
+
+def test_macos_probes_then_both_firewalls_counters_name_their_rules():
+    mac = blame.Scope(SCOPE.networks, "vboxnet0", "172.16.0.1", "devnet:dntest")
+    anchor = "cisco.anyconnect.vpn"
+    c = host(**{
+        probe.command(PROBES): answered(False, False, False, False),
+        "ipfw -a -S list": [Result(fixture_text("macos/ipfw-a-S-list-before.txt")),
+                            Result(fixture_text("macos/ipfw-a-S-list-after.txt"))],
+        "pfctl -si": Result(fixture_text("macos/pfctl-si.txt")),
+        "pfctl -vvsr": Result(fixture_text("macos/pfctl-vvsr-main.txt")),
+        f"pfctl -a {anchor} -vvsr": [
+            Result(fixture_text("macos/pfctl-a-anyconnect-vvsr-before.txt")),
+            Result(fixture_text("macos/pfctl-a-anyconnect-vvsr-after.txt"))]})
+    found = macos_firewall.firewall_problems(c, mac, PROBES)
+    assert [(kind, text) for kind, text, _ in found] == [
+        ("ipfw", "ipfw: rule 00411 `deny ip from any to any` drops devnet's traffic"),
+        ("pf", f"pf: `block drop quick all` ({anchor}) drops devnet's traffic")]
+    assert not any("com.apple" in line for line in ran(c))  # Apple's anchors are not read
+
+
+def test_macos_all_answered_reads_no_firewall():
+    c = host(**{probe.command(PROBES): answered(True, True, True, True)})
+    assert macos_firewall.firewall_problems(c, SCOPE, PROBES) == []
+    assert ran(c) == [probe.command(PROBES)]
+
+
+@pytest.mark.parametrize("name", sorted(p.name for p in (
+    fixture_text.__globals__["FIXTURES"] / "real-world").iterdir() if p.suffix != ".md"))
+def test_real_world_rulesets_read_without_error(name):
+    text = fixture_text(f"real-world/{name}")
+    if name.endswith(".nft") and not text.startswith("add "):
+        rules = firewall.parse_nft(text)
+    elif name.endswith(".rules"):
+        rules = firewall.parse_iptables_save(text)
+    else:
+        rules = []  # wg-quick's own `nft -f` commands: read back in the e2e
+    assert all(r.spec for r in rules)
+    for r in rules:
+        blame.could_drop(r, PROBES[0], SCOPE)  # judged or "cannot judge", never an error
