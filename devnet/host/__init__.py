@@ -4,7 +4,7 @@ the same way and only the commands differ:
 
   routes, route_to, add_route, delete_route, replace_route, route_get, monitor_argv
   resolver_method, resolvers, flush_dns
-  firewall_problems, remove_rule, put_back_rule, describe_rule   (vpn.fix)
+  firewall_problems, add_exception, remove_exception, describe_exception   (vpn.fix)
 
 Commands that change the machine (and firewall reads) go through sudo when the Context is
 not root (devnet.host.sudo).

@@ -11,10 +11,10 @@ import json
 
 from devnet.errors import DevnetError
 from devnet.host.linux_firewall import (  # noqa: F401  (part of this adapter's interface)
-    describe_rule,
+    add_exception,
+    describe_exception,
     firewall_problems,
-    put_back_rule,
-    remove_rule,
+    remove_exception,
 )
 from devnet.host.sudo import run_as_root
 from devnet.system import cmd

@@ -1,91 +1,135 @@
-"""vpn.fix on Linux: iptables rules (`iptables-save`) and native nftables tables (`nft -a list
-ruleset`) that block devnet's networks; each removal is journaled so it can be put back
-where it was. Every command, reads included, needs root.
+"""vpn.fix on Linux: which iptables or native nftables rule drops devnet's traffic, proven
+by probes and the kernel's accounting, and devnet's own exception right before it.
+
+1. The probes (devnet.vpn.probe) run; all answered: the firewall blocks nothing, nothing
+   more is read or changed (this is every net.watch round on a healthy host).
+2. Some went unanswered: they run again between two `iptables-save -c` (per-rule counters,
+   legacy and nft backends alike), and, where native nftables tables could drop them, with
+   a trace table of devnet's own so `nft monitor trace` names the rule that dropped each
+   probe packet (nft rules need no counter for that). The trace table lives only while the
+   probes run.
+3. Nothing blamed: not the firewall's doing (a route, the VM), or no verdict: said, and
+   nothing changes. Rules devnet did not add are never deleted nor edited.
+Every command, reads included, needs root; iptables always waits for the xtables lock (-w).
 """
 
 from __future__ import annotations
 
-import shlex
-
+from devnet.errors import DevnetError
+from devnet.host.firewall_io import read_listing, run_probes, unexplained
 from devnet.host.sudo import run_as_root
 from devnet.system import cmd
-from devnet.vpn import firewall
+from devnet.vpn import blame, exception, firewall
 
 
-def firewall_problems(c, networks, link) -> list[tuple[str, str, dict]]:
-    """(kind, what it says, what remove_rule needs) for every rule that blocks `networks`."""
-    return _iptables_problems(c, networks, link) + _nft_problems(c, networks, link)
+def iptables_rules(c) -> list | None:
+    text = read_listing(c, "iptables-save -c")
+    return None if text is None else firewall.parse_iptables_save(text)
 
 
-def _iptables_problems(c, networks, link):
-    out = run_as_root(c, "iptables-save -t filter", hide=True, warn=True)
-    if out.failed:
-        return []
-    return [("firewall", f"firewall: `-A {r.chain} {r.spec}` blocks devnet",
-             {"table": r.table, "chain": r.chain, "spec": r.spec, "position": r.position})
-            for r in firewall.blocking(firewall.parse_iptables_save(out.stdout), networks, link)]
+def nft_rules(c) -> list | None:
+    """Rules of the native nftables tables (iptables-nft's own are iptables')."""
+    text = read_listing(c, "nft -a list ruleset")
+    return None if text is None else [r for r in firewall.parse_nft(text)
+                                      if r.table not in firewall.IPTABLES_NFT_TABLES]
 
 
-def _nft_problems(c, networks, link):
-    """Native nftables rules (tables iptables does not manage) that block devnet."""
-    out = run_as_root(c, "nft -a list ruleset", hide=True, warn=True)
-    if out.failed:
-        return []  # no nft on this host
-    rules = [r for r in firewall.parse_nft(out.stdout)
-             if r.table not in firewall.IPTABLES_NFT_TABLES]
+def trace_name(scope) -> str:
+    return "devnet_trace_" + "".join(ch if ch.isalnum() else "_" for ch in scope.mark[7:])
+
+
+def firewall_problems(c, scope, probes) -> list[tuple[str, str, dict]]:
+    """(kind, what it says, what add_exception needs) per chain whose rule drops devnet's
+    probes; kind "unexplained" says a probe went unanswered with no rule to blame."""
+    try:  # counters around the first probes: no second round when iptables dropped them
+        before, unreadable = iptables_rules(c), None
+    except DevnetError as err:
+        before, unreadable = None, err
+    failed, _ = run_probes(c, probes)
+    if not failed:
+        return []  # nothing dropped: nothing is at fault, whatever the rules say
+    if unreadable:
+        raise unreadable
+    after = iptables_rules(c) if before is not None else None
+    found, why = [], None
+    if before is not None:
+        blamed, why = blame.by_counters(before, after, failed, scope)
+        found += _groups("iptables", after, blamed, scope)
+    nft = nft_rules(c)
+    suspects = [r for r in nft or [] if any(blame.could_drop(r, p, scope) for p in failed)]
+    if suspects and not found:  # the kernel's trace of the probes names the nft rule
+        name = trace_name(scope)
+        failed, traced = run_probes(c, failed, blame.trace_table(name, failed), f"inet {name}")
+        if not failed:
+            return []  # answered now: a passing hiccup, nothing to blame
+        found += _groups("nft", nft, blame.by_trace(traced, nft), scope)
+    return found or [unexplained(failed, why)]
+
+
+def _groups(kind, rules, blamed, scope):
+    """One exception per chain, before the first rule there that dropped devnet's traffic."""
+    first = {}
+    for r in blamed:
+        key = (r.table, r.chain)
+        if key not in first or r.position < first[key].position:
+            first[key] = r
     found = []
-    for r in firewall.blocking(rules, networks, link):
-        before = [x.handle for x in rules if x.table == r.table and x.chain == r.chain
-                  and x.position == r.position - 1]
-        found.append(("nft", f"nftables: `{r.spec}` in {r.table} {r.chain} blocks devnet",
-                      {"table": r.table, "chain": r.chain, "handle": r.handle,
-                       "spec": r.spec, "after": before[0] if before else None}))
+    for r in first.values():
+        ways = blame.directions(rules, r)
+        what = "its policy" if r.policy else f"`{r.spec}`"
+        data = {"table": r.table, "chain": r.chain, "before": r.spec,
+                "position": None if r.policy else r.position, "handle": r.handle,
+                "rules": exception.iptables(scope, ways) if kind == "iptables"
+                else exception.nft(scope, ways), "mark": scope.mark}
+        found.append((kind, f"{kind}: {r.table} {r.chain} {what} drops devnet's traffic",
+                      data))
     return found
 
 
-def remove_rule(c, kind: str, d: dict, record) -> str:
-    """Journal (through `record(**args)`) what puts the rule back, then remove it."""
-    if kind == "firewall":
-        record(**d)
-        run_as_root(c, f"iptables -w -t {d['table']} -D {shlex.quote(d['chain'])} {d['spec']}",
-                    hide=True)
-        return f"removed `-A {d['chain']} {d['spec']}`"
-    # nft: a handle is only this rule's while it lives; the neighbour places it back
-    record(table=d["table"], chain=d["chain"], spec=d["spec"], after=d["after"])
-    run_as_root(c, cmd("nft", "delete", "rule", *d["table"].split(), d["chain"], "handle",
-                       d["handle"]), hide=True)
-    return f"removed nftables rule `{d['spec']}` ({d['table']} {d['chain']})"
+def _iptables(table, op, chain, *rest):
+    return cmd("iptables", "-w", "-t", table, op, chain, *rest)
 
 
-def describe_rule(kind: str, args: dict) -> str:
-    if kind == "nft":
-        return f"put back nftables rule `{args['spec']}` in {args['table']} {args['chain']}"
-    return f"put back `-A {args['chain']} {args['spec']}` at {args['position']}"
-
-
-def put_back_rule(c, kind: str, args: dict) -> str:
-    if kind == "nft":
-        return _put_back_nft(c, args)
-    table, chain = args["table"], shlex.quote(args["chain"])
-    if run_as_root(c, f"iptables -w -t {table} -n -L {chain}", hide=True, warn=True).failed:
-        return f"chain {args['chain']} is gone (the VPN disconnected): nothing to put back"
-    length = len(run_as_root(c, f"iptables -w -t {table} -S {chain}", hide=True)
-                 .stdout.splitlines()) - 1  # the -N/-P line
-    pos = min(args["position"], length + 1)
-    run_as_root(c, f"iptables -w -t {table} -I {chain} {pos} {args['spec']}", hide=True)
-    return f"put back `-A {args['chain']} {args['spec']}` at {pos}"
-
-
-def _put_back_nft(c, args) -> str:
-    table = args["table"].split()
-    listing = run_as_root(c, cmd("nft", "-a", "list", "chain", *table, args["chain"]),
-                          hide=True, warn=True)
-    if listing.failed:
-        return f"nftables {args['table']} {args['chain']} is gone: nothing to put back"
-    handles = {r.handle for r in firewall.parse_nft(listing.stdout)}
-    if args["after"] in handles:
-        where = ["add", "rule", *table, args["chain"], "position", args["after"]]
+def add_exception(c, kind: str, d: dict, record) -> str:
+    """Journal (through `record(**args)`) devnet's exception, then insert it right before
+    the rule (or at the end, before the policy) that drops devnet's traffic."""
+    record(**d)
+    if kind == "iptables":
+        for argv in reversed(d["rules"]) if d["position"] else d["rules"]:
+            where = ["-I", d["chain"], d["position"]] if d["position"] else ["-A", d["chain"]]
+            run_as_root(c, _iptables(d["table"], where[0], *where[1:], *argv), hide=True)
     else:
-        where = ["insert", "rule", *table, args["chain"]]
-    run_as_root(c, cmd("nft", *where, args["spec"]), hide=True)
-    return f"put back nftables rule `{args['spec']}` in {args['table']} {args['chain']}"
+        for text in d["rules"]:  # each lands before the dropping rule, after the last
+            where = ["insert", "rule", *d["table"].split(), d["chain"], "position",
+                     d["handle"]] if d["handle"] else ["add", "rule", *d["table"].split(),
+                                                       d["chain"]]
+            run_as_root(c, cmd("nft", *where, *text.split()), hide=True)
+    return (f"added devnet's exception ({len(d['rules'])} rule(s), {d['mark']}) before "
+            f"`{d['before']}` in {d['table']} {d['chain']}")
+
+
+def describe_exception(kind: str, args: dict) -> str:
+    return f"remove devnet's exception ({args['mark']}) from {args['table']} {args['chain']}"
+
+
+def remove_exception(c, kind: str, args: dict) -> str:
+    """Exactly devnet's rules, found by their mark; nothing else is touched."""
+    gone = 0
+    if kind == "iptables":
+        for argv in args["rules"]:
+            while run_as_root(c, _iptables(args["table"], "-C", args["chain"], *argv),
+                              hide=True, warn=True).ok:
+                run_as_root(c, _iptables(args["table"], "-D", args["chain"], *argv), hide=True)
+                gone += 1
+    else:
+        listing = run_as_root(c, cmd("nft", "-a", "list", "chain", *args["table"].split(),
+                                     args["chain"]), hide=True, warn=True)
+        rules = firewall.parse_nft(listing.stdout) if listing.ok else []
+        for r in rules:
+            if r.comment == args["mark"] and r.handle:
+                run_as_root(c, cmd("nft", "delete", "rule", *args["table"].split(),
+                                   args["chain"], "handle", r.handle), hide=True)
+                gone += 1
+    if not gone:
+        return f"devnet's exception in {args['table']} {args['chain']} was gone already"
+    return f"removed devnet's exception ({gone} rule(s)) from {args['table']} {args['chain']}"

@@ -15,10 +15,10 @@ import re
 
 from devnet.host.linux import conflicts, describe, destination  # noqa: F401  (same shape)
 from devnet.host.macos_firewall import (  # noqa: F401  (part of this adapter's interface)
-    describe_rule,
+    add_exception,
+    describe_exception,
     firewall_problems,
-    put_back_rule,
-    remove_rule,
+    remove_exception,
 )
 from devnet.host.sudo import run_as_root
 from devnet.system import cmd

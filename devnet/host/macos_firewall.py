@@ -1,11 +1,15 @@
-"""vpn.fix on macOS: ipfw rules (`ipfw list`; Cisco AnyConnect's deny-all, the walk-through's
-rule 00411) and pf rules (`pfctl -sr`, in the main ruleset or the anchor a VPN client loads
-its rules into) that block devnet's networks. Every command, reads included, needs root.
+"""vpn.fix on macOS: which ipfw or pf rule drops devnet's probes, from their own counters
+(`ipfw -a -S list`, `pfctl -vvsr` of the main ruleset and each anchor it evaluates), and
+devnet's own exception before it. No rule of anyone else's is ever deleted or reloaded away.
 
-ipfw deletes by rule number, and puts back with `ipfw add <number> <rule>`. pf cannot
-delete one rule: an anchor's rules are reloaded without it (`pfctl -a <anchor> -R -f -`,
-filter rules only, so NAT and options stay), and put back by reloading them with it at
-its old position.
+- ipfw: devnet's rules take the number right before the dropping rule's (a free one when
+  there is one, else the previous rule's: same-number rules run in the order added) and
+  ipfw's set 30, with `// devnet:<instance>`; removed by `ipfw delete set 30`, and only when
+  every rule of set 30 is devnet's.
+- pf: devnet's own anchor (`devnet.<instance>`) holding `pass quick` of devnet's traffic,
+  referenced first in the main ruleset, so it is evaluated before any VPN's anchor; undone by
+  flushing that anchor and taking its reference out again.
+Every command, reads included, needs root.
 """
 
 from __future__ import annotations
@@ -13,45 +17,97 @@ from __future__ import annotations
 import re
 
 from devnet.errors import DevnetError
+from devnet.host.firewall_io import read_listing, run_probes, unexplained
 from devnet.host.sudo import run_as_root
 from devnet.system import cmd
-from devnet.vpn import firewall
+from devnet.vpn import blame, exception
+from devnet.vpn.firewall_macos import parse_ipfw, parse_pf
 
-IPFW_DEFAULT_RULE = "65535"  # always there, allows or denies all: ipfw's own
-
-
-def firewall_problems(c, networks, link) -> list[tuple[str, str, dict]]:
-    """(kind, what it says, what remove_rule needs) for every rule that blocks `networks`."""
-    return _ipfw_problems(c, networks, link) + _pf_problems(c, networks, link)
+DEVNET_SET = 30
 
 
-# -- ipfw ------------------------------------------------------------------------------------
-
-def _ipfw_list(c):
-    out = run_as_root(c, "ipfw list", hide=True, warn=True)
-    return firewall.parse_ipfw(out.stdout) if out.ok else None  # None: no ipfw (macOS >= 10.10)
+def _ipfw(c):
+    text = read_listing(c, "ipfw -a -S list")
+    return None if text is None else parse_ipfw(text)
 
 
-def _ipfw_problems(c, networks, link):
-    rules = _ipfw_list(c) or []
-    found = {}
-    for r in firewall.blocking(rules, networks, link):
-        if r.handle != IPFW_DEFAULT_RULE and r.handle not in found:
-            # `ipfw delete N` takes every rule numbered N: all of them are journaled
-            same = [x.spec for x in rules if x.handle == r.handle]
-            found[r.handle] = ("ipfw", f"ipfw: rule {r.handle} `{r.spec}` blocks devnet",
-                               {"number": r.handle, "rules": same})
-    return list(found.values())
+def _pf_enabled(c) -> bool:
+    text = read_listing(c, "pfctl -si")
+    return bool(text) and "Status: Enabled" in text
 
 
-# -- pf --------------------------------------------------------------------------------------
+def _pf_anchors(c, text: str) -> list[str]:
+    """Anchors the main ruleset evaluates, but Apple's own (com.apple/*, which no VPN client
+    loads into); `x/*` means every anchor under x."""
+    names = []
+    for name in re.findall(r'^(?:@\d+ )?anchor "([^"]+)"', text, re.M):
+        if name.startswith("com.apple"):
+            continue
+        if name.endswith("/*"):
+            names += (read_listing(c, cmd("pfctl", "-a", name[:-2], "-sA")) or "").split()
+        else:
+            names.append(name)
+    return names
 
-def _pf_rules(c, anchor: str) -> list[str] | None:
-    """The filter rules of `anchor` ("" is the main ruleset) as pfctl prints them, which is
-    also how they load again."""
-    out = run_as_root(c, cmd("pfctl", *(["-a", anchor] if anchor else []), "-sr"), hide=True,
-                      warn=True)
-    return [ln.strip() for ln in out.stdout.splitlines() if ln.strip()] if out.ok else None
+
+def _pf(c) -> list | None:
+    """Every rule of the main ruleset and its anchors, with counters (chain = anchor)."""
+    if not _pf_enabled(c):
+        return None  # pf off: its rules drop nothing
+    text = read_listing(c, "pfctl -vvsr") or ""
+    rules = parse_pf(text)
+    for anchor in _pf_anchors(c, text):
+        rules += parse_pf(read_listing(c, cmd("pfctl", "-a", anchor, "-vvsr")) or "", anchor)
+    return rules
+
+
+def firewall_problems(c, scope, probes) -> list[tuple[str, str, dict]]:
+    failed, _ = run_probes(c, probes)
+    if not failed:
+        return []
+    before = {"ipfw": _ipfw(c), "pf": _pf(c)}
+    failed, _ = run_probes(c, failed)
+    if not failed:
+        return []
+    found, why = [], None
+    for kind, rules in before.items():
+        if rules is None:
+            continue
+        after = _ipfw(c) if kind == "ipfw" else _pf(c)
+        blamed, why = blame.by_counters(rules, after, failed, scope)
+        if blamed:
+            found.append(_ipfw_problem(after, blamed[0], scope) if kind == "ipfw"
+                         else _pf_problem(blamed, scope))
+    return found or [unexplained(failed, why)]
+
+
+def _ipfw_problem(rules, first, scope):
+    taken = {int(r.handle) for r in rules}
+    below = [n for n in taken if n < int(first.handle)]
+    free = [n for n in range(int(first.handle) - 1, max(below, default=0), -1)
+            if n not in taken]
+    number = free[0] if free else max(below, default=1)
+    strangers = [r for r in rules if r.group == DEVNET_SET and r.comment != scope.mark]
+    if strangers:
+        return ("unexplained", f"ipfw: rule {first.handle} drops devnet's traffic, but set "
+                f"{DEVNET_SET} holds rules that are not devnet's: nothing changed", {})
+    return ("ipfw", f"ipfw: rule {first.handle} `{first.spec}` drops devnet's traffic",
+            {"number": number, "set": DEVNET_SET, "before": first.handle,
+             "rules": exception.ipfw(scope), "mark": scope.mark})
+
+
+def _pf_problem(blamed, scope):
+    specs = ", ".join(f"`{r.spec}` ({r.chain})" for r in blamed)
+    return ("pf", f"pf: {specs} drops devnet's traffic",
+            {"anchor": exception.pf_anchor(scope), "rules": exception.pf(scope),
+             "mark": scope.mark})
+
+
+def _main_rules(c) -> list[str]:
+    text = read_listing(c, "pfctl -sr")
+    if text is None:
+        raise DevnetError("cannot read the firewall: `pfctl -sr` is missing")
+    return [ln.strip() for ln in text.splitlines() if ln.strip()]
 
 
 def _pf_load(c, anchor: str, lines: list[str]) -> None:
@@ -60,93 +116,41 @@ def _pf_load(c, anchor: str, lines: list[str]) -> None:
     run_as_root(c, cmd("sh", "-c", f'printf "%s" "$0" | {pfctl}', text), hide=True)
 
 
-def _pf_anchors(c, main: list[str]) -> list[str]:
-    """Anchors the main ruleset evaluates, but Apple's own (com.apple/*: AirDrop, the
-    application firewall), which no VPN client loads into; `x/*` means all anchors under x."""
-    names = []
-    for line in main:
-        m = re.match(r'anchor "([^"]+)"', line)
-        if not m or m.group(1).startswith("com.apple"):
-            continue
-        if m.group(1).endswith("/*"):
-            out = run_as_root(c, cmd("pfctl", "-a", m.group(1)[:-2], "-sA"), hide=True,
-                              warn=True)
-            names += out.stdout.split() if out.ok else []
-        else:
-            names.append(m.group(1))
-    return names
-
-
-def _where(anchor: str) -> str:
-    return f"anchor {anchor}" if anchor else "the main ruleset"
-
-
-def _pf_problems(c, networks, link):
-    info = run_as_root(c, "pfctl -si", hide=True, warn=True)
-    if info.failed or "Status: Enabled" not in info.stdout:
-        return []  # pf off: its rules block nothing
-    main = _pf_rules(c, "") or []
-    found = []
-    for anchor in ["", *_pf_anchors(c, main)]:
-        lines = main if not anchor else _pf_rules(c, anchor) or []
-        chosen = firewall.blocking(firewall.parse_pf("\n".join(lines)), networks, link)
-        if chosen:
-            specs = ", ".join(f"`{r.spec}`" for r in chosen)
-            found.append(("pf", f"pf: {specs} in {_where(anchor)} blocks devnet",
-                          {"anchor": anchor, "rules": [[r.position, r.spec] for r in chosen]}))
-    return found
-
-
-# -- repair and undo -------------------------------------------------------------------------
-
-def remove_rule(c, kind: str, d: dict, record) -> str:
-    """Journal (through `record(**args)`) what puts the rules back, then remove them."""
+def add_exception(c, kind: str, d: dict, record) -> str:
     if kind == "ipfw":
         record(**d)
-        run_as_root(c, cmd("ipfw", "delete", int(d["number"])), hide=True)
-        return f"removed ipfw rule {d['number']} `{'; '.join(d['rules'])}`"
-    lines = _pf_rules(c, d["anchor"])
-    if lines is None:  # never reload what could not be read: that would flush the anchor
-        raise DevnetError(f"cannot read pf {_where(d['anchor'])} (`pfctl -sr` failed)",
-                          "sudo pfctl -sr; then invoke vpn.fix")
+        for body in d["rules"]:
+            run_as_root(c, cmd("ipfw", "add", d["number"], "set", d["set"], *body.split()),
+                        hide=True)
+        return (f"added devnet's exception (ipfw {d['number']}, set {d['set']}, "
+                f"{d['mark']}) before rule {d['before']}")
+    main = _main_rules(c)  # read before anything changes: never reload what was not read
     record(**d)
-    drop = {spec for _, spec in d["rules"]}
-    _pf_load(c, d["anchor"], [ln for ln in lines if ln not in drop])
-    return f"removed pf rule(s) {', '.join(sorted(drop))} from {_where(d['anchor'])}"
+    _pf_load(c, d["anchor"], d["rules"])
+    ref = f'anchor "{d["anchor"]}" all'
+    if ref not in main:
+        _pf_load(c, "", [ref, *main])
+    return f"added devnet's exception (pf anchor {d['anchor']}, evaluated first)"
 
 
-def describe_rule(kind: str, args: dict) -> str:
+def describe_exception(kind: str, args: dict) -> str:
     if kind == "ipfw":
-        return f"put back ipfw rule {args['number']} `{'; '.join(args['rules'])}`"
-    specs = ", ".join(f"`{spec}`" for _, spec in args["rules"])
-    return f"put back pf rule(s) {specs} in {_where(args['anchor'])}"
+        return f"remove devnet's ipfw exception (set {args['set']}, {args['mark']})"
+    return f"remove devnet's pf anchor {args['anchor']} and its reference"
 
 
-def put_back_rule(c, kind: str, args: dict) -> str:
-    return (_put_back_ipfw if kind == "ipfw" else _put_back_pf)(c, args)
-
-
-def _put_back_ipfw(c, args) -> str:
-    rules = _ipfw_list(c)
-    number = args["number"]
-    if rules is None or all(r.handle == IPFW_DEFAULT_RULE for r in rules):
-        return f"ipfw holds no VPN rules (the VPN disconnected): rule {number} not put back"
-    if any(int(r.handle) == int(number) for r in rules):
-        return f"ipfw rule {number} is there again: nothing to put back"
-    for body in args["rules"]:
-        run_as_root(c, cmd("ipfw", "add", int(number), *body.split()), hide=True)
-    return f"put back ipfw rule {number} `{'; '.join(args['rules'])}`"
-
-
-def _put_back_pf(c, args) -> str:
-    anchor, where = args["anchor"], _where(args["anchor"])
-    lines = _pf_rules(c, anchor)
-    if not lines:
-        return f"pf {where} is empty or gone (the VPN disconnected): nothing to put back"
-    missing = [(pos, spec) for pos, spec in sorted(args["rules"]) if spec not in lines]
-    if not missing:
-        return f"pf {where} has its rules again: nothing to put back"
-    for pos, spec in missing:  # ascending: each lands where it was
-        lines.insert(min(pos, len(lines) + 1) - 1, spec)
-    _pf_load(c, anchor, lines)
-    return f"put back pf rule(s) {', '.join(f'`{s}`' for _, s in missing)} in {where}"
+def remove_exception(c, kind: str, args: dict) -> str:
+    if kind == "ipfw":
+        rules = [r for r in _ipfw(c) or [] if r.group == args["set"]]
+        if not rules:
+            return f"devnet's ipfw exception (set {args['set']}) was gone already"
+        if any(r.comment != args["mark"] for r in rules):
+            return f"ipfw set {args['set']} holds rules that are not devnet's: left alone"
+        run_as_root(c, cmd("ipfw", "delete", "set", args["set"]), hide=True)
+        return f"removed devnet's ipfw exception ({len(rules)} rule(s), set {args['set']})"
+    ref = f'anchor "{args["anchor"]}" all'
+    main = _main_rules(c)
+    run_as_root(c, cmd("pfctl", "-a", args["anchor"], "-F", "rules"), hide=True, warn=True)
+    if ref in main:
+        _pf_load(c, "", [ln for ln in main if ln != ref])
+    return f"removed devnet's pf anchor {args['anchor']} and its reference"

@@ -1,4 +1,4 @@
-"""vpn.*: repair what a VPN client broke (vpn.fix), put it back (vpn.restore), and the sim's
+"""vpn.*: repair what a VPN client broke (vpn.fix), take it back (vpn.restore), and the sim's
 VPN client (vpn.sim.connect / vpn.sim.disconnect)."""
 
 from __future__ import annotations
@@ -16,7 +16,7 @@ fix = step_task(VpnFix)
 @task(help={"dry-run": "print what would be put back, change nothing"})
 @reports_errors
 def restore(c, dry_run=False):
-    """Put back what vpn.fix removed (the VPN's firewall rules and routes), from the journal."""
+    """Take back what vpn.fix did (its firewall exceptions, the VPN's routes), from the journal."""
     undo_step(c, VpnFix, dry_run)
 
 

@@ -1,8 +1,10 @@
 """vpn.fix: find what a VPN client broke and repair the least that works.
 
-- firewall: rules that provably block devnet's networks are deleted (each journaled with its
-  place, so `vpn.restore` and `down` put it back exactly): iptables and nftables on Linux,
-  ipfw and pf on macOS, through the host's OS adapter (`dn.os`), as are the routes;
+- firewall: when devnet's probes go unanswered and the firewall's own accounting names the
+  rule that dropped them, devnet's own narrow, marked exception goes right before that rule
+  (journaled, so `vpn.restore` and `down` remove exactly it); no rule is ever deleted or
+  edited: iptables and nftables on Linux, ipfw and pf on macOS, through the host's OS
+  adapter (`dn.os`), as are the routes. The firewall is judged after the routes are right;
 - routes: a route to a Docker subnet the VPN took over is pointed back at the VM, the
   host-only network's own route is put back; a VPN route *more specific* than a Docker subnet
   is a real overlap: refused, naming both sides and a free range;
@@ -19,11 +21,16 @@ from devnet.errors import ConfigError, DevnetError
 from devnet.host import linux
 from devnet.host.resolver import DnsResolver
 from devnet.steps import Step
+from devnet.vpn.blame import Scope
+from devnet.vpn.probe import devnet_probes
+
+_NOT_FIREWALL = ("route", "hostonly", "resolver")
+FIREWALL_ROUNDS = 4  # each round, one exception per chain that dropped a probe
 
 
 @dataclass
 class Problem:
-    kind: str  # route | hostonly | resolver, or a firewall's: firewall (iptables) | nft | ipfw | pf
+    kind: str  # route|hostonly|resolver|unexplained|deferred, or a firewall's: iptables|nft|ipfw|pf
     text: str
     data: dict
 
@@ -36,11 +43,23 @@ def networks(dn) -> list:
     return nets
 
 
+def scope(dn) -> Scope:
+    s = dn.settings
+    return Scope(networks(dn), dn.provider.hostonly_link(), str(s.hostonly.host_ip),
+                 f"devnet:{s.instance}")
+
+
 def firewall_problems(dn) -> list[Problem]:
-    """Rules of the host's firewall (iptables/nft on Linux, ipfw/pf on macOS) that block
-    devnet; each Problem's kind says which."""
-    found = dn.os.firewall_problems(dn.host, networks(dn), dn.provider.hostonly_link())
+    """Chains of the host's firewall (iptables/nft on Linux, ipfw/pf on macOS) where a rule
+    drops devnet's probes, each with devnet's exception for it; kind "unexplained": a probe
+    went unanswered and no rule is to blame (nothing there to repair)."""
+    where = scope(dn)
+    found = dn.os.firewall_problems(dn.host, where, devnet_probes(dn.settings, where.networks))
     return [Problem(kind, text, data) for kind, text, data in found]
+
+
+def _repairable(problems: list[Problem]) -> list[Problem]:
+    return [p for p in problems if p.kind not in ("unexplained", "deferred")]
 
 
 def route_problems(dn) -> list[Problem]:
@@ -81,7 +100,12 @@ class VpnFix(Step):
     summary = "find and repair what a VPN client broke: firewall rules, routes, resolver"
 
     def diagnose(self) -> list[Problem]:
-        problems = firewall_problems(self.dn) + route_problems(self.dn)
+        problems = route_problems(self.dn)
+        if problems:  # probes follow the routes: the firewall is judged once they are right
+            problems.append(Problem("deferred", "firewall: judged once the routes are right",
+                                    {}))
+        else:
+            problems += firewall_problems(self.dn)
         resolver = DnsResolver(self.dn)
         if self.dn.journal.has_step(resolver.name) and resolver.check() is None:
             problems.append(Problem("resolver", "resolver: devnet's DNS is not asked first", {}))
@@ -91,7 +115,10 @@ class VpnFix(Step):
 
     def check(self):
         self._found = self.diagnose()
-        return None if self._found else "nothing blocks devnet (firewall, routes, resolver)"
+        if _repairable(self._found):
+            return None
+        notes = "".join(f"; {p.text}" for p in self._found)
+        return f"nothing blocks devnet (firewall, routes, resolver){notes}"
 
     def plan(self):
         return [p.text for p in (self._found if self._found is not None else self.diagnose())]
@@ -100,15 +127,24 @@ class VpnFix(Step):
         said = []
         found, self._found = (self._found if self._found is not None else self.diagnose()), None
         for p in found:
-            fix = getattr(self, f"_fix_{p.kind}", self._fix_rule)  # any other: a firewall's
-            said.append(fix(p))
-        return "; ".join(said)
+            if p.kind in _NOT_FIREWALL:
+                said.append(getattr(self, f"_fix_{p.kind}")(p))
+        # the firewall judged again with the routes right: the probes take devnet's path now;
+        # again after each exception: a reply can meet the next drop (an input chain, another
+        # table on the same hook)
+        for _ in range(FIREWALL_ROUNDS):
+            found = firewall_problems(self.dn)
+            said += [self._fix_firewall(p) for p in _repairable(found)]
+            if not _repairable(found):
+                said += [p.text for p in found]
+                break
+        return "; ".join(said) or "nothing left to repair"
 
-    def _fix_rule(self, p: Problem) -> str:
+    def _fix_firewall(self, p: Problem) -> str:
         def record(**args):
             self.dn.journal.record(self.name, kind=p.kind, **args)
 
-        return self.dn.os.remove_rule(self.dn.host, p.kind, p.data, record)
+        return self.dn.os.add_exception(self.dn.host, p.kind, p.data, record)
 
     def _fix_route(self, p: Problem) -> str:
         dst, via = p.data["dst"], self.dn.gateway
@@ -128,7 +164,7 @@ class VpnFix(Step):
         return "resolver: " + DnsResolver(self.dn).apply()
 
     def verify(self):
-        left = self.diagnose()
+        left = _repairable(self.diagnose())
         if left:
             raise DevnetError("still broken after the repair: " + "; ".join(p.text for p in left),
                               "invoke vpn.fix --dry-run   (and see what changed it again)")
@@ -136,11 +172,11 @@ class VpnFix(Step):
     def describe_undo(self, args):
         if args["kind"] in ("route", "hostonly"):
             return f"put back the VPN's route {linux.describe(args['was'])}"
-        return self.dn.os.describe_rule(args["kind"], args)
+        return self.dn.os.describe_exception(args["kind"], args)
 
     def undo(self, args):
         if args["kind"] not in ("route", "hostonly"):
-            return self.dn.os.put_back_rule(self.dn.host, args["kind"], args)
+            return self.dn.os.remove_exception(self.dn.host, args["kind"], args)
         was = args["was"]
         out = self.dn.os.replace_route(self.dn.host, was["dst"], via=was.get("gateway"),
                                            dev=was.get("dev"), warn=True)

@@ -47,7 +47,7 @@ def strip_counters(state: dict) -> dict:
     return state
 
 
-def test_the_vpn_breaks_it_and_vpn_fix_repairs_it(cli, provider, target):
+def test_the_vpn_breaks_it_and_vpn_fix_repairs_it(cli, provider, target, settings):
     before = strip_counters(host_state(provider))
     assert works(provider, target)
     connect = cli("vpn.sim.connect").stdout
@@ -59,22 +59,30 @@ def test_the_vpn_breaks_it_and_vpn_fix_repairs_it(cli, provider, target):
         assert dig(provider.host_ns, f"@{DNS}", "vpn1.docker") == []
         assert "plan   vpn.fix" in cli("vpn.fix", "--dry-run").stdout
         assert tcp_from_host(provider.host_ns, target, timeout=1).returncode == 1  # dry
+        vpn_firewall = strip_counters(host_state(provider))["firewall"]
         fixed = cli("vpn.fix").stdout
-        assert "removed `-A ciscovpn -j DROP`" in fixed
+        assert "added devnet's exception" in fixed and "before `-j DROP`" in fixed
         assert "route 172.17.0.0/16 via 172.16.0.11 again" in fixed and "resolver" in fixed
         assert works(provider, target)
-        assert "-A ciscovpn -o cscotun0 -j ACCEPT" in host_state(provider)["firewall"]  # kept
+        now = strip_counters(host_state(provider))["firewall"]
+        # the VPN's rules all stay, the deny-all included; devnet's exception sits right
+        # before it, marked, and accepts only devnet's networks on the host-only link
+        assert [x for x in now.splitlines() if "devnet:" not in x] == vpn_firewall.splitlines()
+        mark = f'devnet:{settings.instance}'
+        ours = [x for x in now.splitlines() if mark in x]
+        assert ours and all(x.startswith("-A ciscovpn ") and provider.link in x for x in ours)
+        assert now.splitlines()[now.splitlines().index(ours[-1]) + 1] == "-A ciscovpn -j DROP"
         assert "already done: nothing blocks devnet" in cli("vpn.fix").stdout
 
         restored = cli("vpn.restore").stdout
-        assert "put back `-A ciscovpn -j DROP` at 5" in restored
-        assert "-A ciscovpn -j DROP" in host_state(provider)["firewall"]
+        assert "removed devnet's exception" in restored
+        assert strip_counters(host_state(provider))["firewall"] == vpn_firewall
         assert tcp_from_host(provider.host_ns, target, timeout=1).returncode == 1
         cli("vpn.fix")
         assert works(provider, target)
     finally:
         cli("vpn.sim.disconnect")
-        cli("vpn.restore")  # the VPN's chain is gone: nothing to put back, journal emptied
+        cli("vpn.restore")  # the VPN's chain is gone: nothing to remove, journal emptied
     assert strip_counters(host_state(provider)) == before
 
 
@@ -91,17 +99,23 @@ def test_a_vpn_route_inside_a_docker_subnet_is_refused_with_both_sides(cli, prov
     assert works(provider, target)
 
 
-def test_a_native_nftables_vpn_table_is_repaired_and_put_back(cli, provider, target):
+def test_a_native_nftables_vpn_table_gets_devnets_exception_then_loses_it(cli, provider,
+                                                                          target):
     before = strip_counters(host_state(provider))
     cli("vpn.sim.connect", "--parts", "tunnel,nftables")
     try:
         assert tcp_from_host(provider.host_ns, target, timeout=1).returncode == 1
+        vpn_table = strip_counters(host_state(provider))["nftables"]
         fixed = cli("vpn.fix").stdout
-        assert "removed nftables rule `counter drop` (inet anyconnect output)" in fixed
+        # the trace names the output chain's drop first, then (replies) the input chain's
+        assert "before `counter drop` in inet anyconnect output" in fixed
+        assert "before `counter drop` in inet anyconnect input" in fixed
         assert works(provider, target)
-        assert "put back nftables rule `counter drop`" in cli("vpn.restore").stdout
         listing = on_host(provider.host_ns, "nft", "list", "table", "inet", "anyconnect")
-        assert listing.count("drop") == 2  # both chains' deny-all, where they were
+        assert listing.count("drop") == 2  # both chains' deny-all stay
+        assert "devnet_trace" not in on_host(provider.host_ns, "nft", "list", "tables")
+        assert "removed devnet's exception" in cli("vpn.restore").stdout
+        assert strip_counters(host_state(provider))["nftables"] == vpn_table
         assert tcp_from_host(provider.host_ns, target, timeout=1).returncode == 1
         cli("vpn.fix")
         assert works(provider, target)

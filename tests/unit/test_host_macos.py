@@ -162,7 +162,7 @@ def test_the_os_picks_the_route_module():
 def test_both_adapters_offer_the_same_functions():
     names = ["routes", "route_to", "add_route", "delete_route", "replace_route", "route_get",
              "monitor_argv", "resolver_method", "resolvers", "flush_dns", "firewall_problems",
-             "remove_rule", "put_back_rule", "describe_rule", "conflicts", "describe",
+             "add_exception", "remove_exception", "describe_exception", "conflicts", "describe",
              "destination"]
     for module in (linux, macos):
         assert all(callable(getattr(module, n, None)) for n in names), module.__name__
