@@ -13,7 +13,7 @@ from devnet.vpn.blame import Scope
 
 
 def iptables(scope: Scope, ways: list[str]) -> list[list[str]]:
-    """Argument lists, each one rule after `iptables -I CHAIN N`, in order."""
+    """Argument lists, each one rule after `iptables -w -I CHAIN N`, in order."""
     found = []
     for way in ways:
         for net in scope.networks:

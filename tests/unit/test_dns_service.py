@@ -13,6 +13,7 @@ from pathlib import Path
 import dns.message
 import dns.query
 
+from devnet import procs
 from devnet.dns.service import parse, resolv_conf_servers
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -82,7 +83,7 @@ def test_the_supervisor_restarts_with_back_off_and_stops_its_child(tmp_path):
         text = log.read_text()
         assert "exited with 3, restarting in 0.4s" in text
         assert "exited with 3, restarting in 0.8s" in text  # crashing in a loop: backs off
-        assert pidfile.read_text() == str(sup.pid)
+        assert procs.read_pid(pidfile) == sup.pid
     finally:
         sup.send_signal(signal.SIGTERM)
         sup.wait(timeout=10)
@@ -95,7 +96,7 @@ def test_sigterm_to_the_supervisor_ends_a_long_running_child(tmp_path):
         [sys.executable, "-m", "devnet.dns.supervise", "--pidfile", str(pidfile),
          "--log", str(log), "--", "sleep", "60"], cwd=ROOT)
     childfile = Path(str(pidfile) + ".child")
-    child = int(wait_for(lambda: childfile.exists() and childfile.read_text()))
+    child = wait_for(lambda: procs.read_pid(childfile))
     sup.send_signal(signal.SIGTERM)
     sup.wait(timeout=10)
     assert sup.returncode == 0 and not pidfile.exists() and not childfile.exists()
