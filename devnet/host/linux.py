@@ -75,6 +75,8 @@ def describe(route: dict) -> str:
         parts.append(f"via {route['gateway']}")
     if route.get("dev"):
         parts.append(f"dev {route['dev']}")
+    if route.get("table") not in (None, "main"):
+        parts.append(f"table {route['table']}")  # a VPN's own table (policy routing)
     return " ".join(parts)
 
 

@@ -66,6 +66,15 @@ def main_table_problems(dn, nets) -> list[Problem]:
     return found
 
 
+def host_routes(dn) -> list[dict]:
+    """Every route the host may send by: all tables but `local` (the host's own addresses),
+    so a VPN's own table counts (Linux); macOS has the one table. Throw routes route
+    nothing."""
+    table = dn.os.all_routes(dn.host) if getattr(dn.os, "POLICY_ROUTING", False) \
+        else dn.os.routes(dn.host)
+    return [r for r in table if table_of(r) != "local" and r.get("type") != "throw"]
+
+
 def _probe(dn, net) -> str:
     """An address of `net` devnet's traffic goes to: the VM's host-only address, else the
     network's first address."""
@@ -90,8 +99,7 @@ def _refuse_overlaps_in_vpn_tables(rule_list, routes, nets, via) -> None:
         dst = linux.destination(r)
         for net in nets:
             if dst and dst != net and dst.version == net.version and dst.subnet_of(net):
-                shown = dict(r, dev=f"{r.get('dev', '?')} table {table_of(r)}")
-                raise _overlap(shown, net, [linux.destination(x) for x in routes
+                raise _overlap(r, net, [linux.destination(x) for x in routes
                                             if linux.destination(x)])
 
 
@@ -127,8 +135,9 @@ def policy_problems(dn, nets) -> list[Problem]:
             continue
         prio = before.get(rule["priority"]) or free_priority_below(rule_list, rule["priority"])
         before[rule["priority"]] = prio
-        where = f"table {table}" if table else "nowhere"
-        found.append(Problem("policy", f"route: rule `{describe_rule(rule)}` sends {sent} to "
-                             f"{where} ({linux.describe(route) if table else rule['action']})",
+        where = f"to {linux.describe(dict(route, table=table))}" if table \
+            else f"nowhere ({rule['action']})"
+        found.append(Problem("policy", f"route: rule `{describe_rule(rule)}` sends {sent} "
+                             f"{where}",
                              {"dst": str(net), "priority": prio, "by": describe_rule(rule)}))
     return found

@@ -1,13 +1,16 @@
 """VPNs that route by policy (`ip rule` + tables of their own), built in the sim's host
 namespace with the commands their clients run (routing_vpns.py): devnet judges its routes as
-the kernel does, repairs with a rule of its own before the VPN's, and takes exactly that away."""
+the kernel does, repairs with a rule of its own before the VPN's, and takes exactly that away.
+net.watch routes no Docker network that is not private or would shadow a host's (a VPN's)
+route; `up` starts net.watch by default and `down` stops it before undoing anything."""
 
 import contextlib
 import json
 
+import docker.types
 import pytest
 
-from tests.e2e.machine import dig, echo_container, on_host, tcp_from_host
+from tests.e2e.machine import dig, echo_container, on_host, tcp_from_host, wait_for
 from tests.e2e.routing_vpns import TAILSCALE, WG_QUICK
 
 
@@ -66,7 +69,8 @@ def test_tailscales_own_table_breaks_devnet_and_a_rule_of_devnets_repairs_it(cli
         assert kernel(ns, target)["dev"] == "tailscale0"
         assert tcp_from_host(ns, target, timeout=1).returncode == 1, "the VPN did not break TCP"
         plan = cli("vpn.fix", "--dry-run").stdout
-        assert "rule `5270: from all lookup 52` sends 172.17.0.1 to table 52" in plan
+        assert "rule `5270: from all lookup 52` sends 172.17.0.1 to 172.16.0.0/12 dev " \
+            "tailscale0 table 52" in plan
         fixed = cli("vpn.fix").stdout
         assert "rule 5269: to 172.17.0.0/16 lookup main (before the VPN's" in fixed
         assert "rule 5269: to 172.16.0.0/16 lookup main" in fixed
@@ -85,3 +89,58 @@ def test_tailscales_own_table_breaks_devnet_and_a_rule_of_devnets_repairs_it(cli
         assert tcp_from_host(ns, target, timeout=1).returncode == 1
     assert routing(ns) == pristine
     assert works(ns, target)
+
+
+# -- net.watch: only private networks that shadow nothing -------------------------------------
+
+@pytest.fixture(scope="module")
+def watching(cli, settings, devnet_up):
+    """The shared session runs without a watcher (conftest); these tests start their own."""
+    assert "net.watch started" in cli("net.watch", "--background").stdout
+    yield settings.state_dir / "watch.log"
+    assert "stopped net.watch" in cli("net.watch", "--stop").stdout
+
+
+def create_network(client, name: str, subnet: str):
+    pool = docker.types.IPAMPool(subnet=subnet)
+    return client.networks.create(name, driver="bridge",
+                                  ipam=docker.types.IPAMConfig(pool_configs=[pool]))
+
+
+@contextlib.contextmanager
+def docker_network(client, name: str, subnet: str):
+    net = create_network(client, name, subnet)
+    try:
+        yield net
+    finally:
+        net.remove()
+
+
+def test_net_watch_never_routes_a_public_network_out_of_a_full_tunnel(provider, docker_client,
+                                                                     watching):
+    ns = provider.host_ns
+    with connected(ns, WG_QUICK), docker_network(docker_client, "pubnet", "198.51.100.0/24"):
+        wait_for(lambda: "refused: Docker network pubnet: 198.51.100.0/24 is not a private "
+                 "range" in watching.read_text(), 5)
+        assert "198.51.100" not in on_host(ns, "ip", "route", "show", "table", "all")
+        inside = kernel(ns, "198.51.100.7")
+        assert (inside["dev"], inside["table"]) == ("wg0", "51820")  # still the tunnel's
+
+
+def test_net_watch_refuses_a_network_under_a_vpns_own_table_route(cli, provider, docker_client,
+                                                                  target, watching):
+    ns = provider.host_ns
+    try:
+        with connected(ns, TAILSCALE), docker_network(docker_client, "corpnet", "172.30.0.0/16"):
+            wait_for(lambda: "refused: Docker network corpnet: 172.30.0.0/16 would shadow the "
+                     "host's route 172.16.0.0/12 dev tailscale0 table 52" in
+                     watching.read_text(), 5)
+            wait_for(lambda: works(ns, target, timeout=0.5), 5)  # ... and repaired devnet's
+            assert "172.30.0.0/16 via" not in on_host(ns, "ip", "route", "show", "table", "all")
+            corp = kernel(ns, "172.30.0.7")
+            assert (corp["dev"], corp["table"]) == ("tailscale0", "52")
+            assert "repaired: rule " in watching.read_text()
+    finally:
+        cli("vpn.restore")
+    assert " proto 217" not in on_host(ns, "ip", "rule", "show")
+

@@ -98,10 +98,10 @@ def test_tailscales_table_52_is_seen_and_a_marked_rule_added_before_it(settings)
     dn = devnet_on(settings, c)
     found = route_problems(dn)
     assert [p.text for p in found] == [
-        "route: rule `5270: from all lookup 52` sends 172.16.0.11 to table 52 (172.16.0.0/12 "
-        "dev tailscale0)",
-        "route: rule `5270: from all lookup 52` sends 172.17.0.1 to table 52 (172.16.0.0/12 "
-        "dev tailscale0)"]
+        "route: rule `5270: from all lookup 52` sends 172.16.0.11 to 172.16.0.0/12 "
+        "dev tailscale0 table 52",
+        "route: rule `5270: from all lookup 52` sends 172.17.0.1 to 172.16.0.0/12 "
+        "dev tailscale0 table 52"]
     step = VpnFix(dn)
     assert step._fix_policy(found[1]) == \
         "rule 5269: to 172.17.0.0/16 lookup main (before the VPN's `5270: from all lookup 52`)"
