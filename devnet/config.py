@@ -108,6 +108,23 @@ class Settings:
         return self.state_dir / "journal.json"
 
 
+# What devnet routes through the VM: private ranges only, RFC 1918's three and, for IPv6,
+# unique local fc00::/7 (RFC 4193). Not 100.64.0.0/10 (RFC 6598): that is the carrier's NAT
+# and Tailscale's addresses, routes the host has for itself; nor public space, whose traffic
+# (a VPN's full tunnel's included) must never be pulled into the VM.
+PRIVATE = tuple(map(ipaddress.ip_network, ("10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16",
+                                           "fc00::/7")))
+
+
+def not_private(net) -> str | None:
+    """Why `net` must not be routed through the VM, or None when it may."""
+    net = ipaddress.ip_network(str(net))
+    if any(net.version == p.version and net.subnet_of(p) for p in PRIVATE):
+        return None
+    return (f"{net} is not a private range (devnet routes only 10.0.0.0/8, 172.16.0.0/12, "
+            "192.168.0.0/16 and fc00::/7 through the VM)")
+
+
 def _network(value, setting: str, problems: list[str]):
     try:
         net = ipaddress.ip_network(str(value), strict=True)
@@ -169,7 +186,9 @@ def load(tree) -> Settings:
     subnets = []
     for i, raw in enumerate(raw_subnets):
         sub = _network(raw, f"devnet.docker.subnets[{i}]", problems)
-        if sub:
+        if sub and not_private(sub):
+            problems.append(f"devnet.docker.subnets[{i}]: {not_private(sub)}")
+        elif sub:
             subnets.append(sub)
     if not subnets and not problems:
         problems.append("devnet.docker.subnets: at least one Docker subnet is needed")

@@ -7,28 +7,28 @@ linux_firewall). devnet.host.macos offers the same functions; steps call them th
 from __future__ import annotations
 
 import ipaddress
-import json
 
-from devnet.errors import DevnetError
 from devnet.host.linux_firewall import (  # noqa: F401  (part of this adapter's interface)
     add_exception,
     describe_exception,
     firewall_problems,
     remove_exception,
 )
+from devnet.host.linux_policy import (  # noqa: F401  (policy routing: ip rule + tables)
+    add_policy_rule,
+    all_routes,
+    delete_policy_rule,
+    kernel_route,
+    rules,
+)
+from devnet.host.linux_policy import ip_json as _json
 from devnet.host.sudo import run_as_root
 from devnet.system import cmd
 
+POLICY_ROUTING = True  # `ip rule` can send a destination to another table (macOS: no)
+
 RESOLV_CONF = "/etc/resolv.conf"
 RESOLVED_STUB = "127.0.0.53"
-
-
-def _json(c, *argv) -> list[dict]:
-    out = c.run(cmd(*argv), hide=True, warn=True)
-    if not out.ok:
-        raise DevnetError(f"`{cmd(*argv)}` failed: {out.stderr.strip() or out.stdout.strip()}")
-    text = out.stdout.strip()
-    return json.loads(text) if text else []
 
 
 # -- routes ----------------------------------------------------------------------------------
@@ -75,6 +75,8 @@ def describe(route: dict) -> str:
         parts.append(f"via {route['gateway']}")
     if route.get("dev"):
         parts.append(f"dev {route['dev']}")
+    if route.get("table") not in (None, "main"):
+        parts.append(f"table {route['table']}")  # a VPN's own table (policy routing)
     return " ".join(parts)
 
 

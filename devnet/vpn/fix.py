@@ -5,34 +5,28 @@
   (journaled, so `vpn.restore` and `down` remove exactly it); no rule is ever deleted or
   edited: iptables and nftables on Linux, ipfw and pf on macOS, through the host's OS
   adapter (`dn.os`), as are the routes. The firewall is judged after the routes are right;
-- routes: a route to a Docker subnet the VPN took over is pointed back at the VM, the
-  host-only network's own route is put back; a VPN route *more specific* than a Docker subnet
-  is a real overlap: refused, naming both sides and a free range;
+- routes, judged as the kernel routes (devnet.vpn.routes): a route to a Docker subnet the VPN
+  took over is pointed back at the VM, the host-only network's own route is put back; where
+  a VPN's `ip rule` sends devnet's traffic to its own table, devnet adds a marked rule of its
+  own before it (`to <network> lookup main`); a VPN route *more specific* than a Docker
+  subnet is a real overlap: refused, naming both sides and a free range;
 - resolver: devnet's DNS first again.
 """
 
 from __future__ import annotations
 
 import ipaddress
-from dataclasses import dataclass
 
-from devnet.config import suggest_free
-from devnet.errors import ConfigError, DevnetError
+from devnet.errors import DevnetError
 from devnet.host import linux
 from devnet.host.resolver import DnsResolver
 from devnet.steps import Step
 from devnet.vpn.blame import Scope
 from devnet.vpn.probe import devnet_probes
+from devnet.vpn.routes import Problem, main_table_problems, policy_problems
 
-_NOT_FIREWALL = ("route", "hostonly", "resolver")
+_NOT_FIREWALL = ("route", "hostonly", "policy", "resolver")
 FIREWALL_ROUNDS = 4  # each round, one exception per chain that dropped a probe
-
-
-@dataclass
-class Problem:
-    kind: str  # route|hostonly|resolver|unexplained|deferred, or a firewall's: iptables|nft|ipfw|pf
-    text: str
-    data: dict
 
 
 def networks(dn) -> list:
@@ -63,35 +57,13 @@ def _repairable(problems: list[Problem]) -> list[Problem]:
 
 
 def route_problems(dn) -> list[Problem]:
-    host, via, link = dn.host, dn.gateway, dn.provider.hostonly_link()
-    if via is None:
+    if dn.gateway is None:
         return []  # no VM (provider local): Docker's bridges are this machine's own links
-    table = dn.os.routes(host)
-    found = []
-    ho = dn.settings.hostonly
-    own = next((r for r in table if linux.destination(r) == ho.network), None)
-    if not own or own.get("dev") != link or own.get("gateway"):
-        found.append(Problem("hostonly", f"route: host-only {ho.network} is "
-                             f"{linux.describe(own) if own else 'gone'}", {"was": own}))
-    subnets = [n for n in networks(dn) if n != ho.network]
-    for sub in subnets:
-        narrower = [r for r in table if linux.destination(r) and linux.destination(r) != sub
-                    and linux.destination(r).subnet_of(sub) and r.get("gateway") != via]
-        if narrower:
-            taken = [linux.destination(r) for r in table if linux.destination(r)]
-            raise ConfigError(
-                f"the VPN routes {linux.describe(narrower[0])}, inside the Docker subnet "
-                f"{sub}: the same addresses on both sides, which no route can settle",
-                f"move the Docker subnet to a free range, e.g. {suggest_free(taken)} "
-                "(devnet.docker.subnets and devnet.docker.bip), then invoke up",
-            )
-        route = next((r for r in table if linux.destination(r) == sub), None)
-        if route and route.get("gateway") == via:
-            continue
-        found.append(Problem("route", f"route: {sub} is "
-                             f"{linux.describe(route) if route else 'gone'}",
-                             {"dst": str(sub), "was": route}))
-    return found
+    nets = networks(dn)
+    found = main_table_problems(dn, nets)
+    # a rule can send devnet's traffic elsewhere only where main's own route is right
+    wrong = {p.data.get("dst", str(dn.settings.hostonly.network)) for p in found}
+    return found + policy_problems(dn, [n for n in nets if str(n) not in wrong])
 
 
 class VpnFix(Step):
@@ -160,6 +132,16 @@ class VpnFix(Step):
         self.dn.os.replace_route(self.dn.host, ho.network, dev=link, src=ho.host_ip)
         return f"route {ho.network} dev {link} again"
 
+    def _fix_policy(self, p: Problem) -> str:
+        dst, prio = p.data["dst"], p.data.get("priority")
+        if not prio:
+            raise DevnetError(p.text + "; changed nothing",
+                              f"ip rule; ip route get {dst.split('/')[0]}   (and tell devnet's "
+                              "maintainers what the VPN set up)")
+        self.dn.journal.record(self.name, kind="policy", dst=dst, priority=prio)
+        self.dn.os.add_policy_rule(self.dn.host, dst, prio)
+        return f"rule {prio}: to {dst} lookup main (before the VPN's `{p.data['by']}`)"
+
     def _fix_resolver(self, p: Problem) -> str:
         return "resolver: " + DnsResolver(self.dn).apply()
 
@@ -170,11 +152,17 @@ class VpnFix(Step):
                               "invoke vpn.fix --dry-run   (and see what changed it again)")
 
     def describe_undo(self, args):
+        if args["kind"] == "policy":
+            return f"ip rule del priority {args['priority']} to {args['dst']} lookup main"
         if args["kind"] in ("route", "hostonly"):
             return f"put back the VPN's route {linux.describe(args['was'])}"
         return self.dn.os.describe_exception(args["kind"], args)
 
     def undo(self, args):
+        if args["kind"] == "policy":
+            gone = not self.dn.os.delete_policy_rule(self.dn.host, args["dst"], args["priority"])
+            return f"rule {args['priority']}: to {args['dst']} lookup main " + (
+                "was gone" if gone else "removed")
         if args["kind"] not in ("route", "hostonly"):
             return self.dn.os.remove_exception(self.dn.host, args["kind"], args)
         was = args["was"]

@@ -22,13 +22,14 @@ import threading
 import time
 
 from devnet import config, procs
-from devnet.config import PROJECT_DIR
+from devnet.config import PROJECT_DIR, not_private, suggest_free
 from devnet.core import Devnet
 from devnet.errors import DevnetError
 from devnet.host import linux
 from devnet.steps import Step
 from devnet.system import wait_until
 from devnet.vpn.fix import VpnFix
+from devnet.vpn.routes import host_routes
 
 SAFETY_CHECK = 3.0  # seconds between checks when nothing announces a change
 
@@ -82,6 +83,17 @@ def docker_networks(dn) -> dict[str, str]:
     finally:
         client.close()
     return found
+
+
+def refusal(dn, dst: str) -> str | None:
+    """Why a Docker network must not be routed through the VM: not a private range, or it
+    would shadow a route the host has (a VPN's, in its own table too), or None."""
+    why = not_private(dst)
+    if why:
+        return why
+    clash = [linux.describe(r) for r in linux.conflicts(host_routes(dn), dst)
+             if r.get("gateway") != dn.gateway]
+    return f"{dst} would shadow the host's route {clash[0]}" if clash else None
 
 
 class NetWatch(Step):
@@ -147,14 +159,15 @@ class Watcher:
         for dst, name in wanted.items():
             if dst in have:
                 continue
-            clash = [linux.describe(r) for r in linux.conflicts(dn.os.routes(dn.host), dst)
-                     if r.get("gateway") != dn.gateway]
-            if clash:
+            why = refusal(dn, dst)
+            if why:
                 if dst not in self.refused:
-                    self.log(f"refused: Docker network {name} ({dst}) overlaps the host's "
-                             f"route {clash[0]}; recreate it on a free range")
+                    self.log(f"refused: Docker network {name}: {why}; the host keeps routing "
+                             f"it as before. Recreate the network on a free private range, "
+                             f"e.g. {suggest_free([ipaddress.ip_network(d) for d in wanted])}")
                     self.refused.add(dst)
                 continue
+            self.refused.discard(dst)
             self.log(f"added {step.add(dst)} for network {name}")
         for dst, args in have.items():
             if dst not in wanted:
