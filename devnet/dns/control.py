@@ -178,6 +178,7 @@ def describe_status(st: dict | None) -> list[str]:
         f"{st['containers']} container(s), {st['records']} record(s); docker "
         f"{'connected' if st['docker_connected'] else 'DISCONNECTED'}, {st['resyncs']} resync(s)",
         f"last event: {st['last_event'] or '-'}",
+        f"recursion for: {', '.join(st.get('recursion', [])) or 'loopback only'}",
         f"upstream: {', '.join(st['upstream']) or 'none'}"
         + (f" (last error: {st['upstream_error']})" if st.get("upstream_error") else ""),
         "queries: " + (", ".join(f"{k} {v}" for k, v in sorted(q.items())) or "none"),

@@ -9,7 +9,6 @@ FORMERR, or drops what is not even a DNS header, and never stops the server.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import socket
 import socketserver
@@ -22,6 +21,7 @@ import dns.flags
 import dns.message
 import dns.opcode
 import dns.rcode
+from devnet.dns.policy import RecursionPolicy
 from devnet.dns.upstream import Upstream
 from devnet.dns.zone import Zone
 
@@ -74,10 +74,12 @@ def cache_key(wire: bytes):
 class Server:
     def __init__(self, zone: Zone, upstream: Upstream, allowed_networks, workers: int = 16):
         self.zone, self.upstream = zone, upstream
-        self.allowed = [ipaddress.ip_network(str(n)) for n in allowed_networks]
+        # A RecursionPolicy the registrar keeps current, or a fixed list of networks.
+        self.policy = allowed_networks if isinstance(allowed_networks, RecursionPolicy) \
+            else RecursionPolicy(allowed_networks)
         self.cache: dict = {}  # (case-folded question, EDNS?, may recurse) -> answer parts
         self.exact: dict = {}  # (query bytes after the ID, may recurse) -> answer after the ID
-        self._allowed_memo: dict[str, bool] = {}
+        self._allowed_memo = self.policy.memo
         self.stats: Counter = Counter()
         self.pool = ThreadPoolExecutor(workers, thread_name_prefix="dns-slow")
         zone.listeners.append(self.clear_cache)
@@ -88,14 +90,7 @@ class Server:
         self.exact.clear()
 
     def may_recurse(self, ip: str) -> bool:
-        ok = self._allowed_memo.get(ip)
-        if ok is None:
-            addr = ipaddress.ip_address(ip)
-            ok = any(addr in n for n in self.allowed) or addr.is_loopback
-            if len(self._allowed_memo) > 4096:
-                self._allowed_memo.clear()
-            self._allowed_memo[ip] = ok
-        return ok
+        return self.policy.allows(ip)
 
     # -- the two paths -------------------------------------------------------------------
 

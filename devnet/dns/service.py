@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 
 from devnet.dns.names import Naming
+from devnet.dns.policy import RecursionPolicy
 from devnet.dns.registrar import Registrar
 from devnet.dns.server import Server, udp_socket
 from devnet.dns.upstream import Upstream
@@ -60,8 +61,9 @@ def main(argv=None) -> int:
     naming = Naming(args.domain.lower().strip("."), args.env.lower())
     upstreams = args.upstream or resolv_conf_servers("/etc/resolv.conf", host)
     zone = Zone(naming, args.ttl, host, args.reverse)
-    server = Server(zone, Upstream(upstreams), args.allow)
-    registrar = Registrar(zone, naming, args.docker)
+    policy = RecursionPolicy(args.allow)  # + Docker's networks, from the registrar
+    server = Server(zone, Upstream(upstreams), policy)
+    registrar = Registrar(zone, naming, args.docker, policy)
 
     udp = udp_socket((host, int(port)))
     tcp = server.tcp_server((host, int(port)))
@@ -81,6 +83,7 @@ def main(argv=None) -> int:
                 "upstream": upstreams, "upstream_error": server.upstream.last_error,
                 "docker_connected": registrar.connected, "resyncs": registrar.resyncs,
                 "last_event": registrar.last_event, "queries": dict(server.stats),
+                "recursion": policy.networks,
             }
             tmp = status.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))
