@@ -17,18 +17,10 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from devnet.resolv_conf import nameservers
+
 RESOLV_CONF = "/etc/resolv.conf"
 RESOLVED_UPLINK = "/run/systemd/resolve/resolv.conf"
-
-
-def nameservers(text: str) -> list[str]:
-    """The `nameserver` lines of a resolv.conf, in order."""
-    found = []
-    for line in text.splitlines():
-        words = line.split()
-        if len(words) > 1 and words[0] == "nameserver":
-            found.append(words[1])
-    return found
 
 
 def resolvectl_servers(text: str) -> list[str]:

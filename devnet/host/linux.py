@@ -17,6 +17,7 @@ from devnet.host.linux_firewall import (  # noqa: F401  (part of this adapter's 
     remove_rule,
 )
 from devnet.host.sudo import run_as_root
+from devnet.resolv_conf import nameservers  # noqa: F401  (part of this adapter's interface)
 from devnet.system import cmd
 
 RESOLV_CONF = "/etc/resolv.conf"
@@ -117,10 +118,6 @@ def monitor_argv() -> list[str]:
 
 # -- resolver --------------------------------------------------------------------------------
 
-def nameservers(text: str) -> list[str]:
-    """The `nameserver` lines of a resolv.conf, in order."""
-    return [p[1] for p in (ln.split() for ln in text.splitlines())
-            if p[:1] == ["nameserver"] and len(p) > 1]
 
 
 def uses_resolved(c) -> bool:
