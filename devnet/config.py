@@ -74,7 +74,7 @@ class Dns:
     domain: str = "docker"
     environment: str = "dev"
     ttl: int = 30
-    upstream: tuple[str, ...] = ()  # empty: the VM's own /etc/resolv.conf
+    upstream: tuple[str, ...] = ()  # empty: the VM's real resolvers (dns/vm_resolvers.py)
     resolver: str = "auto"  # how the host is pointed at devnet's DNS
     image: str = "python:3.11-slim"  # base of the DNS container, in VMs without Python
     runtime: str = "auto"  # process | container | auto: the provider's own choice

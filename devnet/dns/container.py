@@ -21,6 +21,7 @@ from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
 
 NAME = "devnet-dns"
+RESOLVED_DIR = "/run/systemd/resolve"  # systemd-resolved's files: the real servers
 PACKAGES = ("dns", "docker", "requests", "urllib3", "idna", "certifi", "charset_normalizer")
 DOCKERFILE = """\
 FROM {base}
@@ -77,14 +78,17 @@ def ensure_image(client, base: str) -> str:
     return tag
 
 
-def run_argv(tag: str, service_args: list[str], run_dir: str) -> list[str]:
+def run_argv(tag: str, service_args: list[str], run_dir: str,
+             resolved: bool = False) -> list[str]:
     """`docker run` in the VM (over SSH, like every in-VM command). The VM's own resolv.conf
     is mounted: Docker would give the container daemon.json's --dns, devnet itself, and the
-    service forwards to the resolvers there."""
+    service forwards to the resolvers there; where that is systemd-resolved's stub (colima),
+    resolved's directory too, whose resolv.conf lists the real servers."""
+    extra = ["-v", f"{RESOLVED_DIR}:{RESOLVED_DIR}:ro"] if resolved else []
     return ["docker", "run", "-d", "--name", NAME, "--restart", "always", "--network", "host",
             "--label", "devnet=dns", "-v", "/var/run/docker.sock:/var/run/docker.sock",
-            "-v", "/etc/resolv.conf:/etc/resolv.conf:ro", "-v", f"{run_dir}:{run_dir}", tag,
-            *service_args]
+            "-v", "/etc/resolv.conf:/etc/resolv.conf:ro", *extra,
+            "-v", f"{run_dir}:{run_dir}", tag, *service_args]
 
 
 def alive(dn) -> bool:

@@ -138,7 +138,8 @@ class DnsStart(Step):
         dn.vm_run("mkdir", "-p", RUN_DIR)
         if in_container(dn):
             tag = container.ensure_image(dn.provider.docker_client(), dn.settings.dns.image)
-            dn.vm_run(*container.run_argv(tag, service_args(dn.settings), RUN_DIR))
+            resolved = dn.vm_run("test", "-d", container.RESOLVED_DIR, warn=True).ok
+            dn.vm_run(*container.run_argv(tag, service_args(dn.settings), RUN_DIR, resolved))
             return (f"DNS for .{dn.settings.dns.domain} on {dn.settings.dns_ip}:53 as container "
                     f"{container.NAME} ({tag})")
         service = [*python_argv(dn, "devnet.dns.service"), *service_args(dn.settings)]
@@ -188,7 +189,9 @@ def describe_status(st: dict | None) -> list[str]:
         f"{st['containers']} container(s), {st['records']} record(s); docker "
         f"{'connected' if st['docker_connected'] else 'DISCONNECTED'}, {st['resyncs']} resync(s)",
         f"last event: {st['last_event'] or '-'}",
+        f"recursion for: {', '.join(st.get('recursion', [])) or 'loopback only'}",
         f"upstream: {', '.join(st['upstream']) or 'none'}"
+        + (f" from {st['upstream_source']}" if st.get("upstream_source") else "")
         + (f" (last error: {st['upstream_error']})" if st.get("upstream_error") else ""),
         "queries: " + (", ".join(f"{k} {v}" for k, v in sorted(q.items())) or "none"),
     ]

@@ -20,17 +20,20 @@ import docker  # noqa: E402
 import docker.errors  # noqa: E402
 
 from devnet.dns.names import Naming, records  # noqa: E402
+from devnet.dns.policy import bridge_subnets  # noqa: E402
 from devnet.dns.zone import Zone  # noqa: E402
 
 log = logging.getLogger("devnet.dns.registrar")
 CONTAINER_ACTIONS = {"start", "restart", "unpause", "pause", "die", "stop", "kill", "destroy",
                      "rename", "health_status"}
 NETWORK_ACTIONS = {"connect", "disconnect"}
+NETWORKS_CHANGED = {"create", "destroy"}  # who may recurse follows these
 
 
 class Registrar:
-    def __init__(self, zone: Zone, naming: Naming, docker_url: str):
+    def __init__(self, zone: Zone, naming: Naming, docker_url: str, policy=None):
         self.zone, self.naming, self.docker_url = zone, naming, docker_url
+        self.policy = policy  # a RecursionPolicy told Docker's networks, or None
         self.stopping = threading.Event()
         self.connected = False
         self.last_event = ""
@@ -62,6 +65,7 @@ class Registrar:
             pause = min(pause * 2, 2.0)
 
     def resync(self, client) -> None:
+        self.sync_networks(client)
         recs = []
         for c in client.containers.list():
             rec = self._records(client, c.id)
@@ -76,6 +80,11 @@ class Registrar:
         kind = event.get("Type")
         if kind == "container" and action in CONTAINER_ACTIONS:
             cid = event.get("id") or event.get("Actor", {}).get("ID")
+        elif kind == "network" and action in NETWORKS_CHANGED:
+            self.last_event = f"{time.strftime('%H:%M:%S')} network {action} " \
+                f"{event.get('Actor', {}).get('Attributes', {}).get('name', '')}"
+            self.sync_networks(client)
+            return
         elif kind == "network" and action in NETWORK_ACTIONS:
             cid = event.get("Actor", {}).get("Attributes", {}).get("container")
         else:
@@ -84,6 +93,14 @@ class Registrar:
             return
         self.last_event = f"{time.strftime('%H:%M:%S')} {kind} {action} {cid[:12]}"
         self.update(client, cid)
+
+    def sync_networks(self, client) -> None:
+        """Tell the recursion policy the subnets of Docker's bridge networks now."""
+        if self.policy is None:
+            return
+        subnets = bridge_subnets(client.api.networks())
+        if self.policy.set_docker(subnets):
+            log.info("recursion allowed for %s", ", ".join(self.policy.networks))
 
     def update(self, client, cid: str) -> None:
         rec = self._records(client, cid)

@@ -12,7 +12,6 @@ when it is not even a DNS header; nothing stops the server.
 
 from __future__ import annotations
 
-import ipaddress
 import logging
 import queue
 import socket
@@ -29,6 +28,7 @@ import dns.opcode
 import dns.rcode
 from devnet.dns.cache import LRU
 from devnet.dns.forwarder import Forwarder
+from devnet.dns.policy import RecursionPolicy
 from devnet.dns.tcp import IP_FREEBIND, tcp_server
 from devnet.dns.upstream import Upstream
 from devnet.dns.wire import EDNS_PAYLOAD
@@ -107,8 +107,10 @@ def cache_key(wire: bytes):
 class Server:
     def __init__(self, zone: Zone, upstream: Upstream, allowed_networks, workers: int = 2):
         self.zone, self.upstream = zone, upstream
-        self.allowed = [ipaddress.ip_network(str(n)) for n in allowed_networks]
-        self._allowed_memo: dict[str, bool] = {}
+        # A RecursionPolicy the registrar keeps current, or a fixed list of networks.
+        self.policy = allowed_networks if isinstance(allowed_networks, RecursionPolicy) \
+            else RecursionPolicy(allowed_networks)
+        self._allowed_memo = self.policy.memo
         self.stats: Counter = Counter()
         generation = lambda: zone.generation  # noqa: E731
         # (question key, may recurse) -> (header, answer after the question)
@@ -129,14 +131,7 @@ class Server:
         self.exact.clear()
 
     def may_recurse(self, ip: str) -> bool:
-        ok = self._allowed_memo.get(ip)
-        if ok is None:
-            addr = ipaddress.ip_address(ip)
-            ok = any(addr in n for n in self.allowed) or addr.is_loopback
-            if len(self._allowed_memo) > 4096:
-                self._allowed_memo.clear()
-            self._allowed_memo[ip] = ok
-        return ok
+        return self.policy.allows(ip)
 
     # -- the two paths -------------------------------------------------------------------
 

@@ -18,20 +18,12 @@ import time
 from pathlib import Path
 
 from devnet.dns.names import Naming
+from devnet.dns.policy import RecursionPolicy
 from devnet.dns.registrar import Registrar
 from devnet.dns.server import Server, udp_socket
 from devnet.dns.upstream import Upstream
+from devnet.dns.vm_resolvers import discover
 from devnet.dns.zone import Zone
-
-
-def resolv_conf_servers(path: str, exclude: str) -> list[str]:
-    """The VM's own resolvers, the default upstream (as dockerd's own default DNS)."""
-    try:
-        lines = Path(path).read_text().splitlines()
-    except OSError:
-        return []
-    found = [ln.split()[1] for ln in lines if ln.startswith("nameserver") and len(ln.split()) > 1]
-    return [s for s in found if s != exclude and not s.startswith("127.")]
 
 
 def parse(argv) -> argparse.Namespace:
@@ -41,7 +33,7 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--env", default="dev", help="the <environment> label of names")
     p.add_argument("--ttl", type=int, default=30)
     p.add_argument("--upstream", action="append", default=[],
-                   help="ip[:port] to forward other names to (default: /etc/resolv.conf's)")
+                   help="ip[:port] to forward other names to (default: the VM's real resolvers)")
     p.add_argument("--allow", action="append", default=[],
                    help="networks whose clients may recurse (others: zone answers only)")
     p.add_argument("--reverse", action="append", default=[], help="subnets to answer PTR for")
@@ -58,10 +50,12 @@ def main(argv=None) -> int:
     log = logging.getLogger("devnet.dns")
     host, _, port = args.listen.rpartition(":")
     naming = Naming(args.domain.lower().strip("."), args.env.lower())
-    upstreams = args.upstream or resolv_conf_servers("/etc/resolv.conf", host)
+    # Given ones, else the VM's real resolvers (behind systemd-resolved's stub too).
+    upstreams, source = (args.upstream, "--upstream") if args.upstream else discover(host)
     zone = Zone(naming, args.ttl, host, args.reverse)
-    server = Server(zone, Upstream(upstreams), args.allow)
-    registrar = Registrar(zone, naming, args.docker)
+    policy = RecursionPolicy(args.allow)  # + Docker's networks, from the registrar
+    server = Server(zone, Upstream(upstreams), policy)
+    registrar = Registrar(zone, naming, args.docker, policy)
 
     udp = udp_socket((host, int(port)))
     tcp = server.tcp_server((host, int(port)))
@@ -78,9 +72,11 @@ def main(argv=None) -> int:
                 "args": argv_given, "written": time.time(),
                 "started": started, "uptime": round(time.time() - started, 1),
                 "containers": len(zone.container_ids()), "records": zone.records,
-                "upstream": upstreams, "upstream_error": server.upstream.last_error,
+                "upstream": upstreams, "upstream_source": source,
+                "upstream_error": server.upstream.last_error,
                 "docker_connected": registrar.connected, "resyncs": registrar.resyncs,
                 "last_event": registrar.last_event, "queries": dict(server.stats),
+                "recursion": policy.networks,
             }
             tmp = status.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))
@@ -96,8 +92,9 @@ def main(argv=None) -> int:
 
     signal.signal(signal.SIGTERM, stop)
     signal.signal(signal.SIGINT, stop)
-    log.info("serving %s on %s (udp+tcp), upstream %s, recursion for %s",
-             naming.domain, args.listen, upstreams or "none", args.allow or "loopback only")
+    log.info("serving %s on %s (udp+tcp), upstream %s from %s, recursion for %s",
+             naming.domain, args.listen, upstreams or "none", source,
+             args.allow or "loopback only")
     server.serve_udp(udp)
     return 0
 

@@ -23,6 +23,7 @@ from devnet.host.linux_policy import (  # noqa: F401  (policy routing: ip rule +
 )
 from devnet.host.linux_policy import ip_json as _json
 from devnet.host.sudo import run_as_root
+from devnet.resolv_conf import nameservers  # noqa: F401  (part of this adapter's interface)
 from devnet.system import cmd
 
 POLICY_ROUTING = True  # `ip rule` can send a destination to another table (macOS: no)
@@ -119,10 +120,6 @@ def monitor_argv() -> list[str]:
 
 # -- resolver --------------------------------------------------------------------------------
 
-def nameservers(text: str) -> list[str]:
-    """The `nameserver` lines of a resolv.conf, in order."""
-    return [p[1] for p in (ln.split() for ln in text.splitlines())
-            if p[:1] == ["nameserver"] and len(p) > 1]
 
 
 def uses_resolved(c) -> bool:

@@ -67,17 +67,22 @@ def test_a_base_image_the_vm_cannot_pull_is_a_clear_error():
     assert "devnet.dns.image" in err.value.hint
 
 
-def test_dns_start_runs_the_container_with_the_vms_network(settings, monkeypatch):
+@pytest.mark.parametrize("resolved", [False, True])
+def test_dns_start_runs_the_container_with_the_vms_network(settings, monkeypatch, resolved):
+    """Where the VM runs systemd-resolved (colima), its directory is mounted too: the
+    container's /etc/resolv.conf is the 127.0.0.53 stub, the real servers are listed there."""
     tag = container.context("python:3.11-slim")[1]
+    mount = ["-v /run/systemd/resolve:/run/systemd/resolve:ro"] if resolved else []
     run = " ".join(["docker run -d --name devnet-dns --restart always --network host",
                     "--label devnet=dns -v /var/run/docker.sock:/var/run/docker.sock",
-                    "-v /etc/resolv.conf:/etc/resolv.conf:ro",
+                    "-v /etc/resolv.conf:/etc/resolv.conf:ro", *mount,
                     "-v /run/devnet-dns:/run/devnet-dns", tag,
                     *control.service_args(settings)])
     dn = devnet_with_vm(settings, patterns={SUPERVISOR_ALIVE: Result(exited=1)}, **{
         "cat /run/devnet-dns/status.json": Result("", exited=1),
         "docker inspect -f '{{.Id}}' devnet-dns": Result("", exited=1),
         "mkdir -p /run/devnet-dns": Result(""),
+        "test -d /run/systemd/resolve": Result(exited=0 if resolved else 1),
         run: Result("f00d\n"),
     })
     monkeypatch.setattr(dn.provider, "default_dns_runtime", "container")

@@ -14,7 +14,8 @@ import dns.message
 import dns.query
 
 from devnet import procs
-from devnet.dns.service import parse, resolv_conf_servers
+from devnet.dns.service import parse
+from devnet.dns.vm_resolvers import RESOLV_CONF, discover
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -35,12 +36,13 @@ def wait_for(check, timeout=10.0):
     raise AssertionError("timed out")
 
 
-def test_resolv_conf_servers_skip_loopback_and_our_own_address(tmp_path):
-    conf = tmp_path / "resolv.conf"
-    conf.write_text("# generated\nnameserver 10.0.2.3\nnameserver 127.0.0.53\n"
-                    "nameserver 172.17.42.1\nnameserver\nsearch lan\n")
-    assert resolv_conf_servers(str(conf), "172.17.42.1") == ["10.0.2.3"]
-    assert resolv_conf_servers(str(tmp_path / "missing"), "x") == []
+def test_resolv_conf_servers_skip_loopback_and_our_own_address():
+    conf = ("# generated\nnameserver 10.0.2.3\nnameserver 127.0.0.53\n"
+            "nameserver 172.17.42.1\nnameserver\nsearch lan\n")
+    assert discover("172.17.42.1", read=lambda path: conf if path == RESOLV_CONF else "",
+                    resolvectl=str) == (["10.0.2.3"], RESOLV_CONF)
+    servers, why = discover("x", read=lambda path: "", resolvectl=str)
+    assert servers == [] and why.startswith("none:")
 
 
 def test_defaults_are_the_walk_throughs():
