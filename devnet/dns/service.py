@@ -80,7 +80,7 @@ def main(argv=None) -> int:
                 "containers": len(zone.container_ids()), "records": zone.records,
                 "upstream": upstreams, "upstream_error": server.upstream.last_error,
                 "docker_connected": registrar.connected, "resyncs": registrar.resyncs,
-                "last_event": registrar.last_event, "queries": dict(server.stats),
+                "last_event": registrar.last_event, "queries": server.counters(),
             }
             tmp = status.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))
