@@ -130,6 +130,13 @@ class Server:
         self.cache.clear()
         self.exact.clear()
 
+    def counters(self) -> dict:
+        """What `invoke dns.status` shows: queries by path, drops, forwarding, cache use."""
+        return {**self.stats, **self.forwarder.stats,
+                "cache_entries": len(self.cache) + len(self.exact),
+                "cache_bytes": self.cache.bytes + self.exact.bytes,
+                "cache_evicted": self.cache.evicted + self.exact.evicted}
+
     def may_recurse(self, ip: str) -> bool:
         return self.policy.allows(ip)
 

@@ -75,7 +75,7 @@ def main(argv=None) -> int:
                 "upstream": upstreams, "upstream_source": source,
                 "upstream_error": server.upstream.last_error,
                 "docker_connected": registrar.connected, "resyncs": registrar.resyncs,
-                "last_event": registrar.last_event, "queries": dict(server.stats),
+                "last_event": registrar.last_event, "queries": server.counters(),
                 "recursion": policy.networks,
             }
             tmp = status.with_suffix(".tmp")

@@ -62,6 +62,7 @@ def test_the_service_answers_reports_and_stops_cleanly(tmp_path):
         data = wait_for(lambda: status.exists() and json.loads(status.read_text()))
         assert data["pid"] == proc.pid and data["docker_connected"] is False
         assert data["upstream"] == ["127.0.0.1:9"] and data["containers"] == 0
+        assert {"cache_entries", "cache_bytes"} <= set(data["queries"])
         q = dns.message.make_query("ns.docker", "A")
         resp = dns.query.udp(q, "127.0.0.1", port=port, timeout=2)
         assert resp.answer[0][0].to_text() == "127.0.0.1"  # ns.<domain> is the listen address
