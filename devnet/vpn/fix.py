@@ -25,6 +25,8 @@ from devnet.vpn.blame import Scope
 from devnet.vpn.probe import devnet_probes
 
 _NOT_FIREWALL = ("route", "hostonly", "resolver")
+# a journal entry of a devnet that still deleted rules: say what it was, change nothing
+_OLDER = "an older devnet deleted the firewall rule {0} (not put back: re-add it by hand if wanted)"
 FIREWALL_ROUNDS = 4  # each round, one exception per chain that dropped a probe
 
 
@@ -170,11 +172,15 @@ class VpnFix(Step):
                               "invoke vpn.fix --dry-run   (and see what changed it again)")
 
     def describe_undo(self, args):
+        if args["kind"] not in _NOT_FIREWALL and "mark" not in args:
+            return _OLDER.format(args)
         if args["kind"] in ("route", "hostonly"):
             return f"put back the VPN's route {linux.describe(args['was'])}"
         return self.dn.os.describe_exception(args["kind"], args)
 
     def undo(self, args):
+        if args["kind"] not in _NOT_FIREWALL and "mark" not in args:
+            return _OLDER.format(args)  # never re-adds a deny: that would break devnet again
         if args["kind"] not in ("route", "hostonly"):
             return self.dn.os.remove_exception(self.dn.host, args["kind"], args)
         was = args["was"]
