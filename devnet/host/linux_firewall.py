@@ -42,14 +42,15 @@ def firewall_problems(c, scope, probes) -> list[tuple[str, str, dict]]:
     """(kind, what it says, what add_exception needs) per chain whose rule drops devnet's
     probes; kind "unexplained" says a probe went unanswered with no rule to blame."""
     try:  # counters around the first probes: no second round when iptables dropped them
-        before, unreadable = iptables_rules(c), None
+        listed, unreadable = read_listing(c, "iptables-save -c"), None
     except DevnetError as err:
-        before, unreadable = None, err
+        listed, unreadable = None, err
     failed, _ = run_probes(c, probes)
     if not failed:
         return []  # nothing dropped: nothing is at fault, whatever the rules say
     if unreadable:
         raise unreadable
+    before = None if listed is None else firewall.parse_iptables_save(listed)
     after = iptables_rules(c) if before is not None else None
     found, why = [], None
     if before is not None:

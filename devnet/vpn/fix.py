@@ -26,6 +26,8 @@ from devnet.vpn.probe import devnet_probes
 from devnet.vpn.routes import Problem, main_table_problems, policy_problems
 
 _NOT_FIREWALL = ("route", "hostonly", "policy", "resolver")
+# a journal entry of a devnet that still deleted rules: say what it was, change nothing
+_OLDER = "an older devnet deleted the firewall rule {0} (not put back: re-add it by hand if wanted)"
 FIREWALL_ROUNDS = 4  # each round, one exception per chain that dropped a probe
 
 
@@ -154,6 +156,8 @@ class VpnFix(Step):
     def describe_undo(self, args):
         if args["kind"] == "policy":
             return f"ip rule del priority {args['priority']} to {args['dst']} lookup main"
+        if args["kind"] not in _NOT_FIREWALL and "mark" not in args:
+            return _OLDER.format(args)
         if args["kind"] in ("route", "hostonly"):
             return f"put back the VPN's route {linux.describe(args['was'])}"
         return self.dn.os.describe_exception(args["kind"], args)
@@ -163,6 +167,8 @@ class VpnFix(Step):
             gone = not self.dn.os.delete_policy_rule(self.dn.host, args["dst"], args["priority"])
             return f"rule {args['priority']}: to {args['dst']} lookup main " + (
                 "was gone" if gone else "removed")
+        if args["kind"] not in _NOT_FIREWALL and "mark" not in args:
+            return _OLDER.format(args)  # never re-adds a deny: that would break devnet again
         if args["kind"] not in ("route", "hostonly"):
             return self.dn.os.remove_exception(self.dn.host, args["kind"], args)
         was = args["was"]

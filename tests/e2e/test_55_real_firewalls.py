@@ -21,7 +21,7 @@ from pathlib import Path
 import pytest
 
 from devnet.vpn.firewall import IPTABLES_NFT_TABLES
-from tests.e2e.machine import dig, echo_container, tcp_from_host
+from tests.e2e.machine import dig, echo_container, tcp_from_host, wait_for
 
 pytestmark = pytest.mark.sim_only("loads other firewalls into the simulated host namespace")
 
@@ -92,6 +92,7 @@ def target(docker_client, devnet_up, test_image, provider):
     try:
         assert outside_answers(ns), "the VM's NAT address must answer without a firewall"
         with echo_container(docker_client, "fw1") as ip:
+            wait_for(lambda: works(ns, ip), 5)  # its name registered, no firewall yet
             yield ip
     finally:
         ns_run(ns, "ip", "route", "del", f"{OUTSIDE}/32", check=False)
@@ -101,7 +102,7 @@ def target(docker_client, devnet_up, test_image, provider):
 def loaded(request, provider):
     case: Case = request.param
     ns = provider.host_ns
-    empty = ruleset(ns)
+    empty, saved = ruleset(ns), ns_run(ns, "iptables-save").stdout  # as earlier tests left it
     if case.tunnel:
         ns_run(ns, "ip", "tuntap", "add", "dev", case.tunnel, "mode", "tun")
     path = str(RULESETS / case.file)
@@ -113,6 +114,9 @@ def loaded(request, provider):
         yield case
     finally:
         ns_run(ns, "nft", "flush", "ruleset")  # iptables-nft's tables (and policies) too
+        if saved.strip():
+            subprocess.run(["ip", "netns", "exec", ns, "iptables-restore"], input=saved,
+                           text=True, check=True)
         if case.tunnel:
             ns_run(ns, "ip", "link", "del", case.tunnel, check=False)
         assert ruleset(ns) == empty

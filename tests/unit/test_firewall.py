@@ -337,3 +337,14 @@ def test_real_world_rulesets_read_without_error(name):
     assert all(r.spec for r in rules)
     for r in rules:
         blame.could_drop(r, PROBES[0], SCOPE)  # judged or "cannot judge", never an error
+
+
+def test_a_journal_entry_of_an_older_devnet_that_deleted_a_rule_is_only_reported(settings):
+    from devnet.core import Devnet
+    from devnet.vpn.fix import VpnFix
+
+    step = VpnFix(Devnet(settings, echo=lambda _: None))
+    old = {"kind": "firewall", "table": "filter", "chain": "ciscovpn", "spec": "-j DROP",
+           "position": 5}
+    assert "an older devnet deleted the firewall rule" in step.describe_undo(old)
+    assert "not put back" in step.undo(old)  # no command run: nothing to mock
