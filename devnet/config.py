@@ -90,7 +90,7 @@ class Settings:
     bip: ipaddress.IPv4Interface = ipaddress.ip_interface("172.17.42.1/16")
     dns: Dns = Dns()
     start_timeout: float = 30.0
-    watch: bool = False  # `up` also starts net.watch in the background
+    watch: bool = True  # `up` also starts net.watch in the background
     options: dict = field(default_factory=dict, compare=False)  # per provider, with defaults
     chosen_because: str = ""  # provider=auto: why this provider
     raw: dict = field(default_factory=dict, compare=False)  # as given: for child processes
@@ -224,7 +224,7 @@ def load(tree) -> Settings:
         bip=bip,
         dns=dns_settings,
         start_timeout=timeout,
-        watch=bool(tree.get("watch", False)),
+        watch=bool(tree.get("watch", True)),
         options=options,
         raw=_plain(tree),
     )

@@ -44,7 +44,11 @@ def provision(dn, dry_run: bool = False):
 def down(dn, dry_run: bool = False):
     undoers = {S.name: S(dn) for S in (*UP, VpnFix, NetWatch, NetNetwork)}
     try:
-        return steps.undo(dn, undoers, dry_run=dry_run, echo=dn.echo)
+        # net.watch first, whatever the journal's order: a watcher still running would put
+        # back the routes and rules down is taking away (and journal them anew)
+        first = steps.undo(dn, undoers, dry_run=dry_run, echo=dn.echo, only=NetWatch.name) \
+            if dn.journal.has_step(NetWatch.name) and not dry_run else []
+        return first + steps.undo(dn, undoers, dry_run=dry_run, echo=dn.echo)
     finally:
         dn.close()
         if not dry_run and not dn.journal.entries():

@@ -54,7 +54,11 @@ def settings(instance):
 
 @pytest.fixture(scope="session")
 def cli(instance) -> Cli:
-    return Cli(instance, {"INVOKE_DEVNET_PROVIDER": PROVIDER})
+    # No net.watch in the shared session (it is on by default): these tests break routes,
+    # rules and the firewall on purpose and look at the breakage, which a watcher would
+    # repair behind their backs. The tests of net.watch start it themselves, and
+    # test_52_vpn_routes proves that `up` starts it by default and `down` stops it first.
+    return Cli(instance, {"INVOKE_DEVNET_PROVIDER": PROVIDER, "INVOKE_DEVNET_WATCH": "0"})
 
 
 @pytest.fixture(scope="session")

@@ -6,11 +6,13 @@ route; `up` starts net.watch by default and `down` stops it before undoing anyth
 
 import contextlib
 import json
+import os
 
 import docker.types
 import pytest
 
-from tests.e2e.machine import dig, echo_container, on_host, tcp_from_host, wait_for
+from devnet import config, providers
+from tests.e2e.machine import Cli, dig, echo_container, on_host, snapshot, tcp_from_host, wait_for
 from tests.e2e.routing_vpns import TAILSCALE, WG_QUICK
 
 
@@ -144,3 +146,34 @@ def test_net_watch_refuses_a_network_under_a_vpns_own_table_route(cli, provider,
         cli("vpn.restore")
     assert " proto 217" not in on_host(ns, "ip", "rule", "show")
 
+
+# -- watch on by default; down stops it first ----------------------------------------------
+
+@pytest.mark.sim_only("a second VM of its own: minutes under TCG")
+def test_up_starts_net_watch_and_down_stops_it_before_undoing_anything(marks):
+    """Its own instance with the default settings. The watcher routes three Docker networks
+    (journaled after net.watch's entry); old `down` undid those first while the watcher still
+    ran, and the watcher put them back, journal and all."""
+    cli = Cli(f"w{os.getpid() % 10**6}")
+    settings = config.load({"instance": cli.instance})
+    start = snapshot(marks)
+    try:
+        up = cli("up").stdout
+        assert "done   net.watch      net.watch started" in up
+        client = providers.get(settings).docker_client()
+        subnets = [f"172.{n}.0.0/16" for n in (21, 22, 23)]
+        for n, subnet in enumerate(subnets):  # they go with the VM
+            create_network(client, f"wnet{n}", subnet)
+        client.close()
+        journal = settings.state_dir / "journal.json"
+        wait_for(lambda: all(s in journal.read_text() for s in subnets), 10)
+        down = cli("down").stdout
+        assert not journal.exists(), down + journal.read_text()  # nothing put back
+        undone = [line.split()[1] for line in down.splitlines() if line.startswith("undone")]
+        assert undone[0] == "net.watch", down
+    finally:
+        cli("down", check=False)
+    assert not settings.state_dir.exists()
+    after = snapshot(marks)
+    for key in start:
+        assert after[key] == start[key], key

@@ -61,3 +61,29 @@ def test_a_full_tunnels_default_route_is_no_clash(settings):
     assert watch.refusal(dn, "192.168.1.128/25") == \
         "192.168.1.128/25 would shadow the host's route 192.168.1.0/24 dev eth0"
 
+
+def test_watch_is_on_by_default_in_the_settings_and_in_invoke_yaml():
+    from devnet.config import PROJECT_DIR
+
+    assert config.load({}).watch is True
+    lines = (PROJECT_DIR / "invoke.yaml").read_text().splitlines()
+    assert "  watch: true" in lines and "  watch: false" not in lines
+
+
+def test_down_stops_net_watch_before_it_undoes_anything(settings, monkeypatch):
+    """The watcher's own entries come after net.watch's in the journal (it routed a Docker
+    network): down still stops it first, so it cannot put that route back."""
+    from devnet import workflow
+    from devnet.core import Devnet
+
+    dn = Devnet(settings, echo=lambda _: None)
+    order = []
+    for step in (workflow.NetWatch, workflow.NetNetwork, workflow.NetRoute):
+        monkeypatch.setattr(step, "undo", lambda self, args: order.append(self.name) or "ok")
+    monkeypatch.setattr(type(dn.provider), "host_exists", lambda self: True)
+    dn.journal.record("net.route", dst="172.17.0.0/16", via="172.16.0.11")
+    dn.journal.record("net.watch")
+    dn.journal.record("net.network", dst="172.30.0.0/16", via="172.16.0.11")
+    workflow.down(dn)
+    assert order == ["net.watch", "net.network", "net.route"]
+    assert dn.journal.entries() == []
