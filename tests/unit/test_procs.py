@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from devnet import procs
-from devnet.dns import supervise
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -118,7 +117,7 @@ def test_the_dns_service_dies_with_its_supervisor(tmp_path):
 
 
 def test_prctl_is_set_before_the_program_runs():
-    preexec = supervise.dies_with(os.getpid())
+    preexec = procs.dies_with(os.getpid())
     out = subprocess.run(["grep", "^PPid", "/proc/self/status"], preexec_fn=preexec,
                          capture_output=True, text=True)
     assert out.stdout.split() == ["PPid:", str(os.getpid())]
