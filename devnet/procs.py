@@ -9,6 +9,7 @@ through a pidfd opened before the identity is checked, so the PID cannot be reus
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
 import signal
@@ -123,6 +124,21 @@ class Pidfile:
         stopped = pid is not None and stop(pid, timeout, ident)
         self.path.unlink(missing_ok=True)
         return stopped
+
+
+PR_SET_PDEATHSIG = 1
+
+
+def dies_with(parent: int):
+    """preexec_fn: SIGTERM to the child when `parent` dies; exit at once if it already has."""
+    libc = ctypes.CDLL(None, use_errno=True)  # loaded before fork: nothing to import after
+
+    def preexec():
+        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+        if os.getppid() != parent:
+            os._exit(1)
+
+    return preexec
 
 
 def forget(path: Path, pid: int | None) -> None:

@@ -11,7 +11,6 @@ child's to --pidfile + ".child" (devnet.procs.Pidfile); the child's output is ap
 from __future__ import annotations
 
 import argparse
-import ctypes
 import os
 import signal
 import subprocess
@@ -19,21 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from devnet.procs import Pidfile
-
-PR_SET_PDEATHSIG = 1
-
-
-def dies_with(parent: int):
-    """preexec_fn: SIGTERM to the child when `parent` dies; exit at once if it already has."""
-    libc = ctypes.CDLL(None, use_errno=True)  # loaded before fork: nothing to import after
-
-    def preexec():
-        libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
-        if os.getppid() != parent:
-            os._exit(1)
-
-    return preexec
+from devnet.procs import Pidfile, dies_with
 
 
 def main(argv=None) -> int:

@@ -162,4 +162,8 @@ def assert_same(before: dict, after: dict) -> None:
             new = sorted(set(after[key]) - set(before[key]))
             assert not new, f"left behind, in namespaces other than the machine's: {new}"
         else:
-            assert after[key] == before[key], key
+            gone = [x for x in before[key] if x not in after[key]] if isinstance(
+                before[key], list) else before[key]
+            new = [x for x in after[key] if x not in before[key]] if isinstance(
+                after[key], list) else after[key]
+            assert after[key] == before[key], f"{key}: new {new}, gone {gone}"

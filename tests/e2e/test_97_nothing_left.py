@@ -35,7 +35,8 @@ def dns_services(vm_mnt: str) -> list[int]:
     return found
 
 
-def test_dns_service_goes_when_its_supervisor_was_killed(before, marks):
+def test_dns_service_goes_when_its_supervisor_was_killed(marks):
+    before = snapshot(marks)  # this test's own: a session devnet may be up meanwhile
     cli = Cli(f"q{os.getpid() % 10**6}")
     state = Path(f"/var/lib/devnet/{cli.instance}")
     try:
@@ -66,7 +67,8 @@ def children(pid: int) -> list[int]:
 
 
 @pytest.mark.parametrize("attempt", range(3))
-def test_up_killed_as_it_powers_the_vm_on_leaves_nothing(attempt, before, marks):
+def test_up_killed_as_it_powers_the_vm_on_leaves_nothing(attempt, marks):
+    before = snapshot(marks)  # this test's own: a session devnet may be up meanwhile
     """SIGKILL `up` the instant vm.up forks the VM's power process (its first child after
     journaling vm.up), before it could write the pidfile: `down` still leaves nothing."""
     cli = Cli(f"w{os.getpid() % 10**5}{attempt}")

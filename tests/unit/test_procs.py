@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from devnet import procs
-from devnet.dns import supervise
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -23,6 +22,13 @@ def unrelated():
     yield proc
     proc.kill()
     proc.wait()
+
+
+def wait_until(check, timeout=5.0):
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, f"not within {timeout}s: {check}"
+        time.sleep(0.02)
 
 
 def wait_gone(pid, timeout=5.0):
@@ -45,8 +51,9 @@ def test_a_spawned_process_is_recorded_and_stopped(tmp_path):
     proc = pidfile.spawn(["sleep", "1000"])
     assert pidfile.pid() == proc.pid
     assert pidfile.read().start == procs.Identity.of(proc.pid).start
-    time.sleep(0.1)  # the gate has exec'd the program: same PID, same identity
-    assert procs.cmdline(proc.pid) == "sleep 1000" and pidfile.alive()
+    # Once the gate has exec'd the program: the same PID, the same identity.
+    wait_until(lambda: procs.cmdline(proc.pid) == "sleep 1000")
+    assert pidfile.alive()
     assert pidfile.stop(2)
     assert not procs.alive(proc.pid) and not pidfile.path.exists()
 
@@ -87,10 +94,12 @@ def test_the_program_never_runs_when_devnet_dies_before_recording_it(tmp_path):
               f"procs.Pidfile({str(tmp_path / 'p.pid')!r}).spawn(['sleep', {marker!r}])\n")
     out = subprocess.run([sys.executable, "-c", script], cwd=ROOT, timeout=10)
     assert out.returncode == 9
-    time.sleep(0.3)
-    left = [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
-            if marker in procs.cmdline(pid)]
-    assert left == [] and not (tmp_path / "p.pid").exists()
+    def left():  # the gate (its command line holds the marker too) exits on its own
+        return [pid for pid in map(int, filter(str.isdigit, os.listdir("/proc")))
+                if marker in procs.cmdline(pid)]
+
+    wait_until(lambda: not left())
+    assert not (tmp_path / "p.pid").exists()
 
 
 def test_the_machines_own_mount_namespace_is_never_swept():
@@ -118,7 +127,7 @@ def test_the_dns_service_dies_with_its_supervisor(tmp_path):
 
 
 def test_prctl_is_set_before_the_program_runs():
-    preexec = supervise.dies_with(os.getpid())
+    preexec = procs.dies_with(os.getpid())
     out = subprocess.run(["grep", "^PPid", "/proc/self/status"], preexec_fn=preexec,
                          capture_output=True, text=True)
     assert out.stdout.split() == ["PPid:", str(os.getpid())]
