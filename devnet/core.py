@@ -59,7 +59,8 @@ class Devnet:
         except paramiko.BadHostKeyException as err:
             self.close()
             raise HostKeyChanged(f"{conn.host}:{conn.port}",
-                                 str(getattr(self.provider, "known_hosts", "known_hosts"))) from err
+                                 str(getattr(self.provider, "known_hosts", "known_hosts")),
+                                 self.provider.host_key_hint()) from err
         except UnexpectedExit as err:
             res = err.result
             raise DevnetError(

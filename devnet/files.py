@@ -31,6 +31,7 @@ fi
 d=$(dirname "$f")
 tmp=$(mktemp "$d/.devnet.XXXXXX")
 trap 'rm -f "$tmp"' EXIT
+trap 'exit 130' INT TERM HUP
 printf '%s' "$0" > "$tmp"
 if [ -e "$f" ]; then
     owner=$(stat -c %u:%g "$f" 2>/dev/null || stat -f %u:%g "$f")

@@ -104,6 +104,11 @@ class Provider(ABC):
         """The Python that runs devnet inside the VM, and the PYTHONPATH it needs."""
         return "python3", None
 
+    def host_key_hint(self) -> str:
+        """What to do when the VM shows another SSH host key than the pinned one."""
+        return ("devnet made this VM's host key itself, so another program answers on its "
+                "SSH port: find it, or invoke down, then invoke up")
+
     def release_dns_code(self) -> None:
         """Remove what vm_python() put in place for the DNS service (dns.stop)."""
         return None

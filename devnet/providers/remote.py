@@ -78,6 +78,9 @@ class RemoteProvider(Provider):
         itself trusts, at devnet's first contact with the VM."""
         return self.run_cli(*self.cli_ssh_args(HOST_KEYS)).stdout
 
+    def host_key_hint(self) -> str:
+        return f"if you re-created the VM yourself: rm {self.known_hosts}, then invoke vm.up"
+
     def pinned_target(self) -> SshTarget:
         """ssh_target() with the VM's host key pinned: every connection checks it."""
         return self.ssh_target().pinned(self.known_hosts, self.vm_host_keys)
@@ -218,7 +221,8 @@ class RemoteProvider(Provider):
             raise DevnetError(f"in {self.label}, `{line}` did not finish within "
                               f"{REMOTE_TIMEOUT}s", "invoke status") from err
         except paramiko.BadHostKeyException as err:
-            raise HostKeyChanged(str(target), str(self.known_hosts)) from err
+            raise HostKeyChanged(str(target), str(self.known_hosts),
+                                 self.host_key_hint()) from err
         except (OSError, EOFError, paramiko.SSHException) as err:
             raise DevnetError(f"cannot reach {self.label} over SSH ({target}): {err}",
                               "invoke vm.up   (then `invoke status`)") from err

@@ -69,12 +69,10 @@ def parse_ip(text: str, source: str) -> str:
 class HostKeyChanged(DevnetError):
     """The VM answered with another host key than the one devnet pinned."""
 
-    def __init__(self, where: str, known_hosts: str):
+    def __init__(self, where: str, known_hosts: str, hint: str):
         super().__init__(f"the SSH host key of the VM at {where} is not the one devnet pinned "
                          f"in {known_hosts}: devnet does not connect (another machine on that "
-                         "address, or the VM was re-created outside devnet)",
-                         f"if you re-created the VM yourself: rm {known_hosts}, then invoke "
-                         "vm.up")
+                         "address, or the VM was re-created outside devnet)", hint)
 
 
 def host_id(host: str, port: int) -> str:

@@ -95,3 +95,28 @@ def test_vm_write_replaces_atomically_over_the_connection(settings):
     dn._conn = MockContext(run={line: Result("")})
     dn.vm_write("/etc/docker/daemon.json", "{}\n")
     assert [c.args[0] for c in dn._conn.run.call_args_list] == [line]
+
+
+def test_a_killed_write_leaves_the_old_file_and_no_temp(tmp_path):
+    """SIGTERM while the new text is being written (a reader of a fifo stands in for a slow
+    disk): the old file stays as it was, and the temp file goes."""
+    import signal
+    import time
+
+    target = tmp_path / "resolv.conf"
+    target.write_text("nameserver 10.0.0.138\n")
+    slow = tmp_path / "slowbin"
+    slow.mkdir()
+    (slow / "sync").write_text("#!/bin/sh\nsleep 30\n")
+    os.chmod(slow / "sync", 0o755)
+    env = dict(os.environ, PATH=f"{slow}:{os.environ['PATH']}")
+    proc = subprocess.Popen(files.write_atomic_argv(str(target), "nameserver 172.17.42.1\n"),
+                            env=env, start_new_session=True)
+    deadline = time.monotonic() + 5
+    while not list(tmp_path.glob(".devnet.*")) and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.2)  # inside the (slow) sync of the temp file, before the rename
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(5)
+    assert target.read_text() == "nameserver 10.0.0.138\n"
+    assert list(tmp_path.glob(".devnet.*")) == []
