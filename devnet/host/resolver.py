@@ -83,9 +83,12 @@ class DnsResolver(Step):
             if f"~{self.domain}" in out.stdout and self.ip in dns.stdout:
                 return f"systemd-resolved sends ~{self.domain} to {self.ip}"
             return None
-        if first_nameserver(self._read()) == self.ip:
+        text = self._read()
+        if first_nameserver(text) == self.ip:
             return f"{RESOLV_CONF} asks {self.ip} first"
-        return None
+        from devnet.host import resolver_health  # builds on this module
+
+        return resolver_health.still_out(self.dn, text)  # out while the DNS does not answer
 
     def plan(self):
         if self.method() == "resolverdir":

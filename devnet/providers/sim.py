@@ -140,6 +140,8 @@ class SimProvider(Provider):
 
     def destroy(self) -> str:
         self.stop()
+        # The outside world's DNS outlives a halted VM (the host asks it too); not a removed one.
+        procs.stop(procs.read_pid(self.upstream_pidfile), 5)
         gone = self.network.delete(self)
         self.host_resolv.unlink(missing_ok=True)
         for d in (self.host_resolv.parent, self.host_resolv.parent.parent):
@@ -226,8 +228,7 @@ class SimProvider(Provider):
             stopped.append(f"{killed} container(s)")
         for name, pidfile, timeout in (("dockerd", self.vm_run / "docker.pid", 20),
                                        ("sshd", self.vm_run / "sshd.pid", 5),
-                                       ("ssh forward", self.forward_pidfile, 5),
-                                       ("upstream DNS", self.upstream_pidfile, 5)):
+                                       ("ssh forward", self.forward_pidfile, 5)):
             if procs.stop(procs.read_pid(pidfile), timeout):
                 stopped.append(name)
         power = self.power_pid()
