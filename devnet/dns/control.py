@@ -9,6 +9,7 @@ import time
 
 from devnet.dns import container
 from devnet.errors import DevnetError
+from devnet.host import resolver_health
 from devnet.steps import Step
 from devnet.system import cmd, wait_until
 
@@ -169,6 +170,7 @@ class DnsStart(Step):
             got = out.stdout.strip() or out.stderr.strip() or "nothing"
             raise DevnetError(f"the host got no answer from {ip}:53 ({got})",
                               "invoke status   (is the route there? is the VM's INPUT open?)")
+        resolver_health.put_back(dn)  # dns.stop or vm.halt took the host's entry out
 
     def describe_undo(self, args):
         return "stop the DNS service in the VM"

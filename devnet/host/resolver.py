@@ -127,9 +127,12 @@ class DnsResolver(Step):
             if f"~{self.domain}" in out.stdout and self.ip in dns.stdout:
                 return f"systemd-resolved sends ~{self.domain} to {self.ip}"
             return None
-        if first_nameserver(self._read() or "") == self.ip:
+        text = self._read() or ""
+        if first_nameserver(text) == self.ip:
             return f"{self.resolv_conf} asks {self.ip} first"
-        return None
+        from devnet.host import resolver_health  # builds on this module
+
+        return resolver_health.still_out(self.dn, text)  # out while the DNS does not answer
 
     def plan(self):
         if self.method() == "resolverdir":

@@ -146,6 +146,8 @@ class SimProvider(Provider):
 
     def destroy(self) -> str:
         self.stop()
+        # The outside world's DNS outlives a halted VM (the host asks it too); not a removed one.
+        self.upstream.stop(5)
         gone = self.network.delete(self)
         self.host_resolv.unlink(missing_ok=True)
         for d in (self.host_resolv.parent, self.host_resolv.parent.parent):
@@ -250,6 +252,8 @@ class SimProvider(Provider):
         vm = {procs.namespace(pid, "mnt") for pid in (self.power_pid(), self.dockerd.pid(),
                                                        self.sshd.pid()) if pid} - {None}
         for name, pidfile, timeout in self.daemons():
+            if name == "upstream DNS":
+                continue  # the outside world's DNS outlives a halted VM (destroy stops it)
             if pidfile.stop(timeout):
                 stopped.append(name)
         # Power off: whatever still runs in the VM (a wedged shim, a DNS service whose

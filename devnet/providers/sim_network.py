@@ -10,6 +10,7 @@ from devnet.system import cmd
 
 UPSTREAM_DNS = "192.0.2.53"  # TEST-NET-1: never a real server
 TEST_ZONE, TEST_ZONE_ADDRESS = "example.test", "192.0.2.10"
+UPLINK, UPLINK_HOST, UPLINK_UP = "uplink0", "198.51.100.15/24", "198.51.100.1/24"  # host's own
 
 
 def create(p) -> None:
@@ -19,6 +20,7 @@ def create(p) -> None:
         if not netns.exists(ns):
             netns.add(p.local, ns)
     create_nat_link(p)
+    create_host_uplink(p)
     ho, host = p.settings.hostonly, p.host()
     if host.run(cmd("ip", "link", "show", p.link), hide=True, warn=True).failed:
         p.local.run(cmd("ip", "link", "add", p.link, "netns", p.host_ns, "type", "veth",
@@ -45,6 +47,23 @@ def create_nat_link(p) -> None:
             c.run(cmd("ip", "addr", "add", addr, "dev", "eth0"), hide=True)
         c.run("ip link set eth0 up", hide=True)
     vm.run(cmd("ip", "route", "add", "192.0.2.0/24", "via", "10.0.2.2"), hide=True)
+
+
+def create_host_uplink(p) -> None:
+    """The developer machine's own way to its DNS server, as a laptop's LAN or ISP gives it:
+    a link to the stand-in for the outside world (198.51.100.0/24, TEST-NET-2) and a route to
+    the upstream's address only. Without it the host's own resolv.conf server answers nothing,
+    and "without devnet" could not be measured or tested."""
+    host, up = netns.NetnsContext(p.host_ns), netns.NetnsContext(p.up_ns)
+    if host.run(cmd("ip", "link", "show", UPLINK), hide=True, warn=True).ok:
+        return
+    p.local.run(cmd("ip", "link", "add", UPLINK, "netns", p.host_ns, "type", "veth",
+                    "peer", "name", UPLINK, "netns", p.up_ns), hide=True)
+    for c, addr in ((host, UPLINK_HOST), (up, UPLINK_UP)):
+        c.run(cmd("ip", "addr", "add", addr, "dev", UPLINK), hide=True)
+        c.run(cmd("ip", "link", "set", UPLINK, "up"), hide=True)
+    host.run(cmd("ip", "route", "add", f"{UPSTREAM_DNS}/32", "via",
+                 UPLINK_UP.split("/")[0]), hide=True)
 
 
 def reset_vm_network(p) -> None:

@@ -6,6 +6,7 @@ from invoke import Collection, task
 from invoke.exceptions import Exit
 
 from devnet.dns import control
+from devnet.host import resolver_health
 from devnet.host.resolver import DnsResolver
 from devnet.tasks.common import devnet, reports_errors, step_task
 
@@ -18,6 +19,9 @@ resolver = step_task(DnsResolver)
 def stop(c):
     """Stop the DNS service in the VM (`invoke dns.start` or `up` starts it again)."""
     dn = devnet(c)
+    said = resolver_health.take_out(dn, "its DNS is stopping")
+    if said:
+        print(f"done   dns.resolver   {said}")
     print(f"done   dns.stop       {control.stop(dn)}")
     dn.journal.forget("dns.start")
     dn.close()

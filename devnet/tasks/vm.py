@@ -10,6 +10,7 @@ from invoke import Collection, task
 
 from devnet import vm as steps
 from devnet import vmimage
+from devnet.host import resolver_health
 from devnet.tasks.common import devnet, reports_errors, step_task
 
 init = step_task(steps.VmInit)
@@ -28,6 +29,9 @@ def halt(c, dry_run=False):
     elif dry_run:
         print("plan   vm.halt        stop dockerd, sshd and the VM")
     else:
+        out = resolver_health.take_out(dn, "the VM is halting")
+        if out:
+            print(f"done   dns.resolver   {out}")
         said = dn.provider.stop()
         stopped = said == "already stopped"
         print("skip   vm.halt        already done: the VM is stopped" if stopped

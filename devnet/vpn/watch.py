@@ -25,7 +25,7 @@ from devnet import config, procs
 from devnet.config import PROJECT_DIR, not_private, suggest_free
 from devnet.core import Devnet
 from devnet.errors import DevnetError
-from devnet.host import linux
+from devnet.host import linux, resolver_health
 from devnet.steps import Step
 from devnet.system import wait_until
 from devnet.vpn.fix import VpnFix
@@ -147,6 +147,7 @@ class Watcher:
         self.stopping = threading.Event()
         self.monitor: subprocess.Popen | None = None
         self.refused: set[str] = set()  # said once, not every round
+        self.resolver = resolver_health.Follower(dn)
 
     def sync_networks(self) -> None:
         dn = self.dn
@@ -207,6 +208,9 @@ class Watcher:
             try:
                 self.sync_networks()
                 self.repair()
+                said = self.resolver.round()  # the host's DNS never worse
+                if said:
+                    self.log(f"resolver: {said}")
             except Exception as err:  # one bad round must not end the watch
                 self.log(f"error: {type(err).__name__}: {err}")
             self.dn.close()
