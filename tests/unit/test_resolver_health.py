@@ -57,7 +57,8 @@ def test_one_answer_in_between_resets_the_count(make, monkeypatch):
 
 def test_it_comes_back_first_when_the_dns_answers(make):
     dn, written = make(OUT, answering=True)
-    assert "first in /etc/netns/dntest-host/resolv.conf again" in resolver_health.Follower(dn).round()
+    said = resolver_health.Follower(dn).round()
+    assert "first in /etc/netns/dntest-host/resolv.conf again" in said
     assert written == [WITH]
 
 
