@@ -37,7 +37,7 @@ def test_outside_names_do_not_wait_on_a_halted_vm(cli, provider, devnet_up):
     assert first_nameserver(provider) == DNS
     halted = cli("vm.halt").stdout
     try:
-        assert f"took nameserver {DNS} out of /etc/resolv.conf" in halted
+        assert f"took nameserver {DNS} out of " in halted
         elapsed, out = timed_getent(provider, "www.example.test")
         print(f"getent hosts www.example.test with the VM halted: {elapsed:.3f}s")
         assert out.split()[:1] == ["192.0.2.10"]
