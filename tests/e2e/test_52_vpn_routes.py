@@ -121,11 +121,11 @@ def docker_network(client, name: str, subnet: str):
 def test_net_watch_never_routes_a_public_network_out_of_a_full_tunnel(provider, docker_client,
                                                                      watching):
     ns = provider.host_ns
-    with connected(ns, WG_QUICK), docker_network(docker_client, "pubnet", "198.51.100.0/24"):
-        wait_for(lambda: "refused: Docker network pubnet: 198.51.100.0/24 is not a private "
+    with connected(ns, WG_QUICK), docker_network(docker_client, "pubnet", "203.0.113.0/24"):
+        wait_for(lambda: "refused: Docker network pubnet: 203.0.113.0/24 is not a private "
                  "range" in watching.read_text(), 5)
-        assert "198.51.100" not in on_host(ns, "ip", "route", "show", "table", "all")
-        inside = kernel(ns, "198.51.100.7")
+        assert "203.0.113" not in on_host(ns, "ip", "route", "show", "table", "all")
+        inside = kernel(ns, "203.0.113.7")
         assert (inside["dev"], inside["table"]) == ("wg0", "51820")  # still the tunnel's
 
 
