@@ -93,12 +93,12 @@ class DnsResolver(Step):
     def resolver_file(self) -> str:
         return f"/etc/resolver/{self.domain}"
 
-    def _read(self, path: str | None = None) -> str | None:
+    def read(self, path: str | None = None) -> str | None:
         """A file's text on the host; None when it is not there."""
         out = self.dn.host.run(cmd("cat", path or self.resolv_conf), hide=True, warn=True)
         return out.stdout if out.ok else None
 
-    def _write(self, path: str, text: str | None) -> None:
+    def write(self, path: str, text: str | None) -> None:
         """Replace `path` atomically (None: remove it), as root."""
         if text is None:
             run_as_root(self.dn.host, cmd("rm", "-f", path), hide=True)
@@ -118,7 +118,7 @@ class DnsResolver(Step):
 
     def check(self):
         if self.method() == "resolverdir":
-            if first_nameserver(self._read(self.resolver_file) or "") == self.ip:
+            if first_nameserver(self.read(self.resolver_file) or "") == self.ip:
                 return f"{self.resolver_file} sends .{self.domain} to {self.ip}"
             return None
         if self.method() == "resolved":
@@ -127,7 +127,7 @@ class DnsResolver(Step):
             if f"~{self.domain}" in out.stdout and self.ip in dns.stdout:
                 return f"systemd-resolved sends ~{self.domain} to {self.ip}"
             return None
-        text = self._read() or ""
+        text = self.read() or ""
         if first_nameserver(text) == self.ip:
             return f"{self.resolv_conf} asks {self.ip} first"
         from devnet.host import resolver_health  # builds on this module
@@ -151,9 +151,9 @@ class DnsResolver(Step):
             made_dir = host.run("test -d /etc/resolver", hide=True, warn=True).failed
             self.dn.journal.record_first(self.name, method="resolverdir",
                                          path=self.resolver_file, made_dir=made_dir,
-                                         previous=self._read(self.resolver_file))
+                                         previous=self.read(self.resolver_file))
             run_as_root(host, "mkdir -p /etc/resolver", hide=True)
-            self._write(self.resolver_file, f"# devnet\nnameserver {self.ip}\nport 53\n")
+            self.write(self.resolver_file, f"# devnet\nnameserver {self.ip}\nport 53\n")
             self.dn.os.flush_dns(host)
             return f"{self.resolver_file}: .{self.domain} -> {self.ip}"
         if self.method() == "resolved":
@@ -168,10 +168,10 @@ class DnsResolver(Step):
             run_as_root(host, cmd("sh", "-c", 'printf "%s" "$0" | resolvconf -a "$1"',
                                   f"nameserver {self.ip}\n", self.record), hide=True)
             return f"resolvconf: record {self.record} with nameserver {self.ip}"
-        text = self._read()
+        text = self.read()
         self.dn.journal.record_first(self.name, method="resolvconf", path=self.resolv_conf,
                                      previous=text)
-        self._write(self.resolv_conf, with_devnet_first(text or "", self.ip, self.domain))
+        self.write(self.resolv_conf, with_devnet_first(text or "", self.ip, self.domain))
         kept = len((text or "").splitlines())
         return f"{self.resolv_conf}: nameserver {self.ip} first, {kept} line(s) kept"
 
@@ -215,17 +215,17 @@ class DnsResolver(Step):
         if args.get("method") == "resolverdir":
             return self._undo_resolver_file(args)
         path = args.get("path", self.resolv_conf)
-        current, previous = self._read(path), args.get("previous")
+        current, previous = self.read(path), args.get("previous")
         if current == with_devnet_first(previous or "", self.ip, self.domain):
             restored, how = previous, "restored as it was"
         else:  # someone else changed it since (a VPN client?): take out only devnet's lines
             restored, how = without_devnet(current or "", self.ip), "removed devnet's lines"
-        self._write(path, restored)
+        self.write(path, restored)
         return f"{path} {how if restored is not None else 'removed (it was not there)'}"
 
     def _undo_resolver_file(self, args) -> str:
         previous = args.get("previous")
-        self._write(args["path"], previous)
+        self.write(args["path"], previous)
         said = f"{args['path']} {'restored' if previous is not None else 'removed'}"
         if args.get("made_dir"):  # devnet made /etc/resolver: gone again once empty
             if run_as_root(self.dn.host, "rmdir /etc/resolver", hide=True, warn=True).ok:

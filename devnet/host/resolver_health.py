@@ -21,9 +21,7 @@ from __future__ import annotations
 
 import sys
 
-from devnet.files import write_atomic_argv
-from devnet.host.resolver import first_nameserver, with_devnet_first, without_devnet
-from devnet.host.sudo import run_as_root
+from devnet.host.resolver import DnsResolver, first_nameserver, with_devnet_first, without_devnet
 from devnet.system import cmd
 
 STEP = "dns.resolver"
@@ -74,12 +72,12 @@ def taken_out(text: str, ip: str, domain: str) -> str:
 
 
 def _read(dn) -> str:
-    out = dn.host.run(cmd("cat", dn.provider.resolv_conf), hide=True, warn=True)
-    return out.stdout if out.ok else ""
+    return DnsResolver(dn).read() or ""
 
 
 def _write(dn, text: str) -> None:
-    run_as_root(dn.host, cmd(*write_atomic_argv(dn.provider.resolv_conf, text)), hide=True)
+    resolver = DnsResolver(dn)  # one writer: atomic, refuses a symlink with the reason
+    resolver.write(resolver.resolv_conf, text)
 
 
 def still_out(dn, text: str) -> str | None:

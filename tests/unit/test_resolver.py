@@ -177,7 +177,7 @@ def test_a_refused_write_says_so(settings):
                      "through it\n", exited=files.REFUSED)
     host.run = lambda *a, **k: refused
     with pytest.raises(DevnetError, match="cannot write /etc/resolv.conf: .* is a symlink"):
-        step._write("/etc/resolv.conf", "nameserver 172.17.42.1\n")
+        step.write("/etc/resolv.conf", "nameserver 172.17.42.1\n")
 
 
 SCUTIL = fixture_text("macos/scutil-dns-vpn.txt")
