@@ -9,6 +9,7 @@ through devnet.local.docker_service (that machine has no init system).
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -136,7 +137,8 @@ def test_names_resolve_through_the_machines_own_resolver(inside, local_up):
 def test_the_dns_service_runs_only_root_owned_code(inside, local_up):
     """Not the checkout, not the virtualenv: a root-owned copy, the base interpreter, -s."""
     code = Path("/usr/local/lib/devnet") / inside.sim.settings.instance
-    pid = inside("cat", "/run/devnet-dns/supervisor.pid").stdout.strip()
+    text = inside("cat", "/run/devnet-dns/supervisor.pid").stdout.strip()
+    pid = json.loads(text)["pid"]  # devnet's pidfiles carry the process's identity
     environ = inside("cat", f"/proc/{pid}/environ").stdout.split("\0")
     assert f"PYTHONPATH={code}" in environ
     argv = inside("cat", f"/proc/{pid}/cmdline").stdout.split("\0")

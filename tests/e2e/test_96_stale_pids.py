@@ -2,8 +2,11 @@
 `up` and `down` must leave such processes alive and untouched (no signal, no nsenter into
 them, no "kill everything in its mount namespace"), remove the stale pidfiles and say so."""
 
+import json
 import os
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
@@ -33,12 +36,32 @@ def strangers():
 
 def as_after_a_reboot(state: Path, strangers) -> None:
     """Each pidfile names one of the strangers, as a bare PID (what the old devnet and every
-    daemon write); the power process's names the namespaced one."""
+    daemon write); the power process's names the namespaced one. What still ran is gone, as
+    after a reboot: the simulated internet's DNS outlives `vm.halt`, not a reboot."""
     plain, boxed = strangers
+    for name in PIDFILES:
+        gone_in_the_reboot(state / name, spare={p.pid for p in strangers})
     for name in PIDFILES:
         path = state / name
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(f"{boxed.pid if name == 'power.pid' else plain.pid}\n")
+
+
+def gone_in_the_reboot(pidfile: Path, spare: set[int]) -> None:
+    """Kill the process a pidfile of this test's instance names (JSON or a bare PID), unless
+    it is one of the strangers an earlier round wrote there."""
+    try:
+        text = pidfile.read_text().strip()
+        pid = int(json.loads(text)["pid"] if text.startswith("{") else text)
+        if pid in spare:
+            return
+        os.kill(pid, signal.SIGKILL)
+    except (OSError, ValueError, KeyError):
+        return
+    for _ in range(100):
+        if not Path(f"/proc/{pid}").exists() or stat(pid)[0] == "Z":
+            return
+        time.sleep(0.05)
 
 
 def stat(pid: int) -> list[str]:
