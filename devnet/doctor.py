@@ -60,19 +60,38 @@ class Doctor:
              "choose free ranges: devnet.docker.subnets, devnet.hostonly.network"),
         ]
 
+    def skipped(self) -> dict[str, str]:
+        """The hops this provider has nothing to check for, each with why (known before any
+        command runs: the provider's kind says it)."""
+        p, why = self.dn.provider, {}
+        if not p.has_vm:
+            why["host-only IP answers"] = (f"provider {p.name} has no VM, so no host-only "
+                                           "network")
+            why["route present and chosen"] = (f"provider {p.name}: the containers' bridges "
+                                                "are this machine's own links, no route")
+        if p.name == "guest":  # doctor run inside the VM: the host's side is the host's
+            host_side = "provider guest runs inside the VM; run invoke doctor on the host"
+            for name in ("route present and chosen", "no VPN rule blocks",
+                         f"host resolver sends .{self.s.dns.domain} to devnet"):
+                why[name] = host_side
+        return why
+
     def run(self) -> list[Hop]:
         """Each hop in order until one fails. A network hop that fails is then explained if
         it can be: a VPN rule or an overlap is named as the hop at fault."""
         plan = self.hops()
+        skipped = self.skipped()
         done: dict[str, Hop] = {}
         for name, check, fix in plan:
+            if name in skipped:
+                continue
             hop = self._check(name, check, fix)
             done[name] = hop
             if hop.status != "FAIL":
                 continue
             if name not in CAUSES:
                 for cname, ccheck, cfix in plan:
-                    if cname in CAUSES and cname not in done:
+                    if cname in CAUSES and cname not in done and cname not in skipped:
                         cause = self._check(cname, ccheck, cfix)
                         if cause.status == "FAIL":
                             done[cname] = cause
@@ -81,7 +100,10 @@ class Doctor:
                             break
             break
         self.dn.close()
-        return [done.get(n) or Hop(n, "not checked", "an earlier hop failed") for n, _, _ in plan]
+        # a hop skipped for the provider's kind says so even after an earlier failure
+        return [done.get(n) or (Hop(n, "skip", f"skipped: {skipped[n]}") if n in skipped
+                                else Hop(n, "not checked", "an earlier hop failed"))
+                for n, _, _ in plan]
 
     @staticmethod
     def _check(name, check, fix) -> Hop:
@@ -105,13 +127,16 @@ class Doctor:
         return out.stdout.strip() if out.ok else ""
 
     def vm(self) -> str:
-        if not self.dn.provider.running():
-            raise AssertionError("the VM (or its sshd, dockerd) is not running")
-        return f"{self.dn.provider.name} VM up, SSH and Docker answer"
+        p = self.dn.provider
+        if not p.running():
+            raise AssertionError("the VM (or its sshd, dockerd) is not running" if p.has_vm
+                                 else "dockerd on this machine does not answer")
+        return (f"{p.name} VM up, SSH and Docker answer" if p.has_vm
+                else "no VM: Docker answers on this machine")
 
     def hostonly(self) -> str:
         ip = self.dn.gateway
-        if self.dn.host.run(cmd("ping", "-c1", "-W1", ip), hide=True, warn=True).failed:
+        if self.dn.host.run(cmd(*self.dn.os.ping_argv(ip)), hide=True, warn=True).failed:
             raise AssertionError(f"{ip} does not answer ping from the host")
         return f"{ip} answers ping"
 
@@ -152,11 +177,11 @@ class Doctor:
 
     def resolver(self) -> str:
         name = f"ns.{self.s.dns.domain}"
-        got = self._host("getent", "hosts", name)
-        if self.s.dns_ip not in got:
+        argv = self.dn.os.lookup_argv(name)  # getent on Linux, dscacheutil on macOS
+        if self.s.dns_ip not in self.dn.os.parse_lookup(self._host(*argv)):
             raise AssertionError(f"the host's resolver does not answer {name} with "
                                  f"{self.s.dns_ip}")
-        return f"getent hosts {name} -> {self.s.dns_ip}"
+        return f"{' '.join(argv)} -> {self.s.dns_ip}"
 
     def firewall(self) -> str:
         from devnet.vpn.fix import firewall_problems

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from devnet.errors import DevnetError
 from devnet.steps import Step
-from devnet.system import wait_until
+from devnet.system import cmd, wait_until
 
 # In-VM changes (an address, an iptables rule) do not survive the VM's power-off.
 VM_DOWN = "VM is not running: the change went with it"
@@ -109,8 +109,9 @@ class VmHostOnly(Step):
 
     def verify(self):
         host, ip = self.dn.host, self.dn.gateway
+        ping = cmd(*self.dn.os.ping_argv(ip))  # -W's unit differs: seconds, macOS ms
         wait_until(
-            lambda: host.run(f"ping -c1 -W1 {ip}", hide=True, warn=True).ok,
+            lambda: host.run(ping, hide=True, warn=True).ok,
             10, f"the VM's host-only address {ip} to answer ping from the host",
             "invoke status; check the host side of the host-only network",
         )

@@ -145,3 +145,20 @@ def flush_dns(c) -> None:
     """Forget cached answers: only systemd-resolved caches (plain libc does not)."""
     if uses_resolved(c):
         run_as_root(c, "resolvectl flush-caches", hide=True, warn=True)
+
+
+# -- probes (doctor, vm.hostonly's check) ----------------------------------------------------
+
+def ping_argv(address: str, seconds: int = 1) -> list[str]:
+    """One echo request; iputils ping's -W is the wait for the reply in seconds (ping(8))."""
+    return ["ping", "-c1", f"-W{seconds}", address]
+
+
+def lookup_argv(name: str) -> list[str]:
+    """Resolve `name` the way programs do (NSS: /etc/hosts, then the resolver)."""
+    return ["getent", "hosts", name]
+
+
+def parse_lookup(text: str) -> list[str]:
+    """`getent hosts` lines: `ADDRESS  NAME [ALIAS...]`; the addresses."""
+    return [ln.split()[0] for ln in text.splitlines() if ln.strip()]

@@ -188,3 +188,28 @@ def flush_dns(c) -> None:
     """Forget cached answers; mDNSResponder reloads /etc/resolver on HUP."""
     c.run("dscacheutil -flushcache", hide=True, warn=True)
     run_as_root(c, "killall -HUP mDNSResponder", hide=True, warn=True)
+
+
+# -- probes (doctor, vm.hostonly's check) ----------------------------------------------------
+
+def ping_argv(address: str, seconds: int = 1) -> list[str]:
+    """One echo request. macOS ping's -W is the wait for a reply in milliseconds (BSD
+    ping(8): "-W waittime ... in milliseconds"), not seconds as on Linux: -W1 waits 1 ms."""
+    return ["ping", "-c1", f"-W{seconds * 1000}", address]
+
+
+def lookup_argv(name: str) -> list[str]:
+    """macOS has no getent: dscacheutil asks the same resolver as every program (Directory
+    Service, so /etc/resolver/<domain> and mDNSResponder), as getent does through NSS."""
+    return ["dscacheutil", "-q", "host", "-a", "name", name]
+
+
+def parse_lookup(text: str) -> list[str]:
+    """`dscacheutil -q host` blocks of `key: value` lines; the ip_address and ipv6_address
+    values (nothing printed: not found)."""
+    found = []
+    for ln in text.splitlines():
+        key, _, value = ln.partition(":")
+        if key.strip() in ("ip_address", "ipv6_address") and value.strip():
+            found.append(value.strip())
+    return found

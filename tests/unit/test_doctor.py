@@ -8,11 +8,13 @@ from invoke import MockContext, Result
 
 from devnet.doctor import Doctor, Hop, as_json, table
 from devnet.errors import DevnetError
+from devnet.host import linux
 
 
 def doctor_with(checks: dict, settings=None, host=None) -> Doctor:
     """A Doctor whose hops are `checks` (name -> result string or exception)."""
-    dn = SimpleNamespace(settings=settings, close=lambda: None, host=host)
+    dn = SimpleNamespace(settings=settings, close=lambda: None, host=host, os=linux,
+                         provider=SimpleNamespace(name="sim", has_vm=True))
     doc = Doctor(dn)
 
     def hop(name, outcome):
