@@ -1,16 +1,14 @@
-"""docker.configure: the VM's dockerd gets `--bip` and `--dns` through /etc/docker/daemon.json
-(persistent across reboots, unlike the walk-through's hand-restarted daemon)."""
+"""docker.configure: the VM's dockerd gets `--bip` and `--dns` where that VM keeps them across
+reboots (unlike the walk-through's hand-restarted daemon): /etc/docker/daemon.json, or the
+provider's own place (boot2docker's profile, colima.yaml; devnet.providers.dockerd_settings)."""
 
 from __future__ import annotations
 
 import json
 
-from devnet.errors import DevnetError
 from devnet.steps import Step
 from devnet.system import wait_until
 from devnet.vm import has_address
-
-DAEMON_JSON = "/etc/docker/daemon.json"
 
 
 def first_address(ip_o_addr: str) -> str | None:
@@ -25,20 +23,11 @@ def first_address(ip_o_addr: str) -> str | None:
 class DockerConfigure(Step):
     name = "docker.configure"
     inside_vm = True
-    summary = "set the VM's dockerd --bip and --dns in daemon.json, then restart it"
+    summary = ("set the VM's dockerd --bip and --dns where the VM keeps them (daemon.json, "
+               "boot2docker's profile, colima.yaml), then restart it")
 
-    def _current(self) -> tuple[str | None, dict]:
-        text = self.dn.vm_read(DAEMON_JSON)
-        if not text or not text.strip():
-            return text, {}
-        try:
-            data = json.loads(text)
-        except json.JSONDecodeError as err:
-            raise DevnetError(f"{DAEMON_JSON} in the VM is not valid JSON ({err})",
-                              "fix it with `invoke vm.ssh`, then run again") from err
-        if not isinstance(data, dict):
-            raise DevnetError(f"{DAEMON_JSON} in the VM is not a JSON object")
-        return text, data
+    def store(self):
+        return self.dn.provider.dockerd_settings(self.dn)
 
     def _wanted(self) -> dict:
         s = self.dn.settings
@@ -53,25 +42,25 @@ class DockerConfigure(Step):
 
     def _describe(self) -> str:
         w = self._wanted()
-        return f"daemon.json has bip {w['bip']}, dns {w['dns'][0]}; docker0 is {w['bip']}"
+        return (f"{self.store().where} has bip {w['bip']}, dns {w['dns'][0]}; docker0 is "
+                f"{w['bip']}")
 
     def check(self):
-        _, data = self._current()
+        data = self.store().settings()
         in_file = all(data.get(k) == v for k, v in self._wanted().items())
         return self._describe() if in_file and self._bridge_ok() else None
 
     def plan(self):
         w = self._wanted()
-        return [f"merge {json.dumps(w)} into {DAEMON_JSON} (in VM), restart dockerd"]
+        return [f"merge {json.dumps(w)} into {self.store().where} (in VM), restart dockerd"]
 
     def apply(self):
-        text, data = self._current()
-        # The user's file, to put back, and docker0's address, which dockerd keeps in its
-        # network store even after --bip goes away.
-        self.dn.journal.record_first(self.name, previous=text,
+        store = self.store()
+        # What the place held, to put back, and docker0's address, which dockerd keeps in
+        # its network store even after --bip goes away.
+        self.dn.journal.record_first(self.name, **store.journal_args(),
                                      bridge=first_address(self._bridge()))
-        merged = {**data, **self._wanted()}
-        self.dn.vm_write(DAEMON_JSON, json.dumps(merged, indent=2) + "\n")
+        store.write(self._wanted())
         return f"{self.dn.provider.restart_docker()} with {json.dumps(self._wanted())}"
 
     def verify(self):
@@ -79,24 +68,19 @@ class DockerConfigure(Step):
                    "invoke vm.ssh -c 'ip addr show docker0; tail /var/log/docker.log'")
 
     def describe_undo(self, args):
-        put = "remove it" if args.get("previous") is None else "put the old one back"
-        return f"{DAEMON_JSON}: {put}; restart dockerd"
+        return f"{self.store().where}: put back as it was; restart dockerd"
 
     def undo(self, args):
+        store = self.store()
         if not self.dn.provider.running():
-            return f"VM is not running: {DAEMON_JSON} left as devnet wrote it"
-        previous = args.get("previous")
+            return f"VM is not running: {store.where} left as devnet wrote it"
         bridge = args.get("bridge")
         said = []
         if bridge and not has_address(self._bridge(), bridge):
             # dockerd's network store remembers devnet's --bip once the file is back: one
             # start with the old address as --bip makes the store hold that one again.
-            _, data = self._current()
-            self.dn.vm_write(DAEMON_JSON, json.dumps({**data, "bip": bridge}) + "\n")
+            store.write({"bip": bridge})
             said.append(f"docker0 back to {bridge} ({self.dn.provider.restart_docker()})")
-        if previous is None:
-            self.dn.vm_run("rm", "-f", DAEMON_JSON)
-        else:
-            self.dn.vm_write(DAEMON_JSON, previous)
+        store.restore(args)
         said.append(self.dn.provider.restart_docker())
-        return f"restored {DAEMON_JSON}, {', '.join(said)}"
+        return f"restored {store.where}, {', '.join(said)}"

@@ -51,6 +51,8 @@ class Doctor:
             ("host-only IP answers", self.hostonly, "invoke vm.hostonly"),
             ("route present and chosen", self.route, "invoke net.route   (or invoke vpn.fix)"),
             ("a container answers TCP", self.tcp, "invoke vm.forward   (or invoke vpn.fix)"),
+            # after a VM restart: did devnet's settings survive where this VM keeps them?
+            ("dockerd has devnet's bip and dns", self.dockerd, self.dn.provider.dockerd_fix),
             (f"DNS answers on {s.dns_ip}", self.dns, "invoke dns.start"),
             ("a record for a running container", self.record, "invoke dns.logs; invoke dns.start"),
             (f"host resolver sends .{s.dns.domain} to devnet", self.resolver,
@@ -157,6 +159,17 @@ class Doctor:
         if not self._host("sh", "-c", f"nc -z -w2 {c['ip']} {c['port']} && echo open"):
             raise AssertionError(f"{c['name']} ({c['ip']}:{c['port']}) does not answer TCP")
         return f"{c['name']} {c['ip']}:{c['port']} answers"
+
+    def dockerd(self) -> str:
+        from devnet.daemon import DockerConfigure
+
+        step = DockerConfigure(self.dn)
+        done = step.check()
+        if not done:
+            raise AssertionError(f"{step.store().where} in the VM does not give dockerd "
+                                 f"--bip {self.s.bip} --dns {self.s.dns_ip}, or docker0 "
+                                 "does not have it")
+        return done
 
     def dns(self) -> str:
         name = f"ns.{self.s.dns.domain}"

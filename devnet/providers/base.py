@@ -109,6 +109,16 @@ class Provider(ABC):
         return ("devnet made this VM's host key itself, so another program answers on its "
                 "SSH port: find it, or invoke down, then invoke up")
 
+    # What to run when dockerd lost devnet's --bip/--dns (doctor names it), in this
+    # provider's own terms.
+    dockerd_fix = "invoke docker.configure"
+
+    def dockerd_settings(self, dn):
+        """Where this VM keeps dockerd's --bip and --dns across restarts."""
+        from devnet.providers.dockerd_settings import DaemonJson
+
+        return DaemonJson(dn)
+
     def release_dns_code(self) -> None:
         """Remove what vm_python() put in place for the DNS service (dns.stop)."""
         return None

@@ -12,6 +12,7 @@ import os
 import re
 
 from devnet.providers.base import Piece
+from devnet.providers.dockerd_settings import Boot2DockerProfile
 from devnet.providers.remote import RemoteProvider, detail
 from devnet.providers.ssh_target import SshTarget, parse_ip
 
@@ -36,6 +37,9 @@ class Boot2DockerProvider(RemoteProvider):
     install_hint = ("boot2docker-cli is retired (last release: github.com/boot2docker/"
                     "boot2docker-cli/releases); provider docker-machine or colima replace it")
 
+    dockerd_fix = ("invoke docker.configure   (devnet keeps --bip/--dns in "
+                   "/var/lib/boot2docker/profile's EXTRA_ARGS: / is rebuilt from the ISO at boot)")
+
     def __init__(self, settings, local=None):
         super().__init__(settings, local)
         self.vm = self.option("vm")
@@ -51,6 +55,12 @@ class Boot2DockerProvider(RemoteProvider):
 
     def parse_state(self, text: str) -> str | None:
         return text.strip() or None
+
+    def uses_virtualbox(self) -> bool:
+        return True  # boot2docker-cli drives VirtualBox only
+
+    def dockerd_settings(self, dn):
+        return Boot2DockerProfile(dn)
 
     def ssh_target(self) -> SshTarget:
         out = self.run_cli(self.vm_flag, "config", check=False)

@@ -9,6 +9,7 @@ import os
 from pathlib import Path
 
 from devnet.errors import DevnetError
+from devnet.providers.colima_config import ColimaConfig
 from devnet.providers.remote import RemoteProvider
 from devnet.providers.ssh_target import SshTarget
 
@@ -34,6 +35,8 @@ class ColimaProvider(RemoteProvider):
     # The Ubuntu VM has python3 but neither devnet's code nor its packages: DNS runs as a
     # container until provisioning puts them there.
     default_dns_runtime = "container"
+    dockerd_fix = ("invoke docker.configure   (colima start rewrites the VM's daemon.json from "
+                   "colima.yaml's docker section; devnet keeps --bip/--dns there)")
     install_hint = "brew install colima   (see github.com/abiosoft/colima#installation)"
 
     def __init__(self, settings, local=None):
@@ -74,6 +77,9 @@ class ColimaProvider(RemoteProvider):
 
     def ssh_target(self) -> SshTarget:
         return SshTarget.from_ssh_config(self.run_cli("ssh-config", "-p", self.profile).stdout)
+
+    def dockerd_settings(self, dn):
+        return ColimaConfig(dn, colima_home() / self.profile / "colima.yaml")
 
     def docker_url(self) -> str:
         return f"unix://{colima_home() / self.profile / 'docker.sock'}"

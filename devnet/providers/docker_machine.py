@@ -7,6 +7,7 @@ from __future__ import annotations
 import json
 
 from devnet.errors import DevnetError
+from devnet.providers.dockerd_settings import Boot2DockerProfile
 from devnet.providers.remote import RemoteProvider
 from devnet.providers.ssh_target import SshTarget, parse_ip
 
@@ -17,6 +18,10 @@ class DockerMachineProvider(RemoteProvider):
     default_dns_runtime = "container"  # the boot2docker ISO: Tiny Core Linux, no Python
     docker_restart = "/etc/init.d/docker restart"
     env_hint = "docker-machine regenerate-certs <machine>, if its TLS certificates are at fault"
+    # docker-machine rewrites the profile when it provisions (create, provision,
+    # regenerate-certs: docker/machine#1798, #1049): devnet's line is gone then, and put back.
+    dockerd_fix = ("invoke docker.configure   (docker-machine provision/regenerate-certs rewrite "
+                   "/var/lib/boot2docker/profile, where devnet keeps --bip/--dns)")
     install_hint = ("docker-machine is retired: its last release is at github.com/docker/"
                     "machine/releases (macOS: brew install docker-machine)")
 
@@ -37,6 +42,12 @@ class DockerMachineProvider(RemoteProvider):
 
     def parse_state(self, text: str) -> str | None:
         return text.strip() or None
+
+    def uses_virtualbox(self) -> bool:
+        return self.driver == "virtualbox"
+
+    def dockerd_settings(self, dn):
+        return Boot2DockerProfile(dn)  # docker-machine's VMs boot the boot2docker ISO
 
     def gateway(self) -> str:
         return parse_ip(self.run_cli("ip", self.machine).stdout, self.line("ip", self.machine))

@@ -16,7 +16,7 @@ from invoke.exceptions import CommandTimedOut
 
 from devnet.errors import DevnetError
 from devnet.host import os_adapter
-from devnet.providers import socket_forward
+from devnet.providers import socket_forward, virtualbox_ranges
 from devnet.providers.base import Piece, Provider
 from devnet.providers.ssh_target import HostKeyChanged, SshTarget, parse_exports
 from devnet.system import REMOTE_TIMEOUT, cmd, wait_until
@@ -105,9 +105,15 @@ class RemoteProvider(Provider):
     def cli_installed(self) -> bool:
         return self.local.run(f"command -v {self.cli}", hide=True, warn=True).ok
 
+    def uses_virtualbox(self) -> bool:
+        """The VM is (or will be) VirtualBox's: its host-only range is VirtualBox's to allow."""
+        return False
+
     def preflight(self) -> None:
         if not self.cli_installed():
             raise self.missing_cli()
+        if self.uses_virtualbox() and not self.exists():  # before anything is created
+            virtualbox_ranges.check(self.local, self.settings.hostonly.network)
 
     def run_cli(self, *args, hint: str | None = None, check: bool = True):
         line = self.line(*args)

@@ -7,6 +7,8 @@ docker group: the Docker API reaches this machine as a unix socket through `ssh 
 
 from __future__ import annotations
 
+import os
+
 from devnet.config import PROJECT_DIR
 from devnet.providers.remote import RemoteProvider
 from devnet.providers.ssh_target import SshTarget
@@ -38,6 +40,14 @@ class VagrantProvider(RemoteProvider):
         self.machine = self.option("machine")
         self.dir = self.option("dir") or str(PROJECT_DIR)  # where the Vagrantfile is
         self.label = f"machine {self.machine}"
+
+    def uses_virtualbox(self) -> bool:
+        """Vagrant's default provider: VAGRANT_DEFAULT_PROVIDER, else the Vagrantfile's first
+        usable one (Vagrant docs, "Default Provider"): VirtualBox wherever it is installed."""
+        wanted = os.environ.get("VAGRANT_DEFAULT_PROVIDER")
+        if wanted:
+            return wanted == "virtualbox"
+        return self.local.run("command -v VBoxManage", hide=True, warn=True).ok
 
     def cli_env(self) -> dict[str, str]:
         return {"VAGRANT_CWD": self.dir}

@@ -16,8 +16,9 @@ pytestmark = pytest.mark.sim_only(
 
 DNS = "172.17.42.1"
 HOPS = ["VM running", "host-only IP answers", "route present and chosen",
-        "a container answers TCP", f"DNS answers on {DNS}", "a record for a running container",
-        "host resolver sends .docker to devnet", "no VPN rule blocks", "no subnet overlap"]
+        "a container answers TCP", "dockerd has devnet's bip and dns", f"DNS answers on {DNS}",
+        "a record for a running container", "host resolver sends .docker to devnet",
+        "no VPN rule blocks", "no subnet overlap"]
 
 
 @pytest.fixture(scope="module")

@@ -13,7 +13,8 @@ from devnet.host import linux, macos
 from tests.unit.conftest import fixture_text
 
 ALL = ["VM running", "host-only IP answers", "route present and chosen",
-       "a container answers TCP", "DNS answers on 172.17.42.1",
+       "a container answers TCP", "dockerd has devnet's bip and dns",
+       "DNS answers on 172.17.42.1",
        "a record for a running container", "host resolver sends .docker to devnet",
        "no VPN rule blocks", "no subnet overlap"]
 NO_VM = "has no VM, so no host-only network"
@@ -107,3 +108,16 @@ def test_lookup_parsers():
     assert macos.parse_lookup("name: localhost\nipv6_address: ::1\n\n"
                               "name: localhost\nip_address: 127.0.0.1\n") == [
         "::1", "127.0.0.1"]
+
+
+@pytest.mark.parametrize("name, words", [
+    ("sim", "invoke docker.configure"), ("vagrant", "invoke docker.configure"),
+    ("boot2docker", "/var/lib/boot2docker/profile's EXTRA_ARGS"),
+    ("docker-machine", "docker-machine provision/regenerate-certs rewrite"),
+    ("colima", "colima.yaml's docker section"),
+])
+def test_the_dockerd_hop_names_the_providers_own_fix(settings, name, words):
+    """After a VM restart lost devnet's bip/dns, doctor says how this provider keeps them."""
+    dn = SimpleNamespace(settings=settings, provider=providers.provider_class(name)(settings))
+    fixes = {hop: fix for hop, _, fix in Doctor(dn).hops()}
+    assert words in fixes["dockerd has devnet's bip and dns"]
