@@ -41,6 +41,17 @@ def test_a_profile_without_network_address_has_no_gateway():
     assert err.value.hint == "colima start -p default --network-address   (macOS only)"
 
 
+def test_real_colima_ls_output_with_and_without_its_address():
+    """`colima ls -j` as colima 0.8.1 printed it (abiosoft/colima#1304): with
+    --network-address on aarch64 the profile has its address; on x86_64 it had none."""
+    p = colima({LIST: fixture("colima-ls-j-1304-aarch64.json")}, profile="default")
+    assert p.is_up(p.vm_state()) and p.gateway() == "192.168.205.3"
+    p = colima({LIST: fixture("colima-ls-j-1304-x86_64.json")}, profile="default")
+    assert p.is_up(p.vm_state())
+    with pytest.raises(DevnetError, match="profile default has no address"):
+        p.gateway()
+
+
 def test_start_creates_or_boots_the_profile_and_stop_and_delete_name_it():
     p = colima({LIST: [Result(""), Result(""), fixture("colima-list.json"),
                        fixture("colima-list.json")],
