@@ -81,3 +81,19 @@ def test_docker_machine_checks_only_for_virtualbox(settings):
                                        "docker-machine": {"machine": "devnet",
                                                           "driver": "generic"}})
     assert not DockerMachineProvider(other).uses_virtualbox()
+
+
+def test_vagrant_uses_virtualbox_as_vagrant_chooses_it(settings, monkeypatch):
+    """VAGRANT_DEFAULT_PROVIDER, else the Vagrantfile's first usable provider: VirtualBox
+    where VBoxManage is installed."""
+    from devnet.providers.vagrant import VagrantProvider
+
+    with_vbox = MockContext(run={"command -v VBoxManage": Result("/usr/bin/VBoxManage\n")})
+    without = MockContext(run={"command -v VBoxManage": Result("", exited=1)})
+    monkeypatch.delenv("VAGRANT_DEFAULT_PROVIDER", raising=False)
+    assert VagrantProvider(settings, local=with_vbox).uses_virtualbox()
+    assert not VagrantProvider(settings, local=without).uses_virtualbox()
+    monkeypatch.setenv("VAGRANT_DEFAULT_PROVIDER", "libvirt")
+    assert not VagrantProvider(settings, local=with_vbox).uses_virtualbox()
+    monkeypatch.setenv("VAGRANT_DEFAULT_PROVIDER", "virtualbox")
+    assert VagrantProvider(settings, local=without).uses_virtualbox()
