@@ -32,8 +32,17 @@ def metadata(disk_bytes: int) -> dict:
             "virtual_size": max(1, math.ceil(disk_bytes / 1024**3))}
 
 
-def virtfs(path: Path, tag: str) -> str:
-    return f"local,path={path},mount_tag={tag},security_model=none,readonly=on"
+# PCI slots for the 9p devices, far above the ones libvirt hands out from slot 1 upwards (a
+# plain -virtfs takes the next free slot before libvirt's devices are placed: "slot 3
+# function 0 not available for virtio-blk-pci, in use by virtio-9p-pci").
+SLOTS = (0x1A, 0x1B, 0x1C)
+
+
+def ninep_args(path: str, tag: str, slot: int) -> list[str]:
+    """QEMU arguments for one read-only 9p share at a fixed PCI slot."""
+    fsdev = f"fs{tag.replace('-', '')}"
+    return ["-fsdev", f"local,id={fsdev},path={path},security_model=none,readonly=on",
+            "-device", f"virtio-9p-pci,fsdev={fsdev},mount_tag={tag},bus=pci.0,addr={slot:#x}"]
 
 
 def box_vagrantfile(code_dir: Path, driver: str) -> str:
@@ -41,8 +50,9 @@ def box_vagrantfile(code_dir: Path, driver: str) -> str:
     add unpacks it), the checkout's path as it was when the box was made."""
     shares = [("#{box}/seed", guest.SEED_TAG), (str(code_dir), guest.CODE_TAG),
               ("#{box}/wheels", WHEELS_TAG)]
-    qemuargs = "".join(f'    lv.qemuargs value: "-virtfs"\n'
-                       f'    lv.qemuargs value: "{virtfs(Path(p), tag)}"\n' for p, tag in shares)
+    qemuargs = "".join(f'    lv.qemuargs value: "{arg}"\n'
+                       for (path, tag), slot in zip(shares, SLOTS, strict=True)
+                       for arg in ninep_args(path, tag, slot))
     return (
         "# devnet's lab box: the qemu provider's image, booted by vagrant-libvirt.\n"
         "box = File.expand_path(File.dirname(__FILE__))\n"
@@ -50,6 +60,8 @@ def box_vagrantfile(code_dir: Path, driver: str) -> str:
         '  config.ssh.username = "root"\n'
         '  config.ssh.private_key_path = File.join(box, "devnet_box_key")\n'
         "  config.ssh.insert_key = false\n"
+        "  # root already, and the image has no sudo: Vagrant's privileged commands run as is\n"
+        '  config.ssh.sudo_command = "%c"\n'
         "  config.vm.provider :libvirt do |lv|\n"
         f'    lv.driver = "{driver}"\n'
         '    lv.kernel = File.join(box, "vmlinuz")\n'

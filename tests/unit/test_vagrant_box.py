@@ -19,9 +19,10 @@ def test_the_box_vagrantfile_boots_the_images_kernel_with_its_shares():
     assert 'lv.driver = "qemu"' in text
     assert f'lv.cmd_line = "{guest.KERNEL_CMDLINE}"' in text
     assert 'lv.kernel = File.join(box, "vmlinuz")' in text
-    for tag in (guest.SEED_TAG, guest.CODE_TAG, vagrant_box.WHEELS_TAG):
-        assert f"mount_tag={tag},security_model=none,readonly=on" in text
-    assert "path=/src/devnet,mount_tag=devnet" in text
+    for tag, slot in zip((guest.SEED_TAG, guest.CODE_TAG, vagrant_box.WHEELS_TAG),
+                         ("0x1a", "0x1b", "0x1c"), strict=True):
+        assert f"mount_tag={tag},bus=pci.0,addr={slot}" in text  # clear of libvirt's slots
+    assert "id=fsdevnet,path=/src/devnet,security_model=none,readonly=on" in text
     assert 'config.ssh.username = "root"' in text and "insert_key = false" in text
 
 
