@@ -25,6 +25,9 @@ class Provider(ABC):
     assigns_vm_address = False  # the VM's host-only address comes from the provider (DHCP, ...)
     default_dns_runtime = "process"  # "container" where the VM has no Python
     simulated_host = False  # the developer's machine is devnet's <instance>-host namespace
+    # devnet runs inside the VM (its own provisioning): "the host" is the VM itself, and the
+    # developer's machine checks its side on its own `invoke up`
+    runs_in_vm = False
     # The host's resolv.conf as a file the host Context can rename over (the sim's host
     # namespace sees /etc/netns/<ns>/resolv.conf bind-mounted on /etc/resolv.conf).
     resolv_conf = "/etc/resolv.conf"

@@ -167,6 +167,7 @@ class GuestProvider(LocalProvider):
     name = "guest"
     has_vm = True
     assigns_vm_address = True
+    runs_in_vm = True
 
     @classmethod
     def detect(cls, local, settings) -> str | None:

@@ -63,3 +63,18 @@ def test_status_lines_for_people():
     assert lines[0] == "serving .docker on 172.17.42.1:53 (udp+tcp), pid 7, up 12s"
     assert "2 container(s), 11 record(s); docker connected" in lines[1]
     assert control.describe_status(None) == ["not running"]
+
+
+def test_inside_the_vm_verify_does_not_probe_from_a_host_it_is_not(settings, monkeypatch):
+    """Provider guest (the Vagrantfile's provisioning): "the host" is the VM itself, which
+    has no dig; the developer's machine probes on its own `invoke up`."""
+    from dataclasses import replace
+
+    from devnet.core import Devnet
+
+    dn = Devnet(replace(settings, provider="guest"), echo=lambda _: None)
+    monkeypatch.setattr(control, "running", lambda dn: {"pid": 1})
+    ran = []
+    monkeypatch.setattr(dn.provider.local, "run", lambda *a, **k: ran.append(a))
+    control.DnsStart(dn).verify()
+    assert ran == []
