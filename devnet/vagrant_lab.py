@@ -55,6 +55,7 @@ def up(c, lab: Lab, echo=print) -> dict:
         raise DevnetError(f"vagrant up did not finish within {UP_TIMEOUT}s",
                           f"see the domain's console: {lab.dir('/var/log/libvirt')}") from err
     took["vagrant up"] = time.monotonic() - t
+    echo(f"lab: vagrant up took {took['vagrant up']:.0f}s (box {took['box']:.0f}s)")
     (lab.root.parent / "vagrant-up.log").write_text(out.stdout + out.stderr)
     if out.failed:
         raise DevnetError(f"vagrant up failed ({out.exited}): "
@@ -92,7 +93,9 @@ def devnet_argv(lab: Lab, driver: str, instance: str, *task) -> list[str]:
 
     return ["env", *vagrant_env(lab, driver), "INVOKE_DEVNET_PROVIDER=vagrant",
             f"INVOKE_DEVNET_INSTANCE={instance}", f"INVOKE_DEVNET_STATE_DIR={lab.root / 'state'}",
-            "INVOKE_DEVNET_WATCH=0", sys.executable, "-m", "invoke", *task]
+            # nsenter -m starts in the namespace's / : invoke finds tasks.py from the checkout
+            "INVOKE_DEVNET_WATCH=0", sys.executable, "-m", "invoke", "--search-root",
+            str(PROJECT_DIR), *task]
 
 
 def run_all(c, instance: str, lab: Lab, echo=print) -> dict:
@@ -113,6 +116,7 @@ def run_all(c, instance: str, lab: Lab, echo=print) -> dict:
                                   ) from err
             took[name] = time.monotonic() - t
             echo(out.stdout.rstrip())
+            echo(f"lab: {name} took {took[name]:.0f}s")
             if out.failed:
                 raise DevnetError(f"{name} in the lab failed ({out.exited}): "
                                   f"{out.stderr.strip()[-400:]}")

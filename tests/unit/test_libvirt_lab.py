@@ -52,5 +52,6 @@ def test_vagrant_runs_with_the_labs_home_box_and_driver(lab):
     assert {"VAGRANT_DEFAULT_PROVIDER=libvirt", "DEVNET_BOX=devnet/lab",
             "DEVNET_LIBVIRT_DRIVER=qemu", "DEVNET_SYNC=none"} <= set(env)
     argv = vagrant_lab.devnet_argv(lab, "qemu", "vl", "up")
-    assert "INVOKE_DEVNET_PROVIDER=vagrant" in argv and argv[-2:] == ["invoke", "up"]
+    assert "INVOKE_DEVNET_PROVIDER=vagrant" in argv and argv[-1] == "up"
+    assert argv[argv.index("--search-root") + 1] == str(vagrant_lab.PROJECT_DIR)
     assert Path(argv[argv.index("-m") - 1]).name.startswith("python")
