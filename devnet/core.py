@@ -13,7 +13,7 @@ from devnet.errors import DevnetError
 from devnet.files import write_atomic_argv
 from devnet.host import os_adapter
 from devnet.journal import Journal
-from devnet.providers.ssh_target import HostKeyChanged
+from devnet.providers.cli.ssh_target import HostKeyChanged
 from devnet.system import REMOTE_TIMEOUT, cmd
 
 

@@ -8,7 +8,7 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from devnet.errors import DevnetError
-from devnet.net import check_overlaps
+from devnet.steps.net import check_overlaps
 from devnet.system import cmd
 
 CAUSES = ("no VPN rule blocks", "no subnet overlap")

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from devnet import providers, steps
-from devnet.daemon import DockerConfigure
 from devnet.dns.control import DnsStart
 from devnet.host.resolver import DnsResolver
-from devnet.net import NetRoute, check_overlaps
 from devnet.providers.base import Piece
-from devnet.vm import VmForward, VmHostOnly, VmInit, VmUp
+from devnet.steps.docker import DockerConfigure
+from devnet.steps.net import NetRoute, check_overlaps
+from devnet.steps.vm import VmForward, VmHostOnly, VmInit, VmUp
 from devnet.vpn.fix import VpnFix
 from devnet.vpn.watch import NetNetwork, NetWatch
 

@@ -11,14 +11,14 @@ from devnet.providers.base import Provider
 
 # name -> "module:Class"; imported only when asked for (each pulls in its own needs).
 REGISTRY = {
-    "sim": "devnet.providers.sim:SimProvider",
-    "local": "devnet.providers.local:LocalProvider",
-    "vagrant": "devnet.providers.vagrant:VagrantProvider",
-    "boot2docker": "devnet.providers.boot2docker:Boot2DockerProvider",
-    "docker-machine": "devnet.providers.docker_machine:DockerMachineProvider",
-    "colima": "devnet.providers.colima:ColimaProvider",
-    "qemu": "devnet.providers.qemu:QemuProvider",
-    "guest": "devnet.providers.local:GuestProvider",
+    "sim": "devnet.providers.sim.provider:SimProvider",
+    "local": "devnet.providers.local.provider:LocalProvider",
+    "vagrant": "devnet.providers.cli.vagrant:VagrantProvider",
+    "boot2docker": "devnet.providers.cli.boot2docker:Boot2DockerProvider",
+    "docker-machine": "devnet.providers.cli.docker_machine:DockerMachineProvider",
+    "colima": "devnet.providers.cli.colima:ColimaProvider",
+    "qemu": "devnet.providers.qemu.provider:QemuProvider",
+    "guest": "devnet.providers.local.provider:GuestProvider",
 }
 # provider=auto asks these in order: a real VM a person set up wins over Docker on this
 # machine, and the sim is the fallback (it needs nothing but root on Linux).

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
-from devnet.net import NetRoute
+from devnet.steps.net import NetRoute
 from devnet.tasks.common import devnet, reports_errors, step_task, undo_step
 
 route = step_task(NetRoute)

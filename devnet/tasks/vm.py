@@ -8,9 +8,9 @@ from pathlib import Path
 
 from invoke import Collection, task
 
-from devnet import vm as steps
-from devnet import vmimage
 from devnet.host import resolver_health
+from devnet.providers.qemu import image as vmimage
+from devnet.steps import vm as steps
 from devnet.tasks.common import devnet, reports_errors, step_task
 
 init = step_task(steps.VmInit)

@@ -19,10 +19,10 @@ import ipaddress
 
 from devnet.errors import DevnetError
 from devnet.host import linux
+from devnet.host.firewall_blame import Scope
+from devnet.host.probe import devnet_probes
 from devnet.host.resolver import DnsResolver
 from devnet.steps import Step
-from devnet.vpn.blame import Scope
-from devnet.vpn.probe import devnet_probes
 from devnet.vpn.routes import Problem, main_table_problems, policy_problems
 
 _NOT_FIREWALL = ("route", "hostonly", "policy", "resolver")

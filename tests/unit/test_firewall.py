@@ -7,9 +7,11 @@ import pytest
 from invoke import MockContext, Result
 
 from devnet.errors import DevnetError
-from devnet.host import linux_firewall, macos_firewall
-from devnet.vpn import blame, exception, firewall, probe
-from devnet.vpn.firewall_macos import parse_ipfw, parse_pf
+from devnet.host import firewall_blame as blame
+from devnet.host import firewall_exception as exception
+from devnet.host import firewall_rules as firewall
+from devnet.host import linux_firewall, macos_firewall, probe
+from devnet.host.macos_firewall_rules import parse_ipfw, parse_pf
 from tests.unit.conftest import fixture_text
 
 NETS = ["172.16.0.0/16", "172.17.0.0/16"]

@@ -11,12 +11,12 @@ import pytest
 from invoke import Result
 
 from devnet.errors import DevnetError
-from devnet.providers import remote
-from devnet.providers.boot2docker import Boot2DockerProvider
-from devnet.providers.colima import ColimaProvider
-from devnet.providers.docker_machine import DockerMachineProvider
-from devnet.providers.ssh_target import HostKeyChanged, known_hosts_lines
-from devnet.providers.vagrant import VagrantProvider
+from devnet.providers.cli import remote
+from devnet.providers.cli.boot2docker import Boot2DockerProvider
+from devnet.providers.cli.colima import ColimaProvider
+from devnet.providers.cli.docker_machine import DockerMachineProvider
+from devnet.providers.cli.ssh_target import HostKeyChanged, known_hosts_lines
+from devnet.providers.cli.vagrant import VagrantProvider
 from tests.unit.test_providers_remote import FakeTarget, fixture, local, ran, settings
 
 KEYS = fixture("vm-host-keys.txt")

@@ -13,7 +13,7 @@ from pathlib import Path
 
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
-from devnet.providers.sim_network import TEST_ZONE, TEST_ZONE_ADDRESS, UPSTREAM_DNS
+from devnet.providers.sim.network import TEST_ZONE, TEST_ZONE_ADDRESS, UPSTREAM_DNS
 from devnet.system import wait_until
 
 

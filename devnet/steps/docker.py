@@ -7,8 +7,8 @@ import json
 
 from devnet.errors import DevnetError
 from devnet.steps import Step
+from devnet.steps.vm import has_address
 from devnet.system import wait_until
-from devnet.vm import has_address
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 

@@ -18,7 +18,7 @@ from devnet.errors import DevnetError
 from devnet.host import os_adapter
 from devnet.providers import socket_forward
 from devnet.providers.base import Piece, Provider
-from devnet.providers.ssh_target import HostKeyChanged, SshTarget, parse_exports
+from devnet.providers.cli.ssh_target import HostKeyChanged, SshTarget, parse_exports
 from devnet.system import REMOTE_TIMEOUT, cmd, wait_until
 
 NOT_FOUND = 127  # the shell's exit status for a program it cannot find

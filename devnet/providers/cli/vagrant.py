@@ -8,8 +8,8 @@ docker group: the Docker API reaches this machine as a unix socket through `ssh 
 from __future__ import annotations
 
 from devnet.config import PROJECT_DIR
-from devnet.providers.remote import RemoteProvider
-from devnet.providers.ssh_target import SshTarget
+from devnet.providers.cli.remote import RemoteProvider
+from devnet.providers.cli.ssh_target import SshTarget
 
 COMMA = "%!(VAGRANT_COMMA)"  # how --machine-readable writes a comma inside a field
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
-from devnet.providers import qemu_guest as guest
+from devnet.providers.qemu import guest
 from devnet.system import cmd
 
 VERSION = 1  # bump when the build steps change in a way the other inputs do not show

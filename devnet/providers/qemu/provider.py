@@ -18,13 +18,16 @@ import shutil
 import time
 from pathlib import Path
 
-from devnet import netns, procs, vmimage
+from devnet import netns, procs
 from devnet.errors import DevnetError
-from devnet.providers import qemu_boot, qemu_net, sim_daemons
 from devnet.providers.base import Piece
-from devnet.providers.qemu_guest import CODE_DIR
-from devnet.providers.sim import SimProvider, free_port
-from devnet.providers.sim_network import UPSTREAM_DNS
+from devnet.providers.qemu import boot as qemu_boot
+from devnet.providers.qemu import image as vmimage
+from devnet.providers.qemu import net as qemu_net
+from devnet.providers.qemu.guest import CODE_DIR
+from devnet.providers.sim import daemons as sim_daemons
+from devnet.providers.sim.network import UPSTREAM_DNS
+from devnet.providers.sim.provider import SimProvider, free_port
 from devnet.system import REMOTE_TIMEOUT, cmd, require_binaries, require_root, wait_until
 
 

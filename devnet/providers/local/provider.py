@@ -16,8 +16,8 @@ import docker
 from invoke import Context
 
 from devnet.errors import DevnetError
-from devnet.providers import local_code
 from devnet.providers.base import Piece, Provider
+from devnet.providers.local import code as local_code
 from devnet.system import wait_until
 
 

@@ -30,9 +30,10 @@ from invoke import Context
 from devnet import cgroups, netns, procs
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
-from devnet.providers import sim_daemons, sim_network
 from devnet.providers.base import Piece, Provider
-from devnet.providers.sim_network import UPSTREAM_DNS
+from devnet.providers.sim import daemons as sim_daemons
+from devnet.providers.sim import network as sim_network
+from devnet.providers.sim.network import UPSTREAM_DNS
 from devnet.system import cmd, require_binaries, require_root, wait_until, which
 
 SSHD_CONFIG = """\

@@ -26,9 +26,10 @@ from pathlib import Path
 
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
-from devnet.providers import qemu_guest as guest
-from devnet.providers import qemu_net, socket_forward
-from devnet.providers.sim_daemons import tail
+from devnet.providers import socket_forward
+from devnet.providers.qemu import guest
+from devnet.providers.qemu import net as qemu_net
+from devnet.providers.sim.daemons import tail
 
 QEMU = "qemu-system-x86_64"
 SANDBOX = "on,obsolete=deny,spawn=deny,resourcecontrol=deny"

@@ -1,0 +1,3 @@
+"""Every step of the walk-through, one module each, and the runner (base.py)."""
+
+from devnet.steps.base import Outcome, Step, line, run, undo  # noqa: F401
