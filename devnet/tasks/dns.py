@@ -7,10 +7,11 @@ from invoke.exceptions import Exit
 
 from devnet.dns import control
 from devnet.host import resolver_health
-from devnet.host.resolver import DnsResolver
+from devnet.steps.dns import DnsStart
+from devnet.steps.resolver import DnsResolver
 from devnet.tasks.common import devnet, reports_errors, step_task
 
-start = step_task(control.DnsStart)
+start = step_task(DnsStart)
 resolver = step_task(DnsResolver)
 
 

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from invoke import Collection, task
 
+from devnet import steps
 from devnet.steps.net import NetRoute
+from devnet.steps.net_watch import NetWatch
 from devnet.tasks.common import devnet, reports_errors, step_task, undo_step
+from devnet.vpn.watch import Watcher
 
 route = step_task(NetRoute)
 
@@ -15,8 +18,6 @@ route = step_task(NetRoute)
 @reports_errors
 def watch(c, background=False, stop=False):
     """Keep routes right: repair after VPN (re)connects, route every Docker network."""
-    from devnet import steps
-    from devnet.vpn.watch import NetWatch, Watcher
 
     if stop:
         undo_step(c, NetWatch)

@@ -6,9 +6,9 @@ from __future__ import annotations
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
+from devnet.steps.vpn_fix import VpnFix
 from devnet.tasks.common import devnet, reports_errors, step_task, undo_step
 from devnet.vpn import client_sim
-from devnet.vpn.fix import VpnFix
 
 fix = step_task(VpnFix)
 

@@ -343,7 +343,7 @@ def test_real_world_rulesets_read_without_error(name):
 
 def test_a_journal_entry_of_an_older_devnet_that_deleted_a_rule_is_only_reported(settings):
     from devnet.core import Devnet
-    from devnet.vpn.fix import VpnFix
+    from devnet.steps.vpn_fix import VpnFix
 
     step = VpnFix(Devnet(settings, echo=lambda _: None))
     old = {"kind": "firewall", "table": "filter", "chain": "ciscovpn", "spec": "-j DROP",

@@ -75,10 +75,12 @@ def test_down_stops_net_watch_before_it_undoes_anything(settings, monkeypatch):
     network): down still stops it first, so it cannot put that route back."""
     from devnet import workflow
     from devnet.core import Devnet
+    from devnet.steps.net import NetRoute
+    from devnet.steps.net_watch import NetNetwork, NetWatch
 
     dn = Devnet(settings, echo=lambda _: None)
     order = []
-    for step in (workflow.NetWatch, workflow.NetNetwork, workflow.NetRoute):
+    for step in (NetWatch, NetNetwork, NetRoute):
         monkeypatch.setattr(step, "undo", lambda self, args: order.append(self.name) or "ok")
     monkeypatch.setattr(type(dn.provider), "host_exists", lambda self: True)
     dn.journal.record("net.route", dst="172.17.0.0/16", via="172.16.0.11")
