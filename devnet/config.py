@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devnet.dns.names import valid_name
 from devnet.errors import ConfigError
 
 PROVIDERS = ("auto", "sim", "local", "vagrant", "boot2docker", "docker-machine", "colima", "qemu",
@@ -264,8 +265,6 @@ def _plain(tree) -> dict:
 
 
 def _dns(tree: dict, problems: list[str]) -> Dns:
-    from devnet.dns.names import valid_name
-
     domain = str(tree.get("domain", "docker")).lower().strip(".")
     env = str(tree.get("environment", "dev")).lower()
     if not valid_name(domain):

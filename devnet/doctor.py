@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from devnet.errors import DevnetError
 from devnet.steps.net import check_overlaps
 from devnet.system import cmd
+from devnet.vpn.fix import firewall_problems
 
 CAUSES = ("no VPN rule blocks", "no subnet overlap")
 
@@ -159,8 +160,6 @@ class Doctor:
         return f"getent hosts {name} -> {self.s.dns_ip}"
 
     def firewall(self) -> str:
-        from devnet.vpn.fix import firewall_problems
-
         problems = [p for p in firewall_problems(self.dn) if p.kind != "unexplained"]
         if problems:
             raise AssertionError(problems[0].text)

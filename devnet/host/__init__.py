@@ -12,10 +12,10 @@ not root (devnet.host.sudo).
 
 from __future__ import annotations
 
+from devnet.host import linux, macos
+
 
 def os_adapter(c):
     """devnet.host.linux or devnet.host.macos, for the machine Context `c` runs on."""
-    from devnet.host import linux, macos
-
     out = c.run("uname -s", hide=True, warn=True)
     return macos if out.ok and out.stdout.strip() == "Darwin" else linux

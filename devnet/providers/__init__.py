@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib
 from dataclasses import replace
 
+from invoke import Context
+
 from devnet.config import Settings
 from devnet.errors import DevnetError
 from devnet.providers.base import Provider
@@ -48,8 +50,6 @@ def chosen_file(settings: Settings):
 def get(settings: Settings, local=None) -> Provider:
     name = settings.provider
     if name == "auto":
-        from invoke import Context
-
         noted = chosen_file(settings)
         if noted.exists():
             name, why = noted.read_text().strip(), f"auto: {noted} says the last `up` used it"

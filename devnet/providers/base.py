@@ -126,7 +126,7 @@ class Provider(ABC):
         return True
 
     def docker_client(self, timeout: int = 30):
-        import docker
+        import docker  # noqa: PLC0415  (the docker SDK costs ~0.2 s to import: only where a client is made)
 
         # from_env reads DOCKER_TLS_VERIFY/DOCKER_CERT_PATH too (boot2docker, docker-machine).
         return docker.DockerClient.from_env(environment=self.env(), timeout=timeout)

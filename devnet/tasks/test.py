@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from invoke import Collection, task
@@ -9,6 +10,8 @@ from invoke.exceptions import Exit
 
 from devnet import image
 from devnet.caller import as_caller
+from devnet.errors import DevnetError
+from devnet.system import require_binaries
 from devnet.tasks.common import devnet, reports_errors
 
 PYTEST = f"{sys.executable} -m pytest"
@@ -41,11 +44,6 @@ def e2e(c, args="", provider="sim"):
 
 def vm_suite_impossible() -> str | None:
     """Why the QEMU VM cannot run on this machine at all (said, never silently skipped)."""
-    import os
-
-    from devnet.errors import DevnetError
-    from devnet.system import require_binaries
-
     if os.geteuid() != 0:
         return "needs root (namespaces, taps, QEMU)"
     try:

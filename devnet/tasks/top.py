@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json as json_module
 import os
 import sys
 import time
@@ -10,6 +11,7 @@ from invoke import task
 from invoke.exceptions import Exit
 
 from devnet import workflow
+from devnet.doctor import Doctor, as_json, table
 from devnet.tasks.common import devnet, reports_errors
 
 
@@ -88,10 +90,6 @@ def env(c):
 def doctor(c, json=False):
     """Check every hop in order (VM, host-only IP, route, TCP, DNS, record, resolver, firewall,
     overlap); stop at the first that fails and name the command that fixes it."""
-    import json as json_module
-
-    from devnet.doctor import Doctor, as_json, table
-
     doctor = Doctor(devnet(c))
     hops = doctor.run()
     print(json_module.dumps(as_json(hops), indent=2) if json else table(hops))

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from invoke import Collection, task
 
+from devnet import workflow
 from devnet.host import resolver_health
 from devnet.providers.qemu import image as vmimage
 from devnet.steps import vm as steps
@@ -43,8 +44,6 @@ def halt(c, dry_run=False):
 def provision(c, dry_run=False):
     """Run only the in-VM steps (DOCKER-USER, daemon.json, DNS service). The Vagrantfile runs
     it inside the VM with INVOKE_DEVNET_PROVIDER=guest: the same code as `invoke up`."""
-    from devnet import workflow
-
     dn = devnet(c)
     try:
         workflow.provision(dn, dry_run=dry_run)

@@ -6,6 +6,8 @@ import shutil
 import subprocess
 from pathlib import Path
 
+from devnet import workflow
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -44,7 +46,5 @@ def test_provisioning_runs_devnets_own_in_vm_steps():
 
 
 def test_vm_provision_is_the_in_vm_steps_of_up():
-    from devnet import workflow
-
     assert [S.name for S in workflow.UP if S.inside_vm] == [
         "vm.hostonly", "vm.forward", "docker.configure", "dns.start"]
