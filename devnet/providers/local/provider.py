@@ -142,7 +142,7 @@ class LocalProvider(Provider):
         return self.local
 
     def vm_python(self) -> tuple[str, str | None]:
-        """A root-owned copy of the code, the base interpreter (devnet.providers.local_code)."""
+        """A root-owned copy of the code, the base interpreter (devnet.providers.local.code)."""
         return local_code.install(self.local, self.settings.instance)
 
     def release_dns_code(self) -> None:
