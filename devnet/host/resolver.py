@@ -1,4 +1,5 @@
-"""dns.resolver: send the host's lookups to devnet's DNS.
+"""How the host's lookups reach devnet's DNS (the dns.resolver step: devnet.steps.resolver),
+and the one reader and writer of the host's resolver files.
 
 - macOS: /etc/resolver/<domain> (split DNS), then flush the resolver caches; `scutil --dns`
   proves it.

@@ -1,4 +1,5 @@
-"""vpn.fix: find what a VPN client broke and repair the least that works.
+"""vpn.fix: find what a VPN client broke (the repair, the least that works, is the vpn.fix
+step: devnet.steps.vpn_fix).
 
 - firewall: when devnet's probes go unanswered and the firewall's own accounting names the
   rule that dropped them, devnet's own narrow, marked exception goes right before that rule
