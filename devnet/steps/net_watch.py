@@ -1,5 +1,5 @@
 """net.watch and net.network: the watcher as a background process of its own (the process
-itself: devnet.vpn.watch), and the Docker networks' routes it adds."""
+itself: devnet.watch), and the Docker networks' routes it adds."""
 
 from __future__ import annotations
 
@@ -77,7 +77,7 @@ class NetWatch(Step):
                    PYTHONPATH=str(PROJECT_DIR))
         with open(self.logfile, "ab") as log:
             proc = procs.Pidfile(self.pidfile).spawn(
-                [sys.executable, "-m", "devnet.vpn.watch"], env=env, stdout=log,
+                [sys.executable, "-m", "devnet.watch"], env=env, stdout=log,
                 stderr=subprocess.STDOUT, start_new_session=True)
         return f"net.watch started (pid {proc.pid}, log {self.logfile})"
 

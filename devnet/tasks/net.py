@@ -8,7 +8,7 @@ from devnet import steps
 from devnet.steps.net import NetRoute
 from devnet.steps.net_watch import NetWatch
 from devnet.tasks.common import devnet, reports_errors, step_task, undo_step
-from devnet.vpn.watch import Watcher
+from devnet.watch import Watcher
 
 route = step_task(NetRoute)
 

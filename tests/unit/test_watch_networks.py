@@ -3,13 +3,12 @@ VPN's own table included), and says why once when it refuses."""
 
 import pytest
 
-from devnet import config, workflow
+from devnet import config, watch, workflow
 from devnet.config import PROJECT_DIR
 from devnet.core import Devnet
 from devnet.errors import ConfigError
 from devnet.steps.net import NetRoute
 from devnet.steps.net_watch import NetNetwork, NetWatch
-from devnet.vpn import watch
 from tests.unit.test_policy_routing import devnet_on, linux_host, ran
 
 

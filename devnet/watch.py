@@ -7,7 +7,7 @@
   what it finds, one log line per repair. A check every few seconds covers changes no event
   announces (a firewall rule).
 
-    python -m devnet.vpn.watch      (settings as JSON in DEVNET_SETTINGS; `invoke net.watch`)
+    python -m devnet.watch      (settings as JSON in DEVNET_SETTINGS; `invoke net.watch`)
 """
 
 from __future__ import annotations
