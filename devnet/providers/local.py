@@ -16,6 +16,7 @@ import docker
 from invoke import Context
 
 from devnet.errors import DevnetError
+from devnet.host.sudo import as_root_unattended
 from devnet.providers import local_code
 from devnet.providers.base import Piece, Provider
 from devnet.system import wait_until
@@ -91,9 +92,7 @@ class LocalProvider(Provider):
             "set devnet.local.docker_service to a command that takes start|stop|restart")
 
     def _service(self, action: str) -> None:
-        line = self.service_argv(action)
-        if self.local.user != "root":
-            line = "sudo -n " + line
+        line = as_root_unattended(self.local.user, self.service_argv(action))
         out = self.local.run(line, hide=True, warn=True)
         if out.failed:
             raise DevnetError(f"`{line}` failed ({out.exited}): "
