@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+import json as json_module  # `doctor --json` is a flag named json
 import os
 import sys
 import time
 
 from invoke.exceptions import Exit
 
-from devnet import workflow
-from devnet.tasks.common import devnet_task
+from devnet import providers, workflow
+from devnet.tasks.common import devnet, devnet_task, settings_of
 
 
 @devnet_task(help={"dry-run": "print the plan: what each step would do, change nothing"})
@@ -62,11 +63,16 @@ def status(c, dn):
         raise Exit("devnet: some pieces are down; `invoke up` brings them up", code=3)
 
 
-@devnet_task
-def env(c, dn):
+@devnet_task(help={"vagrant": "print the settings the Vagrantfile uses, as JSON (no VM needed)"})
+def env(c, vagrant=False):
     """Print the shell exports for this setup (like `boot2docker shellinit`)."""
-    lines = [f"export {key}={value}" for key, value in dn.provider.env().items()]
-    lines.append(f"# ssh into the VM: {dn.provider.ssh_command()}")
+    if vagrant:
+        vagrantfile = providers.provider_class("vagrant").vagrantfile_settings(settings_of(c))
+        print(json_module.dumps(vagrantfile, indent=2))
+        return
+    with devnet(c) as dn:
+        lines = [f"export {key}={value}" for key, value in dn.provider.env().items()]
+        lines.append(f"# ssh into the VM: {dn.provider.ssh_command()}")
     try:
         print("\n".join(lines), flush=True)
     except BrokenPipeError:  # `invoke env | head -1`: the reader has all it wanted
@@ -77,8 +83,6 @@ def env(c, dn):
 def doctor(c, dn, json=False):
     """Check every hop in order (VM, host-only IP, route, TCP, DNS, record, resolver, firewall,
     overlap); stop at the first that fails and name the command that fixes it."""
-    import json as json_module
-
     from devnet.doctor import Doctor, as_json, table
 
     doctor = Doctor(dn)

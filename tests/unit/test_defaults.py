@@ -3,6 +3,7 @@ everything that shows or uses one reads it from there: Invoke's config, config.l
 dataclasses, dns.names.Naming, the DNS service's arguments, invoke.yaml."""
 
 import ipaddress
+import json
 from pathlib import Path
 
 from invoke import Config, MockContext
@@ -70,3 +71,17 @@ def test_dataclasses_naming_and_the_dns_service_read_the_same_defaults():
 def test_config_asks_the_registry_for_providers_and_their_settings():
     assert config.PROVIDERS == ("auto", *providers.REGISTRY)
     assert set(config.load({}).options) == set(providers.OPTIONS)
+
+
+def test_env_vagrant_prints_the_effective_settings(tmp_path, monkeypatch, capsys):
+    from tasks import ns
+
+    cfg = collection_config(tmp_path, monkeypatch, INVOKE_DEVNET_HOSTONLY_VM_IP="172.16.9.9",
+                            INVOKE_DEVNET_HOSTONLY_NETWORK="172.16.0.0/20",
+                            INVOKE_DEVNET_HOSTONLY_HOST_IP="172.16.9.1")
+    ns["env"](MockContext(config=cfg), vagrant=True)
+    got = json.loads(capsys.readouterr().out)
+    assert got["hostonly"] == {"network": "172.16.0.0/20", "netmask": "255.255.240.0",
+                               "host_ip": "172.16.9.1", "vm_ip": "172.16.9.9",
+                               "vm_iface": "eth1"}
+    assert got["vagrant"] == providers.OPTIONS["vagrant"]
