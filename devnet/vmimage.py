@@ -19,6 +19,7 @@ from pathlib import Path
 
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
+from devnet.providers import OPTIONS
 from devnet.providers import qemu_guest as guest
 from devnet.system import cmd
 
@@ -29,7 +30,7 @@ PACKAGES = ("systemd-sysv", "dbus", "udev", "kmod", "linux-image-amd64", "openss
 # What devnet.dns.service imports in the VM (dnspython, docker) and what they need.
 VM_REQUIREMENTS = ("dnspython", "docker", "requests", "urllib3", "certifi",
                    "charset-normalizer", "idna")
-CACHE_ROOT = Path("/var/cache/devnet/images")
+CACHE_ROOT = Path(OPTIONS["qemu"]["image_cache"])  # the registry's default
 LOCK = PROJECT_DIR / "requirements.lock"
 DISK_MB = 6144  # the root file system: a sparse file, ~1 GB of it used
 CHROOT_ENV = ("/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",

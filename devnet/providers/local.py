@@ -167,9 +167,8 @@ class GuestProvider(LocalProvider):
     has_vm = True
     assigns_vm_address = True
 
+    options_of = "local"  # devnet.local.*: Docker on this machine, which the guest is
+
     @classmethod
     def detect(cls, local, settings) -> str | None:
         return None  # only asked for by name, by provisioning
-
-    def option(self, key: str, default=None):
-        return self.settings.options["local"].get(key, default)

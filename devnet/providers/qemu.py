@@ -47,7 +47,7 @@ class QemuProvider(SimProvider):
         self.qmp_sock = self.vmroot / "qmp.sock"
         self.docker_sock = self.vmroot / "docker.sock"
         self.console = self.vmroot / "log/console.log"
-        self.cache_root = Path(self.option("image_cache", str(vmimage.CACHE_ROOT)))
+        self.cache_root = Path(self.option("image_cache"))
 
     def preflight(self) -> None:
         require_root("create namespaces and tap devices and run QEMU for the VM")
@@ -120,7 +120,7 @@ class QemuProvider(SimProvider):
             how = qemu_boot.boot(self)
             self.meta_path.write_text(json.dumps({**self.meta(), "accel": how}))
             started.append(f"qemu ({how})")
-        timeout = float(self.option("boot_timeout", 300))
+        timeout = float(self.option("boot_timeout"))
         wait_until(self._ssh_up, timeout, "the VM's sshd (through the NAT forward)",
                    f"read {self.console} (the VM's console)", pause=1)
         booted = time.monotonic() - t0
@@ -156,7 +156,7 @@ class QemuProvider(SimProvider):
         if pid:
             try:  # ACPI power button: systemd shuts the guest down, then QEMU exits
                 qemu_boot.qmp(self.qmp_sock, "system_powerdown")
-                polite = float(self.option("shutdown_timeout", 60))
+                polite = float(self.option("shutdown_timeout"))
                 wait_until(lambda: not procs.alive(pid), polite, "the VM to power off", "")
                 stopped.append("VM (ACPI power-off)")
             except (OSError, ValueError, DevnetError):

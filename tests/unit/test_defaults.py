@@ -85,3 +85,12 @@ def test_env_vagrant_prints_the_effective_settings(tmp_path, monkeypatch, capsys
                                "host_ip": "172.16.9.1", "vm_ip": "172.16.9.9",
                                "vm_iface": "eth1"}
     assert got["vagrant"] == providers.OPTIONS["vagrant"]
+
+
+def test_a_provider_setting_not_given_is_the_registrys(settings):
+    from dataclasses import replace
+
+    for name, key in (("vagrant", "machine"), ("qemu", "boot_timeout"), ("guest", "docker_host")):
+        p = providers.provider_class(name)(replace(settings, provider=name, options={}))
+        owner = "local" if name == "guest" else name
+        assert p.option(key) == providers.OPTIONS[owner][key]
