@@ -1,4 +1,5 @@
-"""Typed, validated settings, read from Invoke's config tree (`devnet:` in invoke.yaml).
+"""Typed, validated settings, read from Invoke's config tree (`devnet:`: the defaults of
+devnet/defaults.py and the provider registry, then invoke.yaml, ~/.invoke.yaml, INVOKE_DEVNET_*).
 
 Validation runs before any step changes anything: a bad CIDR, overlapping subnets or a VM
 address outside the host-only network is reported in full, with the setting to fix.
