@@ -128,15 +128,16 @@ class Watcher:
             threading.Thread(target=target, daemon=True).start()
         self.log(f"watching {self.dn.settings.instance}: host routes and links, Docker networks")
         while not self.stopping.is_set():
-            try:
-                self.sync_networks()
-                self.repair()
-                said = self.resolver.round()  # the host's DNS never worse
-                if said:
-                    self.log(f"resolver: {said}")
-            except Exception as err:  # one bad round must not end the watch
-                self.log(f"error: {type(err).__name__}: {err}")
-            self.dn.close()
+            # each round's SSH connection closes with it: none held open between rounds
+            with self.dn.session():
+                try:
+                    self.sync_networks()
+                    self.repair()
+                    said = self.resolver.round()  # the host's DNS never worse
+                    if said:
+                        self.log(f"resolver: {said}")
+                except Exception as err:  # one bad round must not end the watch
+                    self.log(f"error: {type(err).__name__}: {err}")
             self.kick.wait(SAFETY_CHECK)
             if self.kick.is_set():
                 self.stopping.wait(0.05)  # let a burst of changes settle
@@ -151,11 +152,12 @@ class Watcher:
 
 def main() -> int:
     settings = config.load(json.loads(os.environ.get("DEVNET_SETTINGS", "{}")))
-    watcher = Watcher(Devnet(settings),
-                      log=lambda line: print(f"{time.strftime('%H:%M:%S')} {line}", flush=True))
-    signal.signal(signal.SIGTERM, watcher.stop)
-    signal.signal(signal.SIGINT, watcher.stop)
-    watcher.run()
+    with Devnet(settings) as dn:
+        watcher = Watcher(dn, log=lambda line: print(f"{time.strftime('%H:%M:%S')} {line}",
+                                                     flush=True))
+        signal.signal(signal.SIGTERM, watcher.stop)
+        signal.signal(signal.SIGINT, watcher.stop)
+        watcher.run()
     return 0
 
 

@@ -44,7 +44,6 @@ def down(dn, dry_run: bool = False):
             for o in steps.undo(dn, undoers, dry_run=dry_run, echo=dn.echo, only=name)]
         return first + steps.undo(dn, undoers, dry_run=dry_run, echo=dn.echo)
     finally:
-        dn.close()
         if not dry_run and not dn.journal.entries():
             providers.chosen_file(dn.settings).unlink(missing_ok=True)
 
@@ -60,5 +59,4 @@ def status(dn) -> list[Piece]:
             pieces.append(Piece(S.name, bool(done), done or "not done"))
         except Exception as err:  # status reports, it never stops at a broken piece
             pieces.append(Piece(S.name, False, str(err).splitlines()[0]))
-    dn.close()
     return pieces

@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from invoke import Context
 
-from devnet.config import Settings
 from devnet.errors import DevnetError
-from devnet.providers.base import Provider
+
+if TYPE_CHECKING:  # config asks this registry for the providers' names and settings
+    from devnet.config import Settings
+    from devnet.providers.base import Provider
 
 # name -> "module:Class"; imported only when asked for (each pulls in its own needs).
 REGISTRY = {
@@ -22,6 +25,23 @@ REGISTRY = {
     "qemu": "devnet.providers.qemu.provider:QemuProvider",
     "guest": "devnet.providers.local.provider:GuestProvider",
 }
+# Each provider's own settings (devnet.<provider>.*, `-` spelled `_` in invoke.yaml) and their
+# defaults; config.load validates them. Names end up in command lines (vagrant's machine,
+# colima's profile), so they are checked like names, except FREE_OPTIONS (commands, paths, URLs).
+OPTIONS = {
+    "vagrant": {"machine": "default", "dir": ""},
+    "boot2docker": {"vm": "boot2docker-vm"},
+    "docker-machine": {"machine": "devnet", "driver": "virtualbox"},
+    "colima": {"profile": "devnet"},
+    "local": {"docker_host": "unix:///var/run/docker.sock", "docker_service": ""},
+    "qemu": {"accel": "auto", "memory_mb": "1536", "cpus": "2", "boot_timeout": "300",
+             "shutdown_timeout": "60", "image_cache": "/var/cache/devnet/images",
+             "runas": "auto"},
+}
+FREE_OPTIONS = {("vagrant", "dir"), ("local", "docker_host"), ("local", "docker_service"),
+                ("qemu", "image_cache")}
+# guest: devnet inside the VM, run by the VM's own provisioning; auto: chosen at `up`
+NAMES = ("auto", *REGISTRY)
 # provider=auto asks these in order: a real VM a person set up wins over Docker on this
 # machine, and the sim is the fallback (it needs nothing but root on Linux).
 AUTO_ORDER = ("colima", "docker-machine", "boot2docker", "vagrant", "local")

@@ -61,7 +61,7 @@ class VmUp(Step):
         return "power the VM off"
 
     def undo(self, args):
-        self.dn.close()
+        self.dn.vm_going_away()
         return self.dn.provider.stop()
 
 

@@ -39,6 +39,17 @@ class VagrantProvider(RemoteProvider):
         self.dir = self.option("dir") or str(PROJECT_DIR)  # where the Vagrantfile is
         self.label = f"machine {self.machine}"
 
+    @staticmethod
+    def vagrantfile_settings(settings) -> dict:
+        """What the Vagrantfile reads (through `invoke env --vagrant`): devnet's effective,
+        validated settings, INVOKE_DEVNET_* overrides included."""
+        ho = settings.hostonly
+        return {"instance": settings.instance,
+                "hostonly": {"network": str(ho.network), "netmask": str(ho.network.netmask),
+                             "host_ip": str(ho.host_ip), "vm_ip": str(ho.vm_ip),
+                             "vm_iface": ho.vm_iface},
+                "vagrant": dict(settings.options["vagrant"])}
+
     def cli_env(self) -> dict[str, str]:
         return {"VAGRANT_CWD": self.dir}
 

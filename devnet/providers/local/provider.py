@@ -16,6 +16,7 @@ import docker
 from invoke import Context
 
 from devnet.errors import DevnetError
+from devnet.host.sudo import as_root_unattended
 from devnet.providers.base import Piece, Provider
 from devnet.providers.local import code as local_code
 from devnet.system import wait_until
@@ -91,9 +92,7 @@ class LocalProvider(Provider):
             "set devnet.local.docker_service to a command that takes start|stop|restart")
 
     def _service(self, action: str) -> None:
-        line = self.service_argv(action)
-        if self.local.user != "root":
-            line = "sudo -n " + line
+        line = as_root_unattended(self.local.user, self.service_argv(action))
         out = self.local.run(line, hide=True, warn=True)
         if out.failed:
             raise DevnetError(f"`{line}` failed ({out.exited}): "
@@ -168,9 +167,8 @@ class GuestProvider(LocalProvider):
     has_vm = True
     assigns_vm_address = True
 
+    options_of = "local"  # devnet.local.*: Docker on this machine, which the guest is
+
     @classmethod
     def detect(cls, local, settings) -> str | None:
         return None  # only asked for by name, by provisioning
-
-    def option(self, key: str, default=None):
-        return self.settings.options["local"].get(key, default)

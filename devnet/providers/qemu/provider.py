@@ -48,7 +48,7 @@ class QemuProvider(SimulatedMachine):
         self.qmp_sock = self.vmroot / "qmp.sock"
         self.docker_sock = self.vmroot / "docker.sock"
         self.console = self.vmroot / "log/console.log"
-        self.cache_root = Path(self.option("image_cache", str(vmimage.CACHE_ROOT)))
+        self.cache_root = Path(self.option("image_cache"))
 
     def preflight(self) -> None:
         require_root("create namespaces and tap devices and run QEMU for the VM")
@@ -118,7 +118,7 @@ class QemuProvider(SimulatedMachine):
             how = qemu_boot.boot(self)
             self.meta_path.write_text(json.dumps({**self.meta(), "accel": how}))
             started.append(f"qemu ({how})")
-        timeout = float(self.option("boot_timeout", 300))
+        timeout = float(self.option("boot_timeout"))
         wait_until(self._ssh_up, timeout, "the VM's sshd (through the NAT forward)",
                    f"read {self.console} (the VM's console)", pause=1)
         booted = time.monotonic() - t0
@@ -154,7 +154,7 @@ class QemuProvider(SimulatedMachine):
         if pid:
             try:  # ACPI power button: systemd shuts the guest down, then QEMU exits
                 qemu_boot.qmp(self.qmp_sock, "system_powerdown")
-                polite = float(self.option("shutdown_timeout", 60))
+                polite = float(self.option("shutdown_timeout"))
                 wait_until(lambda: not procs.alive(pid), polite, "the VM to power off", "")
                 stopped.append("VM (ACPI power-off)")
             except (OSError, ValueError, DevnetError):
