@@ -8,10 +8,17 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from devnet.errors import DevnetError
-from devnet.net import check_overlaps
+from devnet.steps.docker import DockerConfigure
+from devnet.steps.net import check_overlaps
 from devnet.system import cmd
+from devnet.vpn.fix import firewall_problems
 
 CAUSES = ("no VPN rule blocks", "no subnet overlap")
+
+
+class HopFailed(Exception):
+    """A hop's check found the hop broken; its text is what the table shows. (Not an
+    AssertionError: a real bug in a check stays a traceback, not a FAIL line.)"""
 
 
 @dataclass
@@ -101,7 +108,6 @@ class Doctor:
                             hop.fix = cfix
                             break
             break
-        self.dn.close()
         # a hop skipped for the provider's kind says so even after an earlier failure
         return [done.get(n) or (Hop(n, "skip", f"skipped: {skipped[n]}") if n in skipped
                                 else Hop(n, "not checked", "an earlier hop failed"))
@@ -112,7 +118,7 @@ class Doctor:
         try:
             detail = check()
             return Hop(name, "skip" if detail.startswith("skipped") else "ok", detail)
-        except (DevnetError, OSError, AssertionError) as err:
+        except (DevnetError, OSError, HopFailed) as err:
             text = err.what if isinstance(err, DevnetError) else str(err)
             return Hop(name, "FAIL", text.splitlines()[0], fix)
 
@@ -131,15 +137,15 @@ class Doctor:
     def vm(self) -> str:
         p = self.dn.provider
         if not p.running():
-            raise AssertionError("the VM (or its sshd, dockerd) is not running" if p.has_vm
-                                 else "dockerd on this machine does not answer")
+            raise HopFailed("the VM (or its sshd, dockerd) is not running" if p.has_vm
+                            else "dockerd on this machine does not answer")
         return (f"{p.name} VM up, SSH and Docker answer" if p.has_vm
                 else "no VM: Docker answers on this machine")
 
     def hostonly(self) -> str:
         ip = self.dn.gateway
         if self.dn.host.run(cmd(*self.dn.os.ping_argv(ip)), hide=True, warn=True).failed:
-            raise AssertionError(f"{ip} does not answer ping from the host")
+            raise HopFailed(f"{ip} does not answer ping from the host")
         return f"{ip} answers ping"
 
     def route(self) -> str:
@@ -148,7 +154,7 @@ class Doctor:
             chosen = self.dn.os.route_get(self.dn.host, probe)
             if chosen.get("gateway") != self.dn.gateway:
                 via = chosen.get("gateway") or chosen.get("dev")
-                raise AssertionError(f"{probe} goes via {via}, not {self.dn.gateway}")
+                raise HopFailed(f"{probe} goes via {via}, not {self.dn.gateway}")
         return f"{', '.join(map(str, self.s.docker_subnets))} via {self.dn.gateway}"
 
     def tcp(self) -> str:
@@ -157,25 +163,22 @@ class Doctor:
         if not c or not c["port"]:
             return "skipped: no running container exposes a TCP port"
         if not self._host("sh", "-c", f"nc -z -w2 {c['ip']} {c['port']} && echo open"):
-            raise AssertionError(f"{c['name']} ({c['ip']}:{c['port']}) does not answer TCP")
+            raise HopFailed(f"{c['name']} ({c['ip']}:{c['port']}) does not answer TCP")
         return f"{c['name']} {c['ip']}:{c['port']} answers"
 
     def dockerd(self) -> str:
-        from devnet.daemon import DockerConfigure
-
         step = DockerConfigure(self.dn)
         done = step.check()
         if not done:
-            raise AssertionError(f"{step.store().where} in the VM does not give dockerd "
-                                 f"--bip {self.s.bip} --dns {self.s.dns_ip}, or docker0 "
-                                 "does not have it")
+            raise HopFailed(f"{step.store().where} in the VM does not give dockerd --bip "
+                            f"{self.s.bip} --dns {self.s.dns_ip}, or docker0 does not have it")
         return done
 
     def dns(self) -> str:
         name = f"ns.{self.s.dns.domain}"
         got = self._host("dig", "+short", "+time=1", "+tries=2", f"@{self.s.dns_ip}", name)
         if got != self.s.dns_ip:
-            raise AssertionError(f"no answer from {self.s.dns_ip}:53 for {name}")
+            raise HopFailed(f"no answer from {self.s.dns_ip}:53 for {name}")
         return f"{self.s.dns_ip}:53 answers"
 
     def record(self) -> str:
@@ -185,23 +188,21 @@ class Doctor:
         name = f"{c['name']}.{self.s.dns.domain}".lower()
         got = self._host("dig", "+short", "+time=1", "+tries=2", f"@{self.s.dns_ip}", name)
         if c["ip"] not in got.split():
-            raise AssertionError(f"{name} has no record of {c['ip']}")
+            raise HopFailed(f"{name} has no record of {c['ip']}")
         return f"{name} -> {c['ip']}"
 
     def resolver(self) -> str:
         name = f"ns.{self.s.dns.domain}"
         argv = self.dn.os.lookup_argv(name)  # getent on Linux, dscacheutil on macOS
         if self.s.dns_ip not in self.dn.os.parse_lookup(self._host(*argv)):
-            raise AssertionError(f"the host's resolver does not answer {name} with "
-                                 f"{self.s.dns_ip}")
+            raise HopFailed(f"the host's resolver does not answer {name} with "
+                            f"{self.s.dns_ip}")
         return f"{' '.join(argv)} -> {self.s.dns_ip}"
 
     def firewall(self) -> str:
-        from devnet.vpn.fix import firewall_problems
-
         problems = [p for p in firewall_problems(self.dn) if p.kind != "unexplained"]
         if problems:
-            raise AssertionError(problems[0].text)
+            raise HopFailed(problems[0].text)
         return "no firewall rule drops devnet's traffic"
 
     def overlap(self) -> str:

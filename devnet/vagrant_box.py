@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 
 from devnet.config import PROJECT_DIR
-from devnet.providers import qemu_guest as guest
+from devnet.providers.qemu import guest
+from devnet.providers.qemu.image import Image
 from devnet.system import cmd
-from devnet.vmimage import Image
 
 BOX_NAME = "devnet/lab"
 WHEELS_TAG = "devnet-wheels"  # the Vagrantfile's provisioner mounts it when it is there

@@ -6,15 +6,17 @@ process, namespace)."""
 
 from __future__ import annotations
 
+import sys
 import time
 
 from invoke.exceptions import CommandTimedOut
 
-from devnet import vagrant_box, vmimage
+from devnet import vagrant_box
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
 from devnet.libvirt_lab import Lab
-from devnet.providers import qemu_boot
+from devnet.providers.qemu import boot as qemu_boot
+from devnet.providers.qemu import image as vmimage
 
 UP_TIMEOUT = 900  # TCG boots slowly; past this, something is wrong (the lab still goes)
 
@@ -89,8 +91,6 @@ def down(c, lab: Lab, driver: str = "qemu", echo=print) -> dict:
 def devnet_argv(lab: Lab, driver: str, instance: str, *task) -> list[str]:
     """`invoke <task>` with provider vagrant, run inside the lab (the lab is the developer's
     machine: its routes, resolver and firewall are the lab namespace's)."""
-    import sys
-
     return ["env", *vagrant_env(lab, driver), "INVOKE_DEVNET_PROVIDER=vagrant",
             f"INVOKE_DEVNET_INSTANCE={instance}", f"INVOKE_DEVNET_STATE_DIR={lab.root / 'state'}",
             # nsenter -m starts in the namespace's / : invoke finds tasks.py from the checkout

@@ -8,7 +8,7 @@ each kind of VM has its own persistent place, and writing the usual one is not e
   Its init script sources /var/lib/boot2docker/profile and hands EXTRA_ARGS to dockerd
   (README "Docker daemon options"; the script's `. '/var/lib/boot2docker/profile'` as quoted
   in docker/machine#2018). devnet appends one marked line there and takes only it away.
-- Colima (in devnet.providers.colima_config): colima writes the VM's daemon.json from
+- Colima (in devnet.providers.cli.colima_config): colima writes the VM's daemon.json from
   colima.yaml's `docker` section at every start.
 """
 

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from invoke import Collection, task
 from invoke.exceptions import Exit
 
-from devnet import image
+from devnet import config, image, vagrant_lab
 from devnet.caller import as_caller
-from devnet.tasks.common import devnet, reports_errors
+from devnet.errors import DevnetError
+from devnet.libvirt_lab import Lab
+from devnet.system import require_binaries
+from devnet.tasks.common import devnet_task
 
 PYTEST = f"{sys.executable} -m pytest"
 E2E_PROVIDERS = ("sim", "qemu")
@@ -41,11 +45,6 @@ def e2e(c, args="", provider="sim"):
 
 def vm_suite_impossible() -> str | None:
     """Why the QEMU VM cannot run on this machine at all (said, never silently skipped)."""
-    import os
-
-    from devnet.errors import DevnetError
-    from devnet.system import require_binaries
-
     if os.geteuid() != 0:
         return "needs root (namespaces, taps, QEMU)"
     try:
@@ -70,24 +69,22 @@ def all(c, args=""):  # noqa: A001 - `invoke test.all` reads best
     e2e(c, args, provider="qemu")
 
 
-@task
-@reports_errors
-def image_(c):
+@devnet_task
+def image_(c, dn):
     """Import the offline busybox test image into the VM's dockerd (tags devnet/busybox, ubuntu)."""
-    dn = devnet(c)
-    print(image.ensure(dn.provider.docker_client()))
+    client = dn.provider.docker_client()
+    try:
+        print(image.ensure(client))
+    finally:
+        client.close()
 
 
-@task(name="vagrant", help={"instance": "the lab's instance name (default vl)"})
-@reports_errors
+@devnet_task(name="vagrant", help={"instance": "the lab's instance name (default vl)"})
 def vagrant_(c, instance="vl"):
     """Boot the top-level Vagrantfile for real: vagrant-libvirt on a libvirtd inside a simulated
     developer machine (its own network and mount namespaces), a box made offline from
     vm.image, `invoke up`/`doctor`/`down` with provider vagrant there, then vagrant destroy;
     prints each part's time and fails if anything is left (needs root; not in CI yet)."""
-    from devnet import config, vagrant_lab
-    from devnet.libvirt_lab import Lab
-
     settings = config.load({"instance": instance})
     lab = Lab(instance, settings.state_dir)
     took = vagrant_lab.run_all(c, instance, lab, echo=lambda line: print(line, flush=True))

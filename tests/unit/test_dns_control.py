@@ -1,8 +1,13 @@
 """dns.start over SSH: the supervised process, or a systemd unit where the VM has systemd."""
 
+from dataclasses import replace
+
 from invoke import Result
 
+from devnet.core import Devnet
 from devnet.dns import control
+from devnet.steps import dns as dns_steps
+from devnet.steps.dns import DnsStart
 from tests.unit.conftest import SUPERVISOR_ALIVE, devnet_with_vm
 
 
@@ -24,7 +29,7 @@ def test_a_vm_with_systemd_gets_a_unit(settings, monkeypatch):
     })
     written = {}
     monkeypatch.setattr(dn, "vm_write", lambda path, text: written.update({path: text}))
-    out = control.DnsStart(dn).apply()
+    out = DnsStart(dn).apply()
     assert out.endswith("as systemd unit devnet-dns.service")
     unit = written["/etc/systemd/system/devnet-dns.service"]
     assert "Restart=always" in unit and "-m devnet.dns.service --listen 172.17.42.1:53" in unit
@@ -48,7 +53,7 @@ def test_without_systemd_a_supervised_process(settings):
         return real_run(command, **kw)
 
     dn._conn._set(run=run)
-    assert "supervised process" in control.DnsStart(dn).apply()
+    assert "supervised process" in DnsStart(dn).apply()
     started = [c for c in calls if supervise in c][0]
     assert "devnet.dns.supervise --pidfile /run/devnet-dns/supervisor.pid" in started
     assert "devnet.dns.service --listen 172.17.42.1:53" in started
@@ -68,13 +73,9 @@ def test_status_lines_for_people():
 def test_inside_the_vm_verify_does_not_probe_from_a_host_it_is_not(settings, monkeypatch):
     """Provider guest (the Vagrantfile's provisioning): "the host" is the VM itself, which
     has no dig; the developer's machine probes on its own `invoke up`."""
-    from dataclasses import replace
-
-    from devnet.core import Devnet
-
     dn = Devnet(replace(settings, provider="guest"), echo=lambda _: None)
-    monkeypatch.setattr(control, "running", lambda dn: {"pid": 1})
+    monkeypatch.setattr(dns_steps, "running", lambda dn: {"pid": 1})
     ran = []
     monkeypatch.setattr(dn.provider.local, "run", lambda *a, **k: ran.append(a))
-    control.DnsStart(dn).verify()
+    DnsStart(dn).verify()
     assert ran == []

@@ -11,10 +11,10 @@ import pytest
 from invoke import Result
 
 from devnet.core import Devnet
-from devnet.daemon import DockerConfigure
 from devnet.errors import DevnetError
-from devnet.providers.colima_config import docker_section, with_docker_section
+from devnet.providers.cli.colima_config import docker_section, with_docker_section
 from devnet.providers.dockerd_settings import DAEMON_JSON, PROFILE, DaemonJson
+from devnet.steps.docker import DockerConfigure
 from tests.unit.conftest import fixture_text
 
 PERSISTENT = ("/var/lib/boot2docker/", "/var/lib/docker/")

@@ -8,7 +8,7 @@ import pytest
 from invoke import MockContext, Result
 
 from devnet import providers
-from devnet.doctor import Doctor
+from devnet.doctor import Doctor, HopFailed
 from devnet.host import linux, macos
 from tests.unit.conftest import fixture_text
 
@@ -63,11 +63,11 @@ def test_a_failure_is_not_blamed_on_a_skipped_cause(settings):
     calls = []
 
     def fails():
-        raise AssertionError("no answer")
+        raise HopFailed("no answer")
 
     def vpn():
         calls.append("vpn")
-        raise AssertionError("DROP")
+        raise HopFailed("DROP")
 
     doc.hops = lambda: [("DNS answers on 172.17.42.1", fails, "invoke dns.start"),
                         ("no VPN rule blocks", vpn, "invoke vpn.fix")]
@@ -87,7 +87,7 @@ def host_doctor(settings, os, run):
                                       (macos, "ping -c1 -W1000 172.16.0.11")])
 def test_the_hostonly_hop_pings_with_the_os_own_wait_unit(settings, os, line):
     assert host_doctor(settings, os, {line: Result("")}).hostonly() == "172.16.0.11 answers ping"
-    with pytest.raises(AssertionError, match="does not answer ping"):
+    with pytest.raises(HopFailed, match="does not answer ping"):
         host_doctor(settings, os, {line: Result("", exited=2)}).hostonly()
 
 
@@ -97,7 +97,7 @@ def test_the_resolver_hop_on_macos_asks_dscacheutil(settings):
     doc = host_doctor(settings, macos, {line: Result(found)})
     assert doc.resolver() == f"{line} -> 172.17.42.1"
     # dscacheutil prints nothing (and exits 0) for a name it cannot resolve
-    with pytest.raises(AssertionError, match="does not answer ns.docker"):
+    with pytest.raises(HopFailed, match="does not answer ns.docker"):
         host_doctor(settings, macos, {line: Result("")}).resolver()
 
 

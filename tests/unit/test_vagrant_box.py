@@ -5,7 +5,7 @@ import subprocess
 from pathlib import Path
 
 from devnet import vagrant_box
-from devnet.providers import qemu_guest as guest
+from devnet.providers.qemu import guest
 
 
 def test_metadata_is_vagrant_libvirts_box_format():

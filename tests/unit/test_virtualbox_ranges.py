@@ -3,14 +3,16 @@
 exact line to add."""
 
 import ipaddress
+from dataclasses import replace
 
 import pytest
 from invoke import MockContext, Result
 
 from devnet.errors import DevnetError
-from devnet.providers import virtualbox_ranges as vb
-from devnet.providers.boot2docker import Boot2DockerProvider
-from devnet.providers.docker_machine import DockerMachineProvider
+from devnet.providers.cli import virtualbox_ranges as vb
+from devnet.providers.cli.boot2docker import Boot2DockerProvider
+from devnet.providers.cli.docker_machine import DockerMachineProvider
+from devnet.providers.cli.vagrant import VagrantProvider
 
 NET = ipaddress.ip_network("172.16.0.0/16")
 # Lines as users posted them: VirtualBox's manual's example (cilium/cilium#17900) and a
@@ -73,8 +75,6 @@ def test_boot2docker_refuses_before_init(settings):
 
 
 def test_docker_machine_checks_only_for_virtualbox(settings):
-    from dataclasses import replace
-
     p = DockerMachineProvider(settings)
     assert p.uses_virtualbox()
     other = replace(settings, options={**settings.options,
@@ -86,8 +86,6 @@ def test_docker_machine_checks_only_for_virtualbox(settings):
 def test_vagrant_uses_virtualbox_as_vagrant_chooses_it(settings, monkeypatch):
     """VAGRANT_DEFAULT_PROVIDER, else the Vagrantfile's first usable provider: VirtualBox
     where VBoxManage is installed."""
-    from devnet.providers.vagrant import VagrantProvider
-
     with_vbox = MockContext(run={"command -v VBoxManage": Result("/usr/bin/VBoxManage\n")})
     without = MockContext(run={"command -v VBoxManage": Result("", exited=1)})
     monkeypatch.delenv("VAGRANT_DEFAULT_PROVIDER", raising=False)

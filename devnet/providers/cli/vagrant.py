@@ -10,8 +10,8 @@ from __future__ import annotations
 import os
 
 from devnet.config import PROJECT_DIR
-from devnet.providers.remote import RemoteProvider
-from devnet.providers.ssh_target import SshTarget
+from devnet.providers.cli.remote import RemoteProvider
+from devnet.providers.cli.ssh_target import SshTarget
 
 COMMA = "%!(VAGRANT_COMMA)"  # how --machine-readable writes a comma inside a field
 
@@ -48,6 +48,17 @@ class VagrantProvider(RemoteProvider):
         if wanted:
             return wanted == "virtualbox"
         return self.local.run("command -v VBoxManage", hide=True, warn=True).ok
+
+    @staticmethod
+    def vagrantfile_settings(settings) -> dict:
+        """What the Vagrantfile reads (through `invoke env --vagrant`): devnet's effective,
+        validated settings, INVOKE_DEVNET_* overrides included."""
+        ho = settings.hostonly
+        return {"instance": settings.instance,
+                "hostonly": {"network": str(ho.network), "netmask": str(ho.network.netmask),
+                             "host_ip": str(ho.host_ip), "vm_ip": str(ho.vm_ip),
+                             "vm_iface": ho.vm_iface},
+                "vagrant": dict(settings.options["vagrant"])}
 
     def cli_env(self) -> dict[str, str]:
         return {"VAGRANT_CWD": self.dir}

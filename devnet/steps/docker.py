@@ -6,9 +6,9 @@ from __future__ import annotations
 
 import json
 
-from devnet.steps import Step
+from devnet.steps.base import Step
+from devnet.steps.vm import has_address
 from devnet.system import wait_until
-from devnet.vm import has_address
 
 
 def first_address(ip_o_addr: str) -> str | None:
@@ -22,6 +22,7 @@ def first_address(ip_o_addr: str) -> str | None:
 
 class DockerConfigure(Step):
     name = "docker.configure"
+    up_order = 60
     inside_vm = True
     summary = ("set the VM's dockerd --bip and --dns where the VM keeps them (daemon.json, "
                "boot2docker's profile, colima.yaml), then restart it")
