@@ -10,8 +10,8 @@ never on the real machine. Every command of the lab
 -n`), as on a developer's machine where libvirt is installed.
 
 libvirtd needs the libvirt-qemu user and group (libvirt-daemon-system's postinst makes
-them); the lab's copy of /etc/libvirt starts with no network autostarted (Debian's
-`default` network would take 192.168.122.0/24).
+them); the lab's copy of /etc/libvirt starts with no network defined (Debian's `default`
+would take 192.168.122.0/24).
 """
 
 from __future__ import annotations
@@ -73,8 +73,11 @@ class Lab:
         etc_copy = self.dir("/etc")
         c.run(cmd("cp", "-a", "--one-file-system", "/etc/.", etc_copy), hide=True)
         etc = etc_copy / "libvirt"
-        for autostart in etc.glob("qemu/networks/autostart/*.xml"):
-            autostart.unlink()
+        # No network of the package's (Debian's `default`, 192.168.122.0/24): the lab's
+        # libvirt holds only what vagrant makes, so "nothing left" is exact.
+        for defined in [*etc.glob("qemu/networks/autostart/*.xml"),
+                        *etc.glob("qemu/networks/*.xml")]:
+            defined.unlink()
         # QEMU as root: it reads the box's kernel and 9p shares from the lab's directories
         # and the checkout, which libvirt-qemu may not traverse. A throwaway test machine.
         with open(etc / "qemu.conf", "a") as conf:
