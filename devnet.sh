@@ -77,6 +77,13 @@ apt_install() {
         wanted+=("$pkg")
     done
     [ ${#wanted[@]} -eq 0 ] || DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${wanted[@]}" >/dev/null
+    # libvirt-daemon-system is for test.vagrant's lab, which runs its own libvirtd in its own
+    # namespaces. The package's `default` network autostarts with the system's libvirtd
+    # (a virbr0 bridge and NAT rules on this machine at its next boot): not when devnet
+    # installed it.
+    if [[ " ${wanted[*]} " == *" libvirt-daemon-system "* ]]; then
+        rm -f /etc/libvirt/qemu/networks/autostart/default.xml
+    fi
 }
 
 venv_install() {
