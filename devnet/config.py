@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devnet.dns import store_config
+from devnet.dns.store_config import Etcd
 from devnet.errors import ConfigError
 
 PROVIDERS = ("auto", "sim", "local", "vagrant", "boot2docker", "docker-machine", "colima", "qemu",
@@ -78,6 +80,8 @@ class Dns:
     resolver: str = "auto"  # how the host is pointed at devnet's DNS
     image: str = "python:3.11-slim"  # base of the DNS container, in VMs without Python
     runtime: str = "auto"  # process | container | auto: the provider's own choice
+    store: str = "memory"  # memory | etcd: where the records live (dns/store_config.py)
+    etcd: Etcd = Etcd()
 
 
 @dataclass(frozen=True)
@@ -202,7 +206,7 @@ def load(tree) -> Settings:
     if bip and subnets and not any(bip.network.subnet_of(s) for s in subnets if s.version == 4):
         problems.append(f"devnet.docker.bip: {bip} is not inside devnet.docker.subnets, "
                         "so the host would have no route to the bridge (and the DNS on it)")
-    dns_settings = _dns(dict(tree.get("dns") or {}), problems)
+    dns_settings = _dns(dict(tree.get("dns") or {}), problems, instance)
 
     options = _options(tree, problems)
     timeout = tree.get("start_timeout", 30)
@@ -263,7 +267,7 @@ def _plain(tree) -> dict:
     return tree
 
 
-def _dns(tree: dict, problems: list[str]) -> Dns:
+def _dns(tree: dict, problems: list[str], instance: str = "") -> Dns:
     from devnet.dns.names import valid_name
 
     domain = str(tree.get("domain", "docker")).lower().strip(".")
@@ -295,8 +299,9 @@ def _dns(tree: dict, problems: list[str]) -> Dns:
     runtime = str(tree.get("runtime", "auto"))
     if runtime not in ("auto", "process", "container"):
         problems.append(f"devnet.dns.runtime: {runtime!r} is not auto, process or container")
+    store, etcd = store_config.parse(tree.get("etcd"), tree.get("store"), problems, instance)
     return Dns(domain, env, ttl if isinstance(ttl, int) else 30, tuple(map(str, upstream)),
-               resolver, image, runtime)
+               resolver, image, runtime, store, etcd)
 
 
 def overlaps(named: list[tuple[str, ipaddress.IPv4Network]], subnets) -> list[str]:

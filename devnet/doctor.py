@@ -7,6 +7,7 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from devnet.dns import etcd_status
 from devnet.errors import DevnetError
 from devnet.net import check_overlaps
 from devnet.system import cmd
@@ -53,6 +54,8 @@ class Doctor:
             ("a container answers TCP", self.tcp, "invoke vm.forward   (or invoke vpn.fix)"),
             (f"DNS answers on {s.dns_ip}", self.dns, "invoke dns.start"),
             ("a record for a running container", self.record, "invoke dns.logs; invoke dns.start"),
+            *([(etcd_status.DOCTOR_HOP, self.etcd, etcd_status.DOCTOR_FIX)]
+              if s.dns.store == "etcd" else []),
             (f"host resolver sends .{s.dns.domain} to devnet", self.resolver,
              "invoke dns.resolver   (or invoke vpn.fix)"),
             ("no VPN rule blocks", self.firewall, "invoke vpn.fix"),
@@ -149,6 +152,11 @@ class Doctor:
         if c["ip"] not in got.split():
             raise AssertionError(f"{name} has no record of {c['ip']}")
         return f"{name} -> {c['ip']}"
+
+    def etcd(self) -> str:
+        from devnet.dns.control import read_status
+
+        return etcd_status.doctor_check(read_status(self.dn))
 
     def resolver(self) -> str:
         name = f"ns.{self.s.dns.domain}"

@@ -99,11 +99,13 @@ class Zone:
             self._changed()
         return dropped
 
-    def replace_all(self, recs: list[Records]) -> None:
+    def replace_all(self, recs: list[Records], scope=None) -> None:
+        """Replace every container (or only those whose id `scope(cid)` accepts)."""
         parsed = [self._parse(r) for r in recs]
         with self._lock:
             for cid in list(self._containers):
-                self._drop(cid)
+                if scope is None or scope(cid):
+                    self._drop(cid)
             for parts in parsed:
                 self._add(parts)
             self.generation += 1

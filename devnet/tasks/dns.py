@@ -49,4 +49,21 @@ def logs(c, lines=50):
     dn.close()
 
 
-ns = Collection("dns", start, stop, status, logs, resolver)
+@task
+@reports_errors
+def export(c):
+    """Print the records in the SkyDNS/CoreDNS etcd layout (etcdctl put lines) and a Corefile
+    block, so a team's CoreDNS can serve devnet's names."""
+    dn = devnet(c)
+    try:
+        argv = [*control.python_argv(dn, "devnet.dns.export"), *control.service_args(dn.settings)]
+        out = dn.vm_run(*argv, warn=True)
+    finally:
+        dn.close()
+    if not out.ok:
+        raise Exit(f"devnet: dns.export failed in the VM: {out.stderr.strip()[-300:]}\n"
+                   "  next: invoke status   (is the VM up? is etcd reachable from it?)", code=1)
+    print(out.stdout, end="")
+
+
+ns = Collection("dns", start, stop, status, logs, resolver, export)
