@@ -55,7 +55,7 @@ class Tls:
 
 
 class EtcdClient:
-    def __init__(self, endpoints, tls: Tls | None = None, timeout: float = 2.0):
+    def __init__(self, endpoints, tls: Tls | None = None, timeout: float = 0.6):
         self.endpoints = list(endpoints)
         if not self.endpoints:
             raise ValueError("no etcd endpoints")
@@ -76,14 +76,23 @@ class EtcdClient:
     def _order(self):
         return [self.current] + [e for e in self.endpoints if e != self.current]
 
-    def call(self, path: str, body: dict, only: str | None = None) -> dict:
-        """POST to the first endpoint that answers (or to `only`); EtcdError when none does."""
+    def call(self, path: str, body: dict, only: str | None = None,
+             timeout: float | None = None) -> dict:
+        """POST to the first endpoint that answers (or to `only`); EtcdError when none does.
+
+        A write sent while the cluster elects a leader is dropped, not queued: it only ever
+        answers with a timeout. So writes wait briefly (`timeout`, 0.6 s) and are sent again
+        (they are idempotent); a range waits longer, since a big one takes a while.
+        """
         errors = []
         for endpoint in [only] if only else self._order():
             conn = getattr(self._local, "conns", {}).get(endpoint)
             for attempt in (0, 1):  # a kept-alive connection the server closed: once more
                 if conn is None:
                     conn = self.connect(endpoint, self.timeout)
+                conn.timeout = timeout or self.timeout
+                if conn.sock is not None:
+                    conn.sock.settimeout(conn.timeout)
                 try:
                     conn.request("POST", path, json.dumps(body),
                                  {"Content-Type": "application/json"})
@@ -109,7 +118,8 @@ class EtcdClient:
 
     def range(self, prefix: str) -> tuple[list[tuple[str, str]], int]:
         """Every (key, value) under `prefix`, and the revision they were read at."""
-        data = self.call("/v3/kv/range", {"key": b64(prefix), "range_end": prefix_end(prefix)})
+        data = self.call("/v3/kv/range", {"key": b64(prefix), "range_end": prefix_end(prefix)},
+                         timeout=max(self.timeout, 5.0))
         kvs = [(unb64(kv["key"]), unb64(kv.get("value", ""))) for kv in data.get("kvs", [])]
         return kvs, int(data["header"]["revision"])
 

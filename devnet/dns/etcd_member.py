@@ -12,6 +12,7 @@ import shutil
 import signal
 import socket
 import subprocess
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -50,7 +51,9 @@ class Member:
                 "--listen-client-urls", self.client_url, "--advertise-client-urls",
                 self.client_url, "--listen-peer-urls", self.peer_url,
                 "--initial-advertise-peer-urls", self.peer_url, "--initial-cluster", cluster,
-                "--initial-cluster-state", state, "--initial-cluster-token", self.name + "-c",
+                "--initial-cluster-state", state,
+                # one token for the whole cluster: the first member's name
+                "--initial-cluster-token", cluster.split("=", 1)[0] + "-cluster",
                 "--heartbeat-interval", "50", "--election-timeout", "500",
                 "--logger", "zap", "--log-outputs", str(self.data_dir) + ".log"]
         if self.netns:
@@ -81,7 +84,13 @@ def start_cluster(members, timeout: float = 15.0) -> None:
     spec = cluster_string(members)
     for m in members:
         m.start(spec)
-    wait_ready([m.client_url for m in members], timeout)
+    for m in members:
+        if m.netns:  # its address is reachable from inside its namespace only: ask there
+            subprocess.run(["nsenter", f"--net=/run/netns/{m.netns}", sys.executable, "-m",
+                            "devnet.dns.etcd_member", "ready", str(timeout), m.client_url],
+                           check=True, cwd=Path(__file__).resolve().parents[2])
+        else:
+            wait_ready([m.client_url], timeout)
 
 
 def wait_ready(endpoints, timeout: float = 15.0) -> None:
@@ -98,3 +107,10 @@ def wait_ready(endpoints, timeout: float = 15.0) -> None:
             if time.monotonic() > deadline:
                 raise TimeoutError(f"etcd at {endpoint} not ready after {timeout:.0f}s: {last}")
             time.sleep(0.05)
+
+
+if __name__ == "__main__":  # python -m devnet.dns.etcd_member ready TIMEOUT ENDPOINT...
+    try:
+        wait_ready(sys.argv[3:], float(sys.argv[2]))
+    except TimeoutError as err:
+        sys.exit(str(err))

@@ -235,3 +235,28 @@ def test_export_prints_etcdctl_puts_and_a_corefile(member, hosts, capsys):
     assert f"etcdctl put {a.prefix}/docker/dev/nginx/api/vm-a-api000000000 " in out
     assert '"host":"172.17.0.11"' in out
     assert f"path {a.prefix}" in out and f"endpoint {member.client_url}" in out
+
+
+def test_three_members_one_killed_the_view_follows(tmp_path):
+    ip = "127.0.0.73"
+    members = [Member(f"m{i}", ip, tmp_path / f"m{i}.etcd", free_port(ip), free_port(ip))
+               for i in range(3)]
+    made = []
+    try:
+        start_cluster(members)
+        endpoints = [m.client_url for m in members]
+        a, b = Host("vm-a", endpoints, "/skydns"), Host("vm-b", endpoints, "/skydns")
+        made += [a, b]
+        wait_for(lambda: b.view.connected and a.publisher.connected)
+        a.sink.upsert(rec("before", "172.17.0.20"))
+        wait_for(lambda: ask(b.zone, "before.nginx.dev.docker")[1] == ["172.17.0.20"])
+        members[0].stop()  # the endpoint both were using
+        a.sink.upsert(rec("after", "172.17.0.21"))
+        wait_for(lambda: ask(b.zone, "after.nginx.dev.docker")[1] == ["172.17.0.21"], 2.0)
+        assert ask(b.zone, "before.nginx.dev.docker")[1] == ["172.17.0.20"]
+        assert b.view.client.current != members[0].client_url
+    finally:
+        for h in made:
+            h.stop()
+        for m in members:
+            m.stop()
