@@ -112,7 +112,8 @@ class Zone:
         self._changed()
 
     def container_ids(self) -> set[str]:
-        return set(self._containers)
+        with self._lock:  # the status thread asks while the registrar or etcd view changes it
+            return set(self._containers)
 
     def _changed(self) -> None:
         for listener in self.listeners:

@@ -161,14 +161,17 @@ def test_b_cut_off_answers_its_last_view_then_catches_up(vms, lan, web):
     try:
         wait_for(lambda: "UNREACHABLE" in b("dns.status").stdout, 10)
         doctor = b("doctor", check=False).stdout
-        assert "etcd unreachable" in doctor and "answering from the last view" in doctor, doctor
+        routes = subprocess.run(["ip", "-n", b.provider.vm_ns, "-br", "route"],
+                                capture_output=True, text=True).stdout
+        assert "etcd unreachable" in doctor and "answering from the last view" in doctor, \
+            f"{doctor}\n--- routes\n{routes}\n--- dns.logs\n{b('dns.logs').stdout}"
         _, late_ip = a.run("late")
         assert b.ask("web") == ("NOERROR", [web_ip])  # the last view
         assert b.ask("late")[0] == "NXDOMAIN"
     finally:
         lan.cut(b.provider.vm_ns, b.n, up=True)
     wait_for(lambda: b.ask("late") == ("NOERROR", [late_ip]), 10)
-    assert "watching" in b("dns.status").stdout
+    wait_for(lambda: "watching" in b("dns.status").stdout, 3)
 
 
 def test_a_powered_off_loses_its_names_in_the_lease_ttl_and_gets_them_back(vms, lan, web):
