@@ -256,6 +256,7 @@ class RemoteView:
                     misses = 0
                 except EtcdError as err:
                     misses += 1
+                    log.info("heartbeat to %s missed (%d): %s", endpoint, misses, err)
                     if misses >= 2:
                         self._state(False, str(err))
                         conn = stream.pop("conn", None)

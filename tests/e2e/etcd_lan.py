@@ -61,9 +61,10 @@ class EtcdLan:
         self._link(vm_ns, port, f"{NET}.{10 + n}/24", inner=f"lan{n}")
         return f"lan{n}"
 
-    def cut(self, vm_ns: str, n: int, up: bool) -> None:
-        """Take the VM's LAN card down (etcd unreachable from it) or up again."""
-        ip("-n", vm_ns, "link", "set", f"lan{n}", "up" if up else "down")
+    def cut(self, n: int, up: bool) -> None:
+        """Pull the VM's cable at the LAN's switch (its packets vanish, as in a partition:
+        nothing tells it) or plug it in again."""
+        ip("-n", self.lan, "link", "set", f"v{n}", "up" if up else "down")
 
     def destroy(self) -> None:
         for m in self.members:

@@ -157,7 +157,7 @@ def test_one_member_killed_changes_nothing(vms, lan, web):
 def test_b_cut_off_answers_its_last_view_then_catches_up(vms, lan, web):
     a, b = vms
     _, web_ip = web
-    lan.cut(b.provider.vm_ns, b.n, up=False)
+    lan.cut(b.n, up=False)
     try:
         wait_for(lambda: "UNREACHABLE" in b("dns.status").stdout, 10)
         doctor = b("doctor", check=False).stdout
@@ -169,7 +169,7 @@ def test_b_cut_off_answers_its_last_view_then_catches_up(vms, lan, web):
         assert b.ask("web") == ("NOERROR", [web_ip])  # the last view
         assert b.ask("late")[0] == "NXDOMAIN"
     finally:
-        lan.cut(b.provider.vm_ns, b.n, up=True)
+        lan.cut(b.n, up=True)
     wait_for(lambda: b.ask("late") == ("NOERROR", [late_ip]), 10)
     wait_for(lambda: "watching" in b("dns.status").stdout, 3)
 
