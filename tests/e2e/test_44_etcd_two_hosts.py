@@ -141,6 +141,15 @@ def test_a_name_on_both_hosts_answers_both_and_is_logged(vms, web):
     assert "twin.ubuntu.dev.docker runs on hosts vm-1, vm-2" in b("dns.logs").stdout
 
 
+def test_export_prints_every_hosts_records_and_a_corefile(vms, web):
+    a, b = vms
+    out = b("dns.export").stdout
+    assert "etcdctl put /skydns/docker/dev/ubuntu/web/vm-1-" in out  # A's, exported on B
+    assert "etcdctl put /skydns/docker/dev/ubuntu/client/vm-2-" in out
+    assert f'"host":"{web[1]}"' in out
+    assert "etcd {" in out and "path /skydns" in out and "endpoint http://10.123.0.1:2379" in out
+
+
 def test_one_member_killed_changes_nothing(vms, lan, web):
     a, b = vms
     _, web_ip = web
