@@ -23,6 +23,7 @@ import struct
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -125,8 +126,6 @@ def main() -> int:
             pub = Publisher(EtcdClient(endpoints), "/skydns", f"p{h}", 30, 30)
             pub.replace_all([rec(i) for i in range(h, RECORDS, PUBLISHERS)])
             publishers.append(pub)
-        import threading
-
         for pub in publishers:
             threading.Thread(target=pub.run, daemon=True).start()
             threads_stop.append(pub)

@@ -10,6 +10,8 @@ from __future__ import annotations
 import shlex
 import sys
 
+import docker
+
 from devnet.dns import etcd_layout as layout
 from devnet.dns.etcd_client import EtcdClient, Tls
 from devnet.dns.names import Naming, records
@@ -17,8 +19,6 @@ from devnet.dns.service import parse
 
 
 def memory_keys(args) -> dict[str, str]:
-    import docker
-
     naming = Naming(args.domain.lower().strip("."), args.env.lower())
     client = docker.DockerClient(base_url=args.docker, timeout=10)
     keys: dict[str, str] = {}

@@ -11,25 +11,29 @@ import re
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
+from devnet.defaults import DNS
 from devnet.dns.etcd_layout import HOST_RE
 
 STORES = ("memory", "etcd")
 PREFIX_RE = re.compile(r"^/[A-Za-z0-9_./-]*[A-Za-z0-9_-]$")
 
 
+ETCD = DNS["etcd"]
+
+
 @dataclass(frozen=True)
 class Etcd:
-    endpoints: tuple[str, ...] = ()
-    prefix: str = "/skydns"  # CoreDNS's default path; one per team or environment
-    host: str = ""  # this VM's name in the records (default: the instance)
-    lease_ttl: int = 10  # seconds a host's records outlive it
-    ca: str = ""
-    cert: str = ""
-    key: str = ""
+    endpoints: tuple[str, ...] = tuple(ETCD["endpoints"])
+    prefix: str = ETCD["prefix"]  # one per team or environment
+    host: str = ETCD["host"]  # this VM's name in the records ("": the instance)
+    lease_ttl: int = ETCD["lease_ttl"]  # seconds a host's records outlive it
+    ca: str = ETCD["ca"]
+    cert: str = ETCD["cert"]
+    key: str = ETCD["key"]
 
 
 def parse(tree: dict, store, problems: list[str], instance: str = "") -> tuple[str, Etcd]:
-    store = str(store or "memory")
+    store = str(store or DNS["store"])
     if store not in STORES:
         problems.append(f"devnet.dns.store: {store!r} is not memory or etcd")
     given = dict(tree or {})
@@ -42,18 +46,18 @@ def parse(tree: dict, store, problems: list[str], instance: str = "") -> tuple[s
         url = urlsplit(e)
         if url.scheme not in ("http", "https") or not url.hostname or url.path not in ("", "/"):
             problems.append(f"devnet.dns.etcd.endpoints: {e!r} is not http(s)://host:port")
-    prefix = str(given.get("prefix") or "/skydns")
+    prefix = str(given.get("prefix") or Etcd.prefix)
     if not PREFIX_RE.match(prefix) or "//" in prefix:
         problems.append(f"devnet.dns.etcd.prefix: {prefix!r} must be an absolute key path "
                         "like /skydns or /skydns-team1")
-    host = str(given.get("host") or instance).lower()
-    if store == "etcd" and not HOST_RE.match(host):
-        problems.append(f"devnet.dns.etcd.host: {host!r} must be one short DNS label "
+    host = str(given.get("host") or "").lower()  # "": the instance (service_args)
+    if store == "etcd" and not HOST_RE.match(host or instance):
+        problems.append(f"devnet.dns.etcd.host: {host or instance!r} must be one short DNS label "
                         "(letters, digits, '-'; it names this VM's records)")
-    ttl = given.get("lease_ttl", 10)
+    ttl = given.get("lease_ttl", Etcd.lease_ttl)
     if not isinstance(ttl, int) or not 2 <= ttl <= 3600:
         problems.append(f"devnet.dns.etcd.lease_ttl: {ttl!r} must be whole seconds, 2 to 3600")
-        ttl = 10
+        ttl = Etcd.lease_ttl
     tls = {k: str(given.get(k) or "") for k in ("ca", "cert", "key")}
     if bool(tls["cert"]) != bool(tls["key"]):
         problems.append("devnet.dns.etcd: cert and key go together (a client certificate)")
@@ -65,11 +69,11 @@ def parse(tree: dict, store, problems: list[str], instance: str = "") -> tuple[s
     return store, Etcd(tuple(endpoints), prefix, host, ttl, **tls)
 
 
-def service_args(store: str, etcd: Etcd) -> list[str]:
+def service_args(store: str, etcd: Etcd, instance: str) -> list[str]:
     """The DNS service's command-line flags for this store (none for memory)."""
     if store != "etcd":
         return []
-    args = ["--store", "etcd", "--etcd-prefix", etcd.prefix, "--etcd-host", etcd.host,
+    args = ["--store", "etcd", "--etcd-prefix", etcd.prefix, "--etcd-host", etcd.host or instance,
             "--etcd-lease-ttl", str(etcd.lease_ttl)]
     for e in etcd.endpoints:
         args += ["--etcd-endpoint", e]

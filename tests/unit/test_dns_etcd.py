@@ -218,9 +218,9 @@ def test_status_lines_and_doctor_follow_the_view(hosts):
             "hosts": {"vm-b": 3}}
     assert "UNREACHABLE for 12s (refused): answering from the last view" in \
         etcd_status.describe(away)[0]
-    with pytest.raises(AssertionError, match=r"last view \(3 container"):
+    with pytest.raises(etcd_status.ViewProblem, match=r"last view \(3 container"):
         etcd_status.doctor_check({"store": away})
-    with pytest.raises(AssertionError, match="runs with memory"):
+    with pytest.raises(etcd_status.ViewProblem, match="runs with memory"):
         etcd_status.doctor_check({"store": {"kind": "memory"}})
 
 
