@@ -145,9 +145,8 @@ class EtcdClient:
     def watch(self, prefix: str, start_revision: int, stop=None):
         """Yield (type, key, value) for every change under `prefix` from `start_revision` on.
 
-        Blocks on the stream; ends with EtcdError when the stream breaks or `stop` (a
-        callable returning a socket-closing function holder) closes it. `stop(conn)` is
-        called with the open connection so another thread can shut it.
+        Blocks on the stream and ends with EtcdError when it breaks or ends. `stop(conn)`,
+        if given, is handed the open connection, so another thread can shut its socket.
         """
         conn = self.connect(self.current, None)
         body = {"create_request": {"key": b64(prefix), "range_end": prefix_end(prefix),
