@@ -16,7 +16,9 @@ from pathlib import Path
 from devnet.errors import ConfigError
 
 PROVIDERS = ("auto", "sim", "local", "vagrant", "boot2docker", "docker-machine", "colima", "qemu",
-             "guest")  # guest: devnet inside the VM, run by the VM's own provisioning
+             "guest", "desktop", "sim-desktop")  # guest: devnet inside the VM, run by the VM's
+# own provisioning; desktop: Docker/Rancher Desktop, Podman machine (reached by a tunnel)
+REACH = ("auto", "route", "tunnel")  # devnet.reach: how the host reaches containers
 # Each provider's own settings (devnet.<provider>.*) and their defaults; names end up in
 # command lines (vagrant's machine, colima's profile), so they are checked like names.
 OPTIONS = {
@@ -25,6 +27,7 @@ OPTIONS = {
     "docker-machine": {"machine": "devnet", "driver": "virtualbox"},
     "colima": {"profile": "devnet"},
     "local": {"docker_host": "unix:///var/run/docker.sock", "docker_service": ""},
+    "desktop": {"docker_host": "", "udp_port": "51820"},  # docker_host: the docker context's
     "qemu": {"accel": "auto", "memory_mb": "1536", "cpus": "2", "boot_timeout": "300",
              "shutdown_timeout": "60", "image_cache": "/var/cache/devnet/images",
              "runas": "auto"},
@@ -33,6 +36,7 @@ IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
 OPTION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 # Values that are commands or paths or URLs, not names: checked for what they are instead.
 FREE_OPTIONS = {("vagrant", "dir"), ("local", "docker_host"), ("local", "docker_service"),
+                ("desktop", "docker_host"),
                 ("qemu", "image_cache")}
 INSTANCE_RE = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 IFACE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
@@ -91,6 +95,7 @@ class Settings:
     dns: Dns = Dns()
     start_timeout: float = 30.0
     watch: bool = True  # `up` also starts net.watch in the background
+    reach: str = "auto"  # route | tunnel | auto (the provider's own way)
     options: dict = field(default_factory=dict, compare=False)  # per provider, with defaults
     chosen_because: str = ""  # provider=auto: why this provider
     raw: dict = field(default_factory=dict, compare=False)  # as given: for child processes
@@ -204,6 +209,9 @@ def load(tree) -> Settings:
                         "so the host would have no route to the bridge (and the DNS on it)")
     dns_settings = _dns(dict(tree.get("dns") or {}), problems)
 
+    reach = str(tree.get("reach") or "auto")
+    if reach not in REACH:
+        problems.append(f"devnet.reach: {reach!r} is not one of {', '.join(REACH)}")
     options = _options(tree, problems)
     timeout = tree.get("start_timeout", 30)
     try:
@@ -225,6 +233,7 @@ def load(tree) -> Settings:
         dns=dns_settings,
         start_timeout=timeout,
         watch=bool(tree.get("watch", True)),
+        reach=reach,
         options=options,
         raw=_plain(tree),
     )

@@ -8,18 +8,23 @@ from devnet.dns.control import DnsStart
 from devnet.host.resolver import DnsResolver
 from devnet.net import NetRoute, check_overlaps
 from devnet.providers.base import Piece
+from devnet.tunnel.dns import TunnelDns
+from devnet.tunnel.helper import TunnelHelper
+from devnet.tunnel.link import TunnelLink
 from devnet.vm import VmForward, VmHostOnly, VmInit, VmUp
 from devnet.vpn.fix import VpnFix
 from devnet.vpn.watch import NetNetwork, NetWatch
 
 # The walk-through's order; the route comes before the DNS so dns.start can prove the host
 # gets answers from the bridge IP.
-UP = (VmInit, VmUp, VmHostOnly, VmForward, NetRoute, DockerConfigure, DnsStart, DnsResolver)
+UP = (VmInit, VmUp, TunnelHelper, TunnelLink, VmHostOnly, VmForward, NetRoute, DockerConfigure,
+      DnsStart, TunnelDns, DnsResolver)
 
 
 def preflight(dn) -> None:
     """Everything that can be known wrong before the first change."""
     dn.provider.preflight()
+    dn.provider.check_reach()
     if dn.provider.host_exists():
         check_overlaps(dn.settings, dn.os.routes(dn.host), dn.gateway,
                        no_vm=not dn.provider.has_vm)

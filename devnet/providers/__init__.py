@@ -19,10 +19,12 @@ REGISTRY = {
     "colima": "devnet.providers.colima:ColimaProvider",
     "qemu": "devnet.providers.qemu:QemuProvider",
     "guest": "devnet.providers.local:GuestProvider",
+    "desktop": "devnet.providers.desktop.desktop:DesktopProvider",
+    "sim-desktop": "devnet.providers.desktop.sim:SimDesktopProvider",
 }
 # provider=auto asks these in order: a real VM a person set up wins over Docker on this
 # machine, and the sim is the fallback (it needs nothing but root on Linux).
-AUTO_ORDER = ("colima", "docker-machine", "boot2docker", "vagrant", "local")
+AUTO_ORDER = ("colima", "docker-machine", "boot2docker", "vagrant", "desktop", "local")
 
 
 def provider_class(name: str) -> type[Provider]:

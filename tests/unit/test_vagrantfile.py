@@ -47,4 +47,4 @@ def test_vm_provision_is_the_in_vm_steps_of_up():
     from devnet import workflow
 
     assert [S.name for S in workflow.UP if S.inside_vm] == [
-        "vm.hostonly", "vm.forward", "docker.configure", "dns.start"]
+        "vm.hostonly", "vm.forward", "docker.configure", "dns.start", "tunnel.dns"]
