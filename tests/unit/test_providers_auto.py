@@ -7,6 +7,7 @@ from invoke import Result
 
 from devnet import providers
 from devnet.providers.local import LocalProvider
+from tests.unit.test_desktop_engines import text
 from tests.unit.test_providers_remote import failed, fixture, local, ran, settings
 
 MACOS = {"uname -s": Result("Darwin\n")}  # provider local is Linux only: it is not asked
@@ -76,7 +77,6 @@ def test_a_vm_wins_over_docker_on_this_machine(monkeypatch):
 
 
 def test_docker_desktop_is_chosen_before_docker_on_this_machine():
-    from tests.unit.test_desktop_engines import text
     (name, why), ctx = choose(**{"command -v docker": Result("/usr/local/bin/docker\n"),
                                  "docker context inspect": Result(text(
                                      "orbstack-context-inspect.json")),
@@ -85,7 +85,6 @@ def test_docker_desktop_is_chosen_before_docker_on_this_machine():
 
 
 def test_orbstack_is_not_taken_for_a_desktop_vm():
-    from tests.unit.test_desktop_engines import text
     (name, _), _ = choose(**{"command -v docker": Result("/usr/local/bin/docker\n"),
                              "docker context inspect": Result(text(
                                  "orbstack-context-inspect.json")),
