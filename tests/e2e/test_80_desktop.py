@@ -25,6 +25,10 @@ from tests.e2e.machine import Cli, tcp_from_host, wait_for
 PROJECT = "devnetdesk"
 COMPOSE = os.path.join(os.path.dirname(__file__), "compose-project.yml")
 REACH_BACK = 5.0  # seconds after Docker answers again (issue 15)
+# It brings its own sim-desktop devnet: the sim pass runs it once; the qemu pass would only
+# run the same thing again.
+pytestmark = pytest.mark.sim_only("brings a sim-desktop devnet of its own, run once in the "
+                                  "sim pass")
 
 
 @pytest.fixture(scope="module")
