@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from devnet.config import Settings
 from devnet.errors import DevnetError
+from devnet.providers import OPTIONS
 
 
 @dataclass
@@ -43,9 +44,13 @@ class Provider(ABC):
         running), or None. `local` is a Context on this machine."""
         return None
 
-    def option(self, key: str, default=None):
-        """This provider's own setting (devnet.<provider>.<key> in invoke.yaml)."""
-        return self.settings.options.get(self.name, {}).get(key, default)
+    options_of = None  # whose settings (devnet.<name>.*) this provider reads: its own by default
+
+    def option(self, key: str):
+        """This provider's own setting (devnet.<provider>.<key>); one not given (Settings made
+        by hand, as in tests) is the registry's default, providers.OPTIONS."""
+        name = self.options_of or self.name
+        return {**OPTIONS.get(name, {}), **self.settings.options.get(name, {})}.get(key)
 
     def reach(self) -> str:
         """route | tunnel: devnet.reach, or this provider's own way for auto."""
@@ -148,7 +153,7 @@ class Provider(ABC):
         return True
 
     def docker_client(self, timeout: int = 30):
-        import docker
+        import docker  # noqa: PLC0415  (the docker SDK costs ~0.2 s to import: only where a client is made)
 
         # from_env reads DOCKER_TLS_VERIFY/DOCKER_CERT_PATH too (boot2docker, docker-machine).
         return docker.DockerClient.from_env(environment=self.env(), timeout=timeout)

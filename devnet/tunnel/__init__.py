@@ -8,7 +8,9 @@ net.watch work on the tunnel's interface exactly as on a host-only adapter.
 - keys.py    the instance's key pairs and the host's wg config, 0600 in the state dir
 - image.py   the helper image's root filesystem, built offline (busybox, wireguard-go, wg,
              iptables) and `docker import`ed
-- helper.py  step tunnel.helper: the VM's end, a container on the VM's network
-- link.py    step tunnel.link: the host's end, wireguard-go and its keeper
 - keeper.py  the host-side process that re-handshakes when the VM's end comes back
+
+The steps are in devnet/steps/: tunnel_helper.py (the VM's end, a container on the VM's
+network), tunnel_link.py (the host's end, wireguard-go and its keeper), tunnel_dns.py (the DNS
+service as a container through the Docker API).
 """

@@ -6,12 +6,12 @@ from types import SimpleNamespace
 import pytest
 
 from devnet import config, providers
-from devnet.daemon import DockerConfigure
-from devnet.dns.control import DnsStart
-from devnet.tunnel.dns import TunnelDns
-from devnet.tunnel.helper import TunnelHelper
-from devnet.tunnel.link import TunnelLink
-from devnet.vm import VmForward, VmHostOnly
+from devnet.steps.dns import DnsStart
+from devnet.steps.docker import DockerConfigure
+from devnet.steps.tunnel_dns import TunnelDns
+from devnet.steps.tunnel_helper import TunnelHelper
+from devnet.steps.tunnel_link import TunnelLink
+from devnet.steps.vm import VmForward, VmHostOnly
 
 
 def dn(tmp_path, provider: str):

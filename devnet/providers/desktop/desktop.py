@@ -67,7 +67,7 @@ class DesktopProvider(Provider):
         return self.local
 
     def tunnel_endpoint(self) -> str:
-        return f"127.0.0.1:{self.option('udp_port', keys.PORT)}"
+        return f"127.0.0.1:{self.option('udp_port')}"
 
     def hostonly_link(self) -> str:
         return keys.Tunnel(self.settings.instance, self.settings.state_dir).host_iface

@@ -13,9 +13,10 @@ import sys
 from devnet import netns, procs
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
-from devnet.providers import sim_daemons, sim_network
-from devnet.providers.sim import SimProvider
-from devnet.providers.sim_network import UPSTREAM_DNS
+from devnet.providers.sim import daemons as sim_daemons
+from devnet.providers.sim import network as sim_network
+from devnet.providers.sim.network import UPSTREAM_DNS
+from devnet.providers.sim.provider import SimProvider
 from devnet.system import require_binaries, require_root
 from devnet.tunnel import keys
 
@@ -71,18 +72,13 @@ class SimDesktopProvider(SimProvider):
         (self.vmroot / "etc/docker/daemon.json").write_text(
             json.dumps({"bip": str(self.settings.bip)}) + "\n")
         (self.vmroot / "etc/resolv.conf").write_text(f"nameserver {UPSTREAM_DNS}\n")
-        self.host_resolv.parent.mkdir(parents=True, exist_ok=True)
-        if not self.host_resolv.exists():
-            self.host_resolv.write_text(f"# {self.host_ns}: the developer machine's resolver\n"
-                                        f"nameserver {UPSTREAM_DNS}\n")
+        self.make_host_resolv()
         self.network.create(self)
         return (f"namespaces {self.host_ns} + {self.vm_ns} + {self.up_ns} (no host-only link, "
                 f"no SSH: Docker socket and udp 127.0.0.1:{keys.PORT} only)")
 
-    def destroy(self) -> str:
-        said = super().destroy()
-        self.udp_pidfile.unlink(missing_ok=True)
-        return said
+    def state_files(self):
+        return [*super().state_files(), self.udp_pidfile]
 
     def daemons(self):
         return [("dockerd", self.dockerd, 20), ("udp forward", self.udp, 5),
@@ -99,7 +95,7 @@ class SimDesktopProvider(SimProvider):
         power = self.power_pid() or sim_daemons.power_on(self)
         started = []
         if not self.upstream.alive():
-            sim_daemons.start_upstream(self)
+            self.start_upstream()
             started.append(f"upstream DNS {UPSTREAM_DNS}")
         if not self.udp.alive():
             self.start_udp_forward()
