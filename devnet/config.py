@@ -17,7 +17,9 @@ from pathlib import Path
 
 from devnet import providers
 from devnet.defaults import DEVNET
+from devnet.dns import store_config
 from devnet.dns.names import valid_name
+from devnet.dns.store_config import Etcd
 from devnet.errors import ConfigError
 
 PROVIDERS = providers.NAMES  # the registry's, plus auto
@@ -90,6 +92,8 @@ class Dns:
     resolver: str = DEVNET["dns"]["resolver"]  # how the host is pointed at devnet's DNS
     image: str = DEVNET["dns"]["image"]  # base of the DNS container, in VMs without Python
     runtime: str = DEVNET["dns"]["runtime"]  # process | container | auto: the provider's choice
+    store: str = DEVNET["dns"]["store"]  # memory | etcd: where the records live
+    etcd: Etcd = Etcd()
 
 
 @dataclass(frozen=True)
@@ -216,7 +220,7 @@ def load(tree) -> Settings:
     if bip and subnets and not any(bip.network.subnet_of(s) for s in subnets if s.version == 4):
         problems.append(f"devnet.docker.bip: {bip} is not inside devnet.docker.subnets, "
                         "so the host would have no route to the bridge (and the DNS on it)")
-    dns_settings = _dns(with_defaults(tree["dns"], DEVNET["dns"]), problems)
+    dns_settings = _dns(with_defaults(tree["dns"], DEVNET["dns"]), problems, instance)
 
     reach = str(tree["reach"])
     if reach not in REACH:
@@ -284,7 +288,7 @@ def _plain(tree) -> dict:
     return tree
 
 
-def _dns(tree: dict, problems: list[str]) -> Dns:
+def _dns(tree: dict, problems: list[str], instance: str = "") -> Dns:
     domain = str(tree["domain"]).lower().strip(".")
     env = str(tree["environment"]).lower()
     if not valid_name(domain):
@@ -314,8 +318,9 @@ def _dns(tree: dict, problems: list[str]) -> Dns:
     runtime = str(tree["runtime"])
     if runtime not in ("auto", "process", "container"):
         problems.append(f"devnet.dns.runtime: {runtime!r} is not auto, process or container")
+    store, etcd = store_config.parse(tree.get("etcd"), tree.get("store"), problems, instance)
     return Dns(domain, env, ttl if isinstance(ttl, int) else Dns.ttl, tuple(map(str, upstream)),
-               resolver, image, runtime)
+               resolver, image, runtime, store, etcd)
 
 
 def overlaps(named: list[tuple[str, ipaddress.IPv4Network]], subnets) -> list[str]:

@@ -32,6 +32,16 @@ DEVNET = {
         "resolver": "auto",
         "image": "python:3.11-slim",
         "runtime": "auto",
+        "store": "memory",  # memory | etcd (dns/store_config.py)
+        "etcd": {
+            "endpoints": [],
+            "prefix": "/skydns",  # CoreDNS's etcd plugin's default path
+            "host": "",  # "": the instance
+            "lease_ttl": 10,
+            "ca": "",
+            "cert": "",
+            "key": "",
+        },
     },
 }
 DNS = DEVNET["dns"]
