@@ -25,8 +25,8 @@ def up(dn, dry_run: bool = False):
         noted = providers.chosen_file(dn.settings)
         noted.parent.mkdir(parents=True, exist_ok=True)
         noted.write_text(dn.settings.provider + "\n")
-    return steps.run([S(dn) for S in steps.up_steps(dn.settings)], dry_run=dry_run,
-                     echo=dn.echo)
+    return steps.run([S(dn) for S in steps.up_steps(dn.settings, dn.provider.reach())],
+                     dry_run=dry_run, echo=dn.echo)
 
 
 def provision(dn, dry_run: bool = False):

@@ -29,6 +29,7 @@ def base_image(dn) -> str:
 class TunnelDns(Step):
     name = "tunnel.dns"
     up_order = 75
+    reach = "tunnel"
     inside_vm = True
     summary = "run devnet's DNS service in the VM as a container (Docker API), on the bridge IP"
 

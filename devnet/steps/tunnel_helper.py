@@ -42,6 +42,7 @@ def _key_tar(text: str) -> bytes:
 class TunnelHelper(Step):
     name = "tunnel.helper"
     up_order = 22
+    reach = "tunnel"
     summary = "start the tunnel's VM end: a helper container on the VM's network (wireguard-go)"
 
     def _container(self, client):

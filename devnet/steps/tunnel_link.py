@@ -30,6 +30,7 @@ def host_prefix(dn) -> list[str]:
 class TunnelLink(Step):
     name = "tunnel.link"
     up_order = 24
+    reach = "tunnel"
     on_host = True
     summary = "start the tunnel's host end (wireguard-go), its address and its keeper"
 

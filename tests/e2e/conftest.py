@@ -12,7 +12,7 @@ import pytest
 from pytest_docker.plugin import get_docker_services
 
 from devnet import config, providers
-from tests.e2e.machine import Cli, snapshot
+from tests.e2e.machine import Cli, brought_up, snapshot
 
 HERE = os.path.dirname(__file__)
 # `invoke test.e2e --provider=qemu` runs these same files against a real VM.
@@ -82,13 +82,8 @@ def before(marks):
 @pytest.fixture(scope="session")
 def devnet_up(before, cli, settings):
     """`invoke up` from nothing; always torn down, whatever the tests did."""
-    try:
-        yield cli("up")
-    finally:
-        out = cli("down", check=False)
-        if out.returncode != 0:
-            print(f"invoke down failed, destroying the VM directly:\n{out.stdout}{out.stderr}")
-            providers.get(settings).destroy()
+    with brought_up(cli, settings) as out:
+        yield out
 
 
 @pytest.fixture(scope="session")

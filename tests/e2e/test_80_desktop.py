@@ -46,14 +46,8 @@ def desk_cli(desk_instance) -> Cli:
 def desk(desk_instance, desk_cli):
     """`invoke up` on sim-desktop from nothing, and its output; always taken down."""
     settings = config.load({"instance": desk_instance, "provider": "sim-desktop"})
-    try:
-        out = desk_cli("up", timeout=400)
+    with machine.brought_up(desk_cli, settings, timeout=400) as out:
         yield {"up": out.stdout, "provider": providers.get(settings), "settings": settings}
-    finally:
-        out = desk_cli("down", check=False)
-        if out.returncode != 0:
-            print(f"invoke down failed, destroying directly:\n{out.stdout}{out.stderr}")
-            providers.get(settings).destroy()
 
 
 @pytest.fixture(scope="module")

@@ -81,8 +81,7 @@ class SimDesktopProvider(SimProvider):
         return [*super().state_files(), self.udp_pidfile]
 
     def daemons(self):
-        return [("dockerd", self.dockerd, 20), ("udp forward", self.udp, 5),
-                ("upstream DNS", self.upstream, 5)]
+        return [("dockerd", self.dockerd, 20), ("udp forward", self.udp, 5)]
 
     def plan_start(self) -> list[str]:
         return [f"power on {self.vm_ns}: dockerd, udp forward 127.0.0.1:{keys.PORT} (host) -> "
@@ -93,16 +92,9 @@ class SimDesktopProvider(SimProvider):
         if not self.exists():
             raise DevnetError("the simulated Desktop VM has not been created", "invoke vm.init")
         power = self.power_pid() or sim_daemons.power_on(self)
-        started = []
-        if not self.upstream.alive():
-            self.start_upstream()
-            started.append(f"upstream DNS {UPSTREAM_DNS}")
-        if not self.udp.alive():
-            self.start_udp_forward()
-            started.append(f"udp forward 127.0.0.1:{keys.PORT}")
-        if not self.dockerd.alive():
-            sim_daemons.start_dockerd(self)
-            started.append("dockerd")
+        started = self.start_missing([
+            (f"udp forward 127.0.0.1:{keys.PORT}", self.udp, self.start_udp_forward),
+            ("dockerd", self.dockerd, lambda: sim_daemons.start_dockerd(self))])
         return f"VM {self.vm_ns} up (power pid {power}): started {', '.join(started) or 'nothing'}"
 
     def start_udp_forward(self) -> None:
