@@ -32,7 +32,8 @@ def up(dn, dry_run: bool = False):
 def provision(dn, dry_run: bool = False):
     """Only the steps that live in the VM (forwarding, daemon.json, the DNS service): what the
     Vagrantfile's provisioner runs inside the VM with provider guest."""
-    return steps.run([S(dn) for S in UP if S.inside_vm], dry_run=dry_run, echo=dn.echo)
+    return steps.run([S(dn) for S in steps.up_steps(reach=dn.provider.reach()) if S.inside_vm],
+                     dry_run=dry_run, echo=dn.echo)
 
 
 def down(dn, dry_run: bool = False):
