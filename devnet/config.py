@@ -23,6 +23,7 @@ from devnet.dns.store_config import Etcd
 from devnet.errors import ConfigError
 
 PROVIDERS = providers.NAMES  # the registry's, plus auto
+REACH = ("auto", "route", "tunnel")  # devnet.reach: how the host reaches containers
 IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
 OPTION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 INSTANCE_RE = re.compile(r"^[a-z][a-z0-9]{1,7}$")
@@ -106,6 +107,7 @@ class Settings:
     dns: Dns = Dns()
     start_timeout: float = float(DEVNET["start_timeout"])
     watch: bool = DEVNET["watch"]  # `up` also starts net.watch in the background
+    reach: str = DEVNET["reach"]  # route | tunnel | auto (the provider's own way)
     options: dict = field(default_factory=dict, compare=False)  # per provider, with defaults
     chosen_because: str = ""  # provider=auto: why this provider
     raw: dict = field(default_factory=dict, compare=False)  # as given: for child processes
@@ -220,6 +222,9 @@ def load(tree) -> Settings:
                         "so the host would have no route to the bridge (and the DNS on it)")
     dns_settings = _dns(with_defaults(tree["dns"], DEVNET["dns"]), problems, instance)
 
+    reach = str(tree["reach"])
+    if reach not in REACH:
+        problems.append(f"devnet.reach: {reach!r} is not one of {', '.join(REACH)}")
     options = _options(given, problems)
     timeout = tree["start_timeout"]
     try:
@@ -241,6 +246,7 @@ def load(tree) -> Settings:
         dns=dns_settings,
         start_timeout=timeout,
         watch=bool(tree["watch"]),
+        reach=reach,
         options=options,
         raw=_plain(given),
     )

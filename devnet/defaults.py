@@ -13,6 +13,7 @@ DEVNET = {
     "state_dir": "",  # "": /var/lib/devnet/<instance> or ~/.local/state/devnet/<instance>
     "start_timeout": 30,
     "watch": True,
+    "reach": "auto",  # route | tunnel | auto (the provider's own way)
     "hostonly": {
         "network": "172.16.0.0/16",
         "host_ip": "172.16.0.1",

@@ -167,6 +167,9 @@ def test_one_member_killed_changes_nothing(vms, lan, web):
 def test_b_cut_off_answers_its_last_view_then_catches_up(vms, lan, web):
     a, b = vms
     _, web_ip = web
+    # B follows etcd again first: the member killed before may still have it failing over, and
+    # an UNREACHABLE from that would be read as this cut's.
+    wait_for(lambda: "watching" in b("dns.status").stdout, 10)
     lan.cut(b.n, up=False)
     try:
         wait_for(lambda: "UNREACHABLE" in b("dns.status").stdout, 10)
