@@ -34,8 +34,9 @@ def vagrant(c, lab: Lab, driver: str, *args, **kwargs):
     return lab.run(c, "env", *vagrant_env(lab, driver), "vagrant", *args, **kwargs)
 
 
-def up(c, lab: Lab, echo=print) -> dict:
-    """Everything up to a booted, provisioned VM; the seconds each part took."""
+def prepare(c, lab: Lab, echo=print) -> dict:
+    """The lab started and the box added (no VM yet); the seconds each part took, and
+    libvirt's driver."""
     took = {}
     t = time.monotonic()
     image, said = vmimage.build(c, vmimage.CACHE_ROOT, echo=echo)
@@ -49,6 +50,14 @@ def up(c, lab: Lab, echo=print) -> dict:
     vagrant(c, lab, driver, "box", "add", "--force", "--name", vagrant_box.BOX_NAME, str(box))
     box.unlink()
     took["box"] = time.monotonic() - t
+    took["driver"] = driver
+    return took
+
+
+def up(c, lab: Lab, echo=print) -> dict:
+    """Everything up to a booted, provisioned VM; the seconds each part took."""
+    took = prepare(c, lab, echo=echo)
+    driver = took["driver"]
     t = time.monotonic()
     try:
         out = vagrant(c, lab, driver, "up", "--provider=libvirt", "--no-tty", warn=True,
@@ -63,29 +72,45 @@ def up(c, lab: Lab, echo=print) -> dict:
         raise DevnetError(f"vagrant up failed ({out.exited}): "
                           f"{(out.stderr or out.stdout).strip().splitlines()[-1:]}",
                           f"see {lab.root.parent / 'vagrant-up.log'}")
-    took["driver"] = driver
     return took
+
+
+def remove_box(c, lab: Lab, driver: str = "qemu", echo=print) -> dict[str, list[str]]:
+    """vagrant destroy (if a VM is still there) and the box removed, with its copy in
+    libvirt's pool; what libvirt still holds then (must be nothing)."""
+    echo(vagrant(c, lab, driver, "destroy", "-f", warn=True).stdout.strip())
+    vagrant(c, lab, driver, "box", "remove", "--force", "--all", vagrant_box.BOX_NAME,
+            warn=True)
+    # vagrant-libvirt keeps the box's base volume in its pool after destroy and box
+    # remove (it is shared by every machine of that box): the lab's, so it goes too.
+    mangled = vagrant_box.BOX_NAME.replace("/", "-VAGRANTSLASH-")
+    for vol in lab.objects(c)["volumes"]:
+        pool, _, name = vol.partition("/")
+        if name.startswith(mangled):
+            lab.run(c, "virsh", "-c", "qemu:///system", "vol-delete", name, "--pool", pool,
+                    warn=True)
+    left = {k: v for k, v in lab.objects(c).items() if v}
+    boxes = lab.root / "vagrant.d" / "boxes"
+    copies = [b.name for b in boxes.iterdir() if any(f.is_file() for f in b.rglob("*"))
+              ] if boxes.exists() else []
+    if copies:
+        left["box copies"] = copies
+    return left
 
 
 def down(c, lab: Lab, driver: str = "qemu", echo=print) -> dict:
     """vagrant destroy, the box removed, the lab stopped; what libvirt still held before the
     lab went (must be nothing)."""
-    left = {}
-    if lab.pid():
-        echo(vagrant(c, lab, driver, "destroy", "-f", warn=True).stdout.strip())
-        vagrant(c, lab, driver, "box", "remove", "--force", "--all", vagrant_box.BOX_NAME,
-                warn=True)
-        # vagrant-libvirt keeps the box's base volume in its pool after destroy and box
-        # remove (it is shared by every machine of that box): the lab's, so it goes too.
-        mangled = vagrant_box.BOX_NAME.replace("/", "-VAGRANTSLASH-")
-        for vol in lab.objects(c)["volumes"]:
-            pool, _, name = vol.partition("/")
-            if name.startswith(mangled):
-                lab.run(c, "virsh", "-c", "qemu:///system", "vol-delete", name, "--pool", pool,
-                        warn=True)
-        left = {k: v for k, v in lab.objects(c).items() if v}
+    left = remove_box(c, lab, driver, echo=echo) if lab.pid() else {}
     echo(lab.stop(c))
     return left
+
+
+def e2e_env(lab: Lab, driver: str) -> list[str]:
+    """The e2e suite's environment inside the lab: vagrant's, and devnet's state there."""
+    return [*vagrant_env(lab, driver), "DEVNET_E2E_PROVIDER=vagrant",
+            f"DEVNET_E2E_LAB={lab.ns.removesuffix('-lv')}:{lab.root.parent}",
+            f"INVOKE_DEVNET_STATE_DIR={lab.root / 'state'}"]
 
 
 def devnet_argv(lab: Lab, driver: str, instance: str, *task) -> list[str]:

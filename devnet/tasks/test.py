@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import sys
+from pathlib import Path
 
 from invoke import Collection, task
 from invoke.exceptions import Exit
@@ -16,7 +17,10 @@ from devnet.system import require_binaries
 from devnet.tasks.common import devnet_task
 
 PYTEST = f"{sys.executable} -m pytest"
-E2E_PROVIDERS = ("sim", "qemu")
+E2E_PROVIDERS = ("sim", "qemu", "vagrant")
+# Debian's vagrant-libvirt is a system gem (vagrant-libvirt-<version>) under this directory
+VAGRANT_LIBVIRT_DIRS = ("/usr/share/rubygems-integration/all/gems",)
+LAB_INSTANCE = "e2e"  # the Vagrant suite's libvirt lab (namespace e2e-lv)
 
 
 @task(help={"args": "extra pytest arguments"})
@@ -26,31 +30,60 @@ def unit(c, args=""):
 
 
 @task(help={"args": "extra pytest arguments",
-            "provider": "sim (default), or qemu: the same files against a real VM, its image "
-                        "built first (tests that need the sim's insides are deselected, "
-                        "each with why)"})
+            "provider": "sim (default), qemu or vagrant: the same files against a real VM, "
+                        "its image built first (vagrant: `vagrant up` of the Vagrantfile in a "
+                        "libvirt lab; tests that need the sim's insides, or that qemu's pass "
+                        "already proves, are deselected, each with why)"})
 def e2e(c, args="", provider="sim"):
     """End-to-end tests: real dockerd, sshd, routes, TCP, DNS clients (needs root)."""
     if provider not in E2E_PROVIDERS:
         raise Exit(f"devnet: test.e2e runs on {' or '.join(E2E_PROVIDERS)}, not {provider!r}")
-    if provider == "qemu":
-        why = vm_suite_impossible()
+    if provider in ("qemu", "vagrant"):
+        why = vm_suite_impossible(provider)
         if why:
-            print(f"VM SUITE SKIPPED (provider qemu): {why}", flush=True)
+            print(f"VM SUITE SKIPPED (provider {provider}): {why}", flush=True)
             return
         c.run(f"{sys.executable} -m invoke vm.image", pty=False)
     print(f"e2e on provider {provider}", flush=True)
+    if provider == "vagrant":
+        vagrant_suite(c, args)
+        return
     c.run(f"{PYTEST} tests/e2e {args}", pty=False, env={"DEVNET_E2E_PROVIDER": provider})
 
 
-def vm_suite_impossible() -> str | None:
-    """Why the QEMU VM cannot run on this machine at all (said, never silently skipped)."""
+def vagrant_suite(c, args: str) -> None:
+    """The e2e files inside a libvirt lab (the simulated developer machine: libvirtd in its
+    own namespaces, the box added); pytest runs there as on a developer's machine, `invoke
+    up` does the `vagrant up`, and the session's end asserts nothing is left. The lab goes
+    whatever happens."""
+    lab = Lab(LAB_INSTANCE, config.load({"instance": LAB_INSTANCE}).state_dir)
+    driver = "qemu"
+    try:
+        took = vagrant_lab.prepare(c, lab, echo=lambda line: print(line, flush=True))
+        driver = took["driver"]
+        c.run(lab.line("env", *vagrant_lab.e2e_env(lab, driver), "sh", "-c",
+                       f"cd {config.PROJECT_DIR} && exec {PYTEST} tests/e2e {args}"),
+              pty=False, hide=False)
+    finally:
+        left = vagrant_lab.down(c, lab, driver, echo=lambda line: print(line, flush=True))
+    if left:
+        raise Exit(f"devnet: left in the e2e lab's libvirt: {left}")
+
+
+def vm_suite_impossible(provider: str = "qemu") -> str | None:
+    """Why the VM cannot run on this machine at all (said, never silently skipped)."""
     if os.geteuid() != 0:
         return "needs root (namespaces, taps, QEMU)"
+    need = ["qemu-system-x86_64", "qemu-img", "debootstrap", "mkfs.ext4"]
+    if provider == "vagrant":
+        need += ["vagrant", "libvirtd", "virsh", "nsenter", "unshare"]
     try:
-        require_binaries("qemu-system-x86_64", "qemu-img", "debootstrap", "mkfs.ext4")
+        require_binaries(*need)
     except DevnetError as err:
         return f"{err.what}; {err.hint}"
+    if provider == "vagrant" and not any(
+            any(Path(d).glob("vagrant-libvirt*")) for d in VAGRANT_LIBVIRT_DIRS):
+        return "vagrant-libvirt is not installed (apt-get install vagrant-libvirt)"
     return None
 
 
@@ -63,10 +96,12 @@ def lint(c):
 @task(pre=[lint], default=True, help={"args": "extra pytest arguments"})
 def all(c, args=""):  # noqa: A001 - `invoke test.all` reads best
     """Everything: lint, unit and fuzz tests (as the user behind sudo), end-to-end tests on the
-    sim, then the end-to-end suite again on a real QEMU VM (those need root)."""
+    sim, then the end-to-end suite again on a real QEMU VM, then the files that prove what
+    only a Vagrant VM can on `vagrant up` of the Vagrantfile (those need root)."""
     c.run(as_caller(f"{PYTEST} tests/unit tests/fuzz {args}"), pty=False)
     c.run(f"{PYTEST} tests/e2e {args}", pty=False)
     e2e(c, args, provider="qemu")
+    e2e(c, args, provider="vagrant")
 
 
 @devnet_task

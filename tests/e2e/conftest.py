@@ -9,16 +9,23 @@ from __future__ import annotations
 import os
 
 import pytest
+from invoke import Context
 from pytest_docker.plugin import get_docker_services
 
-from devnet import config, providers
-from tests.e2e.machine import Cli, brought_up, snapshot
+from devnet import config, providers, vagrant_lab
+from devnet.libvirt_lab import Lab
+from tests.e2e.machine import Cli, brought_up, live_processes, snapshot
 
 HERE = os.path.dirname(__file__)
 # `invoke test.e2e --provider=qemu` runs these same files against a real VM.
 PROVIDER = os.environ.get("DEVNET_E2E_PROVIDER", "sim")
 # Providers reached through devnet's WireGuard tunnel: no host-only link, no SSH into the VM.
 TUNNEL = ("sim-desktop",)
+# vagrant: this session runs inside the libvirt lab `invoke test.e2e --provider=vagrant`
+# started (instance:state dir); its network namespace is the developer machine's.
+LAB = (Lab(*os.environ["DEVNET_E2E_LAB"].split(":", 1)) if PROVIDER == "vagrant" else None)
+# vagrant's `invoke up` includes `vagrant up` (about 3 minutes under TCG)
+UP_TIMEOUT = 900 if PROVIDER == "vagrant" else 300
 
 
 def pytest_collection_modifyitems(config, items):
@@ -31,6 +38,8 @@ def pytest_collection_modifyitems(config, items):
         mark = item.get_closest_marker("sim_only")
         if PROVIDER in TUNNEL and not mark:
             mark = item.get_closest_marker("route_only")
+        if PROVIDER == "vagrant" and not mark:
+            mark = item.get_closest_marker("qemu_proves")
         if mark and "tests/e2e/" in str(item.fspath):
             dropped.setdefault(mark.args[0] if mark.args else "sim only", []).append(item.name)
         else:
@@ -40,7 +49,7 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         for why, names in dropped.items():
-            line = f"provider {PROVIDER}: deselected {len(names)} sim-only test(s): {why}"
+            line = f"provider {PROVIDER}: deselected {len(names)} test(s): {why}"
             if reporter:
                 reporter.write_line(line)
 
@@ -53,7 +62,9 @@ def instance() -> str:
 
 @pytest.fixture(scope="session")
 def settings(instance):
-    return config.load({"instance": instance, "provider": PROVIDER})
+    # vagrant: devnet's state where the lab's `invoke` keeps it (INVOKE_DEVNET_STATE_DIR)
+    state = {"state_dir": os.environ["INVOKE_DEVNET_STATE_DIR"]} if LAB else {}
+    return config.load({"instance": instance, "provider": PROVIDER, **state})
 
 
 @pytest.fixture(scope="session")
@@ -80,16 +91,35 @@ def before(marks):
 
 
 @pytest.fixture(scope="session")
-def devnet_up(before, cli, settings):
-    """`invoke up` from nothing; always torn down, whatever the tests did."""
-    with brought_up(cli, settings) as out:
+def vagrant_lab_empty(before):
+    """vagrant: the session's end asserts that `down` (vagrant destroy) and the box's removal
+    leave nothing in the lab's libvirt (domain, network, volume), no box copy, no QEMU."""
+    yield
+    c = Context()
+    left = vagrant_lab.remove_box(c, LAB)
+    qemus = [p for p in live_processes().values() if "qemu-system" in p
+             and str(LAB.root) in p]
+    assert not left and not qemus, f"left in the lab: {left} {qemus}"
+
+
+@pytest.fixture(scope="session")
+def devnet_up(before, cli, settings, request):
+    """`invoke up` from nothing (vagrant: the `vagrant up` too: the VM boots once per
+    session); always torn down, whatever the tests did."""
+    if LAB:
+        request.getfixturevalue("vagrant_lab_empty")
+    with brought_up(cli, settings, timeout=UP_TIMEOUT) as out:
         yield out
 
 
 @pytest.fixture(scope="session")
 def provider(settings, devnet_up):
-    """The sim's or the qemu VM's provider: both have the simulated host namespace."""
-    return providers.get(settings)
+    """The sim's or the qemu VM's provider: both have the simulated host namespace; vagrant's
+    developer machine is the lab's namespace."""
+    p = providers.get(settings)
+    if LAB:
+        p.host_ns = LAB.ns
+    return p
 
 
 @pytest.fixture(scope="session")

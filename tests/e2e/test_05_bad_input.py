@@ -7,6 +7,9 @@ import pytest
 
 from tests.e2e.machine import Cli, assert_same, snapshot
 
+pytestmark = pytest.mark.qemu_proves(
+    "settings are refused before any provider runs: the same on every provider")
+
 PWNED = Path("/tmp/devnet-e2e-pwned")
 
 BAD = [

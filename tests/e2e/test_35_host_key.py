@@ -3,6 +3,11 @@ that address) is refused with what to do, over a real SSH connection to the VM's
 
 import subprocess
 
+import pytest
+
+pytestmark = pytest.mark.qemu_proves(
+    "the pinned host key is devnet's SSH client's check: the same whatever VM answers")
+
 
 def test_another_host_key_is_refused(cli, provider, devnet_up, tmp_path):
     known = provider.known_hosts

@@ -71,6 +71,9 @@ def test_ptr_srv_and_nxdomain(provider, walkthrough):
     assert "status: NXDOMAIN" in full and "SOA" in full
 
 
+@pytest.mark.qemu_proves(
+    "the upstream is the simulated internet (the sim's and qemu's up namespace); the "
+    "lab's VM has none")
 def test_other_names_go_to_the_upstream(provider, walkthrough):
     assert dig(provider, "www.example.test") == ["192.0.2.10"]
     assert on_host(provider, "getent", "hosts", "example.test").split()[0] == "192.0.2.10"
@@ -104,6 +107,8 @@ def test_sixty_containers_of_one_image_over_udp_and_tcp(provider, docker_client,
             c.remove(force=True)
 
 
+@pytest.mark.qemu_proves(
+    "the DNS service's parser in the VM: the same in any VM")
 def test_malformed_packets_do_not_stop_it(provider, walkthrough):
     script = ("import socket,os\ns=socket.socket(socket.AF_INET,socket.SOCK_DGRAM)\n"
               "for i in range(2000): s.sendto(os.urandom(i % 97), ('172.17.42.1', 53))\n")
@@ -128,6 +133,8 @@ def test_a_stopped_container_is_nxdomain_within_a_second(provider, docker_client
         c.remove(force=True)
 
 
+@pytest.mark.qemu_proves(
+    "the DNS service following dockerd in the VM: the same in any VM")
 def test_dockerd_restart_brings_every_record_back(provider, walkthrough):
     provider.restart_docker()
     for name, c in walkthrough.items():
@@ -150,6 +157,9 @@ def test_the_dns_process_killed_is_restarted(cli, provider, walkthrough):
     assert "serving .docker on 172.17.42.1:53" in status and "2 container(s)" in status
 
 
+@pytest.mark.qemu_proves(
+    "reads the simulated host's /etc/netns/<ns>/resolv.conf; the resolver code is every "
+    "provider's")
 def test_dns_resolver_remove_puts_the_file_back_exactly(cli, provider, walkthrough):
     path = f"/etc/netns/{provider.host_ns}/resolv.conf"
     with_devnet = open(path).read()
@@ -161,6 +171,8 @@ def test_dns_resolver_remove_puts_the_file_back_exactly(cli, provider, walkthrou
     assert open(path).read() == with_devnet
 
 
+@pytest.mark.qemu_proves(
+    "the simulated host's resolv.conf path; the resolver code is every provider's")
 def test_a_symlinked_resolv_conf_is_not_written_through(cli, provider, walkthrough):
     """The host's resolv.conf a symlink into a file some other program generates: devnet
     refuses with the reason and leaves both the link and its target exactly as they were;
@@ -189,6 +201,9 @@ def test_a_symlinked_resolv_conf_is_not_written_through(cli, provider, walkthrou
     assert on_host(provider, "cat", "/etc/resolv.conf").splitlines()[1] == f"nameserver {DNS}"
 
 
+@pytest.mark.qemu_proves(
+    "the upstream is the simulated internet (the sim's and qemu's up namespace); the "
+    "lab's VM has none")
 def test_upstream_timeout_is_servfail_within_two_seconds(provider, walkthrough):
     # The upstream stand-in answers only example.test; drop its traffic to make it silent.
     subprocess.run(["ip", "netns", "exec", provider.up_ns, "iptables", "-w", "-I", "INPUT", "-p",

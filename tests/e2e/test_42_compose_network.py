@@ -14,6 +14,9 @@ import pytest
 from tests.e2e import machine
 from tests.e2e.machine import tcp_from_host, wait_for
 
+pytestmark = pytest.mark.qemu_proves(
+    "the DNS service's recursion for a compose network runs in the VM: the same in any VM")
+
 PROJECT = "devnetproj"
 COMPOSE = os.path.join(os.path.dirname(__file__), "compose-project.yml")
 

@@ -10,6 +10,10 @@ import pytest
 from devnet.host.firewall_rules import IPTABLES_NFT_TABLES
 from tests.e2e.machine import dig, echo_container, on_host, tcp_from_host, wait_for
 
+pytestmark = pytest.mark.qemu_proves(
+    "the VPN and its repair are the developer machine's: the same for every VM with a "
+    "host-only route")
+
 DNS = "172.17.42.1"
 
 

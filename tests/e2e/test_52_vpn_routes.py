@@ -15,6 +15,10 @@ from devnet import config, providers
 from tests.e2e.machine import Cli, dig, echo_container, on_host, snapshot, tcp_from_host, wait_for
 from tests.e2e.routing_vpns import TAILSCALE, WG_QUICK
 
+pytestmark = pytest.mark.qemu_proves(
+    "the policy-routing VPNs are the developer machine's: the same for every VM with a "
+    "host-only route")
+
 
 @pytest.fixture(scope="module")
 def target(docker_client, devnet_up, test_image):

@@ -2,10 +2,15 @@
 
 from tests.e2e.machine import assert_same, snapshot
 
+# vagrant: vm.up's halt and vm.init's `vagrant destroy`; the steps that the Vagrantfile's
+# provisioning did in the VM go with it
+UNDONE = {"vagrant": ("net.route", "vm.up", "vm.init")}
+
 
 def test_down_leaves_nothing_behind(cli, before, marks, settings, devnet_up):
     out = cli("down")
-    for step in ("net.route", "vm.forward", "vm.hostonly", "vm.up", "vm.init"):
+    for step in UNDONE.get(settings.provider, ("net.route", "vm.forward", "vm.hostonly",
+                                                "vm.up", "vm.init")):
         assert f"undone {step}" in out.stdout, out.stdout
     after = snapshot(marks)
     assert_same(before, after)
