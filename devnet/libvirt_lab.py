@@ -25,6 +25,14 @@ from devnet import netns, procs
 from devnet.errors import DevnetError
 from devnet.system import cmd, require_binaries, wait_until
 
+# libvirt adds its top-level firewall chains (LIBVIRT_INP, LIBVIRT_FWI, ... and the jumps to
+# them) the first time one of its networks starts, and keeps them for the daemon's life: a
+# developer's machine that has used libvirt has them. The lab starts and removes one isolated
+# network of this throwaway definition first, so the machine the suite snapshots before `up`
+# is such a machine, and `down` is judged on what devnet and vagrant leave (TEST-NET-2: no
+# overlap with devnet's, vagrant-libvirt's or the lab's networks).
+WARM_NET = ("<network><name>devnet-lab-warm</name><bridge name='lvwarm0'/><dns enable='no'/>"
+            "<ip address='198.51.100.1' netmask='255.255.255.252'/></network>")
 PRIVATE = ("/run/libvirt", "/var/lib/libvirt", "/var/log/libvirt", "/var/cache/libvirt")
 VIRSH = ("virsh", "-c", "qemu:///system")
 
@@ -98,7 +106,13 @@ class Lab:
                                stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
         wait_until(self.socket.exists, 30, f"libvirtd's socket {self.socket}",
                    f"tail {self.root / 'libvirtd.log'}", pause=0.2)
-        return f"libvirt lab {self.ns}: libvirtd pid {self.pid()}, its own /run/libvirt"
+        warm = self.root / "warm-net.xml"
+        warm.write_text(WARM_NET)
+        self.run(c, *VIRSH, "net-create", str(warm))  # transient: gone once destroyed
+        self.run(c, *VIRSH, "net-destroy", "devnet-lab-warm")
+        warm.unlink()
+        return (f"libvirt lab {self.ns}: libvirtd pid {self.pid()}, its own /run/libvirt, "
+                "libvirt's firewall chains in place")
 
     def objects(self, c) -> dict[str, list[str]]:
         """libvirt's domains, networks and volumes in the lab (what must go at the end)."""

@@ -6,6 +6,7 @@ process, namespace)."""
 
 from __future__ import annotations
 
+import os
 import sys
 import time
 
@@ -108,7 +109,9 @@ def down(c, lab: Lab, driver: str = "qemu", echo=print) -> dict:
 
 def e2e_env(lab: Lab, driver: str) -> list[str]:
     """The e2e suite's environment inside the lab: vagrant's, and devnet's state there."""
+    outside = " ".join(os.readlink(f"/proc/self/ns/{kind}") for kind in ("net", "mnt"))
     return [*vagrant_env(lab, driver), "DEVNET_E2E_PROVIDER=vagrant",
+            f"DEVNET_E2E_OUTSIDE_NS={outside}",
             f"DEVNET_E2E_LAB={lab.ns.removesuffix('-lv')}:{lab.root.parent}",
             f"INVOKE_DEVNET_STATE_DIR={lab.root / 'state'}"]
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 
 import pytest
-from invoke import Context
+from invoke import Config, Context
 from pytest_docker.plugin import get_docker_services
 
 from devnet import config, providers, vagrant_lab
@@ -95,8 +95,7 @@ def vagrant_lab_empty(before):
     """vagrant: the session's end asserts that `down` (vagrant destroy) and the box's removal
     leave nothing in the lab's libvirt (domain, network, volume), no box copy, no QEMU."""
     yield
-    c = Context()
-    left = vagrant_lab.remove_box(c, LAB)
+    left = vagrant_lab.remove_box(Context(Config(overrides={"run": {"in_stream": False}})), LAB)
     qemus = [p for p in live_processes().values() if "qemu-system" in p
              and str(LAB.root) in p]
     assert not left and not qemus, f"left in the lab: {left} {qemus}"
@@ -119,6 +118,7 @@ def provider(settings, devnet_up):
     p = providers.get(settings)
     if LAB:
         p.host_ns = LAB.ns
+        p.local.config.run.in_stream = False  # its CLI runs under pytest's captured stdin
     return p
 
 

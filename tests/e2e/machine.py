@@ -122,6 +122,9 @@ def namespaced_processes() -> list[str]:
     lost track of (the sim VM's power process, a DNS service without its supervisor) holds
     an unnamed namespace that `ip netns list` does not show; it shows here."""
     machine = machine_namespaces()
+    # vagrant's session runs inside the libvirt lab (the developer machine): the real
+    # machine's processes outside it are no part of it (test.e2e names its namespaces)
+    outside = set(os.environ.get("DEVNET_E2E_OUTSIDE_NS", "").split())
     found = []
     for pid, command in live_processes().items():
         try:
@@ -129,7 +132,7 @@ def namespaced_processes() -> list[str]:
             start = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[19]
         except OSError:
             continue
-        if ns != machine:
+        if ns != machine and not outside & set(ns.values()):
             found.append(f"{pid} {start} {ns['net']} {ns['mnt']} {command}")
     return sorted(found)
 
