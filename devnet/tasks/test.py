@@ -119,7 +119,8 @@ def vagrant_(c, instance="vl"):
     """Boot the top-level Vagrantfile for real: vagrant-libvirt on a libvirtd inside a simulated
     developer machine (its own network and mount namespaces), a box made offline from
     vm.image, `invoke up`/`doctor`/`down` with provider vagrant there, then vagrant destroy;
-    prints each part's time and fails if anything is left (needs root; not in CI yet)."""
+    prints each part's time and fails if anything is left (needs root; CI runs the e2e
+    files on the same lab instead: test.e2e --provider=vagrant)."""
     settings = config.load({"instance": instance})
     lab = Lab(instance, settings.state_dir)
     took = vagrant_lab.run_all(c, instance, lab, echo=lambda line: print(line, flush=True))

@@ -14,7 +14,7 @@ def test_down_leaves_nothing_behind(cli, before, marks, settings, devnet_up):
         assert f"undone {step}" in out.stdout, out.stdout
     after = snapshot(marks)
     assert_same(before, after)
-    assert not settings.state_dir.exists()
+    assert not settings.state_dir.exists(), sorted(p.name for p in settings.state_dir.iterdir())
 
 
 def test_down_again_has_nothing_to_do(cli, devnet_up):

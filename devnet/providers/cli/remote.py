@@ -182,6 +182,10 @@ class RemoteProvider(Provider):
                    hint, pause=1)
         return f"{self.label} up ({how}), SSH and Docker answer"
 
+    @property
+    def forward_log(self) -> Path:
+        return self.settings.state_dir / "docker-forward.log"
+
     def forward_docker(self) -> int:
         """The VM's Docker socket here, through `ssh -L` (docker_over_ssh providers)."""
         target = self.pinned_target()
@@ -189,7 +193,7 @@ class RemoteProvider(Provider):
                                        target.port, target.keys, target.known_hosts)
         self.settings.state_dir.mkdir(parents=True, exist_ok=True)
         return socket_forward.start(argv, self.docker_sock, self.forward_pidfile,
-                                    self.settings.state_dir / "docker-forward.log")
+                                    self.forward_log)
 
     def running(self) -> bool:
         return self.is_up(self.vm_state()) and self.ssh_answers() and self.docker_answers()
@@ -203,6 +207,7 @@ class RemoteProvider(Provider):
     def destroy(self) -> str:
         socket_forward.stop(self.forward_pidfile, self.docker_sock)
         self.known_hosts.unlink(missing_ok=True)  # a new VM has a new host key
+        self.forward_log.unlink(missing_ok=True)  # the VM's forward has no more to say
         if not self.exists():
             return f"{self.label} already gone"
         if self.stop_before_destroy:
