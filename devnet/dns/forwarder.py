@@ -1,11 +1,16 @@
 """Forward questions outside devnet's zones the way a caching resolver does.
 
-One thread and a handful of non-blocking sockets serve every question in flight (no thread
-waits per query); identical questions in flight share one upstream query; answers are kept
-for their TTL, negative ones for the SOA's minimum (RFC 2308). Each try waits the budget
-divided among the servers not tried yet; a question nobody answers in time is SERVFAIL.
-Each query leaves from a random one of the sockets with a random ID, and an answer counts
-only from the server asked, with that ID and the same question.
+A handful of non-blocking sockets serve every question in flight (no thread waits per query);
+identical questions in flight share one upstream query; answers are kept for their TTL,
+negative ones for the SOA's minimum (RFC 2308). Each try waits the budget divided among the
+servers not tried yet; a question nobody answers in time is SERVFAIL. Each query leaves from a
+random one of the sockets with a random ID, and an answer counts only from the server asked,
+with that ID and the same question.
+
+The sockets are read by one loop: the server's UDP loop when it runs (`attach`: the clients'
+socket and these in one selector, so a forwarded question costs no thread switch and no
+wake-up), else a thread of the forwarder's own. Callbacks run in that loop: they must not
+block.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import dns.exception
 import dns.message
@@ -36,7 +41,7 @@ CACHE_BYTES = 3 << 20
 GOOD = (wire.NOERROR, wire.NXDOMAIN)
 
 
-@dataclass
+@dataclass(slots=True)
 class Answer:
     """An upstream's answer as it came (with the ID of our query), and its shape."""
 
@@ -53,14 +58,13 @@ class Answer:
         return self.parsed
 
 
-@dataclass
 class _Pending:
-    key: tuple
-    wire: bytes  # the upstream query, ID 0
-    waiters: list = field(default_factory=list)
-    tries: int = 0
-    sent_to: tuple = ()
-    ident: tuple = ()  # (socket fileno, query ID) of the try in flight
+    __slots__ = ("key", "wire", "waiters", "tries", "sent_to", "ident")
+
+    def __init__(self, key: tuple, query: bytes, callback):
+        self.key, self.wire, self.waiters = key, query, [callback]  # wire: the query, ID 0
+        self.tries, self.sent_to = 0, ()
+        self.ident = ()  # (socket fileno, query ID) of the try in flight
 
 
 class Forwarder:
@@ -73,13 +77,16 @@ class Forwarder:
         self._deadlines: list = []  # heap of (deadline, seq, key, try number)
         self._seq = itertools.count()
         self._lock = threading.Lock()
-        self._started = False
+        self._sel: selectors.BaseSelector | None = None
+        self._socks: list[socket.socket] = []
+        self._loop_thread = None  # ident of the thread reading the sockets, once one does
         self._tcp = ThreadPoolExecutor(2, thread_name_prefix="dns-tcp-retry")  # TC only: rare
 
     def submit(self, key: tuple, query: bytes, callback) -> None:
         """callback(Answer or None), now or later; None: no answer in time (SERVFAIL).
 
-        key: (lower-cased name, type, class, DO, CD, EDNS); query: the bytes to send, ID 0.
+        key: (question: lower-cased name in wire form, type, class; DO, CD, EDNS); query: the
+        bytes to send, ID 0.
         """
         now = time.monotonic()
         hit = self.answers.get(key, now)
@@ -103,13 +110,17 @@ class Forwarder:
                 full = True
             else:
                 full = False
-                p = self.pending[key] = _Pending(key, query, [callback])
-                self._start()
+                p = self.pending[key] = _Pending(key, query, callback)
+                if self._sel is None:
+                    self._open()
+                    threading.Thread(target=self._loop, name="dns-forwarder",
+                                     daemon=True).start()
                 # The loop sleeps until the earliest deadline at most: wake it only when this
-                # query's deadline comes sooner (a syscall and a thread switch saved per query).
+                # query's deadline comes sooner, and never from the loop itself.
                 earliest = self._deadlines[0][0] if self._deadlines else None
                 self._send(p, now)
-                wake = earliest is None or self._deadlines[0][0] < earliest
+                wake = (earliest is None or self._deadlines[0][0] < earliest) and \
+                    threading.get_ident() != self._loop_thread
         if full:
             callback(None)
             return
@@ -119,22 +130,29 @@ class Forwarder:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def _start(self) -> None:
-        if self._started:
-            return
-        self._started = True
-        self._sel = selectors.DefaultSelector()
-        self._socks = []
+    def attach(self) -> selectors.BaseSelector:
+        """For the caller's own loop (the server's UDP loop): the selector holding the
+        forwarder's sockets, each registered with the method to call when it is readable
+        (`key.data(key.fileobj)`). That loop selects with `timeout()` and calls `expire()`."""
+        with self._lock:
+            if self._sel is None:
+                self._open()
+            self._loop_thread = threading.get_ident()
+        return self._sel
+
+    def _open(self) -> None:
+        """The selector and the sockets (under the lock)."""
+        sel = selectors.DefaultSelector()
         for _ in range(SOCKETS):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.setblocking(False)
             s.bind(("0.0.0.0", 0))
-            self._sel.register(s, selectors.EVENT_READ)
+            sel.register(s, selectors.EVENT_READ, self._drain)
             self._socks.append(s)
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
-        self._sel.register(self._wake_r, selectors.EVENT_READ)
-        threading.Thread(target=self._loop, name="dns-forwarder", daemon=True).start()
+        sel.register(self._wake_r, selectors.EVENT_READ, self._woken)
+        self._sel = sel
 
     def _send(self, p: _Pending, now: float) -> None:
         """Send try number p.tries (under the lock): the next server, a fresh ID and socket."""
@@ -143,32 +161,37 @@ class Forwarder:
         left = len(servers) - p.tries
         wait = self.upstream.budget / len(servers) if left > 0 else 0
         sock = random.choice(self._socks)
-        qid = random.randrange(1, 65536)
-        while (sock.fileno(), qid) in self._by_ident:
-            qid = random.randrange(1, 65536)
+        fd = sock.fileno()
+        qid = random.getrandbits(16)
+        while not qid or (fd, qid) in self._by_ident:
+            qid = random.getrandbits(16)
         self._by_ident.pop(p.ident, None)
-        p.ident, p.sent_to = (sock.fileno(), qid), server
+        p.ident, p.sent_to = (fd, qid), server
         self._by_ident[p.ident] = p.key
         heapq.heappush(self._deadlines, (now + wait, next(self._seq), p.key, p.tries))
         try:
-            sock.sendto(qid.to_bytes(2, "big") + p.wire[2:], server)
+            sock.sendto(qid.to_bytes(2) + p.wire[2:], server)
         except OSError as err:
             self.upstream.last_error = f"{server[0]}:{server[1]}: {err}"
 
+    def timeout(self) -> float | None:
+        """Seconds until the earliest deadline (None: nothing in flight)."""
+        deadlines = self._deadlines
+        return max(deadlines[0][0] - time.monotonic(), 0) if deadlines else None
+
     def _loop(self) -> None:
-        socks = {s.fileno(): s for s in self._socks}
+        """The forwarder's own loop, while no server loop has attached."""
+        self._loop_thread = threading.get_ident()
         while True:
-            with self._lock:
-                timeout = self._deadlines[0][0] - time.monotonic() if self._deadlines else None
-            for key, _ in self._sel.select(None if timeout is None else max(timeout, 0)):
-                if key.fileobj is self._wake_r:
-                    try:
-                        self._wake_r.recv(4096)
-                    except BlockingIOError:
-                        pass
-                    continue
-                self._drain(socks[key.fd])
-            self._expire(time.monotonic())
+            for key, _ in self._sel.select(self.timeout()):
+                key.data(key.fileobj)
+            self.expire()
+
+    def _woken(self, sock: socket.socket) -> None:
+        try:
+            sock.recv(4096)
+        except BlockingIOError:
+            pass
 
     def _drain(self, sock: socket.socket) -> None:
         while True:
@@ -211,7 +234,8 @@ class Forwarder:
         try:
             query = dns.message.from_wire(p.wire)
             raw = dns.query.tcp(query, host, timeout=self.upstream.budget, port=port).to_wire()
-            answer = Answer(raw, *wire.shape(raw))
+            qend, keep, opt_at = wire.shape(raw)
+            answer = Answer(raw, qend, opt_at, keep)
         except (dns.exception.DNSException, OSError, ValueError) as err:
             self.upstream.last_error = f"{host}:{port}: TCP {type(err).__name__} {err}".strip()
             answer = None
@@ -226,7 +250,14 @@ class Forwarder:
             self._send(p, time.monotonic())
         return True
 
-    def _expire(self, now: float) -> None:
+    def expire(self) -> None:
+        """Move each question past its deadline on to the next server, or SERVFAIL it."""
+        deadlines = self._deadlines
+        if not deadlines:
+            return
+        now = time.monotonic()
+        if deadlines[0][0] > now:
+            return
         gone = []
         with self._lock:
             while self._deadlines and self._deadlines[0][0] <= now:
@@ -253,13 +284,10 @@ class Forwarder:
                 return
             self._by_ident.pop(p.ident, None)
         if answer is not None and answer.keep > 0:
-            try:  # parsed once now, so hits from the cache need not parse it again
-                answer.message()
-                # A parsed message takes several times its wire size in memory.
-                self.answers.put(key, (answer, now), len(answer.raw) * 8 + 1024, 0,
-                                 now + answer.keep)
-            except dns.exception.DNSException:
-                answer = None  # malformed beyond what shape() checks: SERVFAIL
+            # Room for a parsed copy too (several times the wire size), should a client's
+            # answer ever need dnspython to render it.
+            self.answers.put(key, (answer, now), len(answer.raw) * 8 + 1024, 0,
+                             now + answer.keep)
         for callback in p.waiters:
             try:
                 callback(answer)

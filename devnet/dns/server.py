@@ -4,16 +4,20 @@ The hot path answers a repeated query from bytes rendered the first time: the ex
 (these very query bytes) is one dict lookup in the UDP loop; the question cache checks the
 header, walks the question's labels, and glues the client's ID and question onto the cached
 rest. Both are size-bounded LRUs whose entries carry the zone generation they were computed
-from. Anything else goes to the zone lane (a bounded queue, a few threads): dnspython parses
-it, the zone answers its own names at once, and other names go to the forwarder, which never
-holds a thread while the upstream thinks. A malformed packet gets FORMERR, or is dropped
-when it is not even a DNS header; nothing stops the server.
+from. A plain question for a name outside the zone, from a client that may recurse, goes
+from the UDP loop straight to the forwarder, whose sockets that loop also reads: one thread,
+no parse, the upstream's answer relayed as bytes. Anything else goes to the zone lane (a
+bounded queue, a few threads): dnspython parses it, the zone answers its own names at once,
+and other names go to the forwarder, which never holds a thread while the upstream thinks.
+A malformed packet gets FORMERR, or is dropped when it is not even a DNS header; nothing
+stops the server.
 """
 
 from __future__ import annotations
 
 import logging
 import queue
+import selectors
 import socket
 import struct
 import sys
@@ -26,13 +30,13 @@ import dns.flags
 import dns.message
 import dns.opcode
 import dns.rcode
+from devnet.dns import wire as dnswire
 from devnet.dns.cache import LRU
 from devnet.dns.forwarder import Forwarder
 from devnet.dns.policy import RecursionPolicy
 from devnet.dns.tcp import IP_FREEBIND, tcp_server
 from devnet.dns.upstream import Upstream
 from devnet.dns.wire import EDNS_PAYLOAD
-from devnet.dns.wire import query as wire_query
 from devnet.dns.zone import Zone
 
 log = logging.getLogger("devnet.dns")
@@ -40,6 +44,7 @@ CACHE_BYTES = 5 << 20  # each of the two answer caches: ~15,000 answers
 LANE_QUEUE = 2048
 INFINITY = float("inf")
 SWITCH_INTERVAL = 0.0002
+BATCH = 64  # client packets read in a row before the loop looks at the upstream's answers
 
 
 def question_end(wire: bytes) -> int:
@@ -144,10 +149,11 @@ class Server:
 
     def fast(self, wire: bytes, ip: str):
         found = cache_key(wire)
-        if found is None:
-            return None
+        return None if found is None else self._cached(wire, found, self.may_recurse(ip))
+
+    def _cached(self, wire: bytes, found, recurse: bool):
+        """The question cache's answer for this query, or None."""
         key, qend, payload, plain = found
-        recurse = self.may_recurse(ip)
         hit = self.cache.get((key, recurse), time.monotonic())
         if hit is None:
             return None
@@ -195,42 +201,54 @@ class Server:
         edns = query.edns >= 0
         do = bool(edns and query.ednsflags & dns.flags.DO)
         cd = bool(query.flags & dns.flags.CD)
-        name = q.name.canonicalize()
+        question = q.name.canonicalize().to_wire() + struct.pack("!HH", q.rdtype, q.rdclass)
+        self._ask_upstream(wire, question_end(wire), question, edns, do, cd, query.payload,
+                           udp, query, reply)
+
+    def forward_plain(self, wire: bytes, found, reply) -> None:
+        """A plain query (cache_key's `found`) for a name outside the zone, from a client that
+        may recurse: to the forwarder with no parse; reply(bytes) when it is answered."""
+        (question, size_class, do, cd), qend, payload, _ = found
+        self._ask_upstream(wire, qend, question, size_class != 0, bool(do), bool(cd), payload,
+                           True, None, reply)
+
+    def _ask_upstream(self, wire, qend, question, edns, do, cd, payload, udp, query,
+                      reply) -> None:
+        """qend: where the client's question ends when it is plain (0: it is not, and its
+        answer is rendered with dnspython); query: the parsed query, or None."""
         generation = self.zone.generation
+        limit = min(max(512, payload), EDNS_PAYLOAD) if edns and udp else 512 if udp else 65535
 
         def answered(up) -> None:
-            out = self._relay(wire, query, up, udp) if up is not None and not up.age else None
+            out = None
+            if up is None:
+                if qend:
+                    out = dnswire.empty(wire, qend, edns, do, dns.rcode.SERVFAIL)
+            elif qend == up.qend:
+                out = dnswire.reply(wire, qend, edns, do, limit, up.raw, up.opt_at, up.age)
+                if out is not None and out[2] & 0x02:
+                    self.stats["truncated"] += 1
             if out is None:
-                resp = self._from_upstream(query, up)
-                out = self._finish(query, resp, wire, True, udp, generation, 0.0)
+                out = self._rendered(wire, query, up, udp, generation)
             # The hot path may repeat it for a second at most: the TTLs it shows stay true.
-            if udp and up is not None and up.keep > 0:
+            if udp and up is not None and up.keep > 0 and out is not None:
                 until = time.monotonic() + min(up.keep, 1.0)
                 self._remember(wire, out, True, generation, until)
             reply(out)
 
-        key = (name, q.rdtype, q.rdclass, do, cd, edns)
-        self.forwarder.submit(key, wire_query(name.to_wire(), q.rdtype, q.rdclass, edns, do, cd),
-                              answered)
+        key = (question, do, cd, edns)
+        self.forwarder.submit(key, dnswire.query(question, edns, do, cd), answered)
 
-    def _relay(self, wire: bytes, query, up, udp: bool) -> bytes | None:
-        """The upstream's fresh answer as bytes, with the client's ID, flags and question; None
-        when it needs more than that (an OPT to rewrite with options, a smaller buffer)."""
-        raw, qend = up.raw, question_end(wire)
-        if qend != up.qend:
-            return None  # compression in the client's question, or an odd answer
-        if query.edns >= 0:
-            if up.opt_at != len(raw) - 11:
-                return None  # no OPT, or one with options: let dnspython render it
-            do = query.ednsflags & dns.flags.DO
-            raw = raw[:-8] + struct.pack("!HBBHH", EDNS_PAYLOAD, raw[-6], 0, do, 0)
-        elif up.opt_at != -1:
-            return None
-        flags = bytes((0x80 | (wire[2] & 0x01),  # QR, RD as asked; AA and TC clear
-                       0x80 | (raw[3] & 0x20) | (wire[3] & 0x10) | (raw[3] & 0x0F)))  # RA AD CD
-        out = wire[:2] + flags + raw[4:12] + wire[12:qend] + raw[qend:]
-        limit = min(max(512, query.payload), EDNS_PAYLOAD) if query.edns >= 0 else 512
-        return None if udp and len(out) > limit else out
+    def _rendered(self, wire, query, up, udp, generation) -> bytes | None:
+        """The upstream's answer (None: SERVFAIL) rendered with dnspython: the rare case of a
+        question with compression in it, or an answer whose bytes cannot be patched."""
+        try:
+            query = query or dns.message.from_wire(wire)
+            resp = self._from_upstream(query, up)
+        except dns.exception.DNSException:  # malformed beyond what wire.shape checks
+            query = query or dns.message.from_wire(wire)
+            resp = self._from_upstream(query, None)
+        return self._finish(query, resp, wire, True, udp, generation, 0.0)
 
     @staticmethod
     def _from_upstream(query, up) -> dns.message.Message:
@@ -346,59 +364,94 @@ class Server:
         for i in range(self.workers):
             threading.Thread(target=self._zone_lane, args=(sock,), name=f"dns-zone-{i}",
                              daemon=True).start()
+        # One selector: the clients' socket (data None) and the forwarder's sockets (data:
+        # what reads them), so upstream answers are handled here too, without a thread switch.
+        sel = self.forwarder.attach()
+        sel.register(sock, selectors.EVENT_READ)
+        select, timeout, expire = sel.select, self.forwarder.timeout, self.forwarder.expire
+        batch = self._udp_batch(sock)
+        while True:
+            try:
+                for key, _ in select(timeout()):
+                    if key.data is None:
+                        batch()
+                    else:
+                        key.data(key.fileobj)
+                expire()
+            except Exception:  # never stop serving
+                log.exception("the UDP loop failed; going on")
+
+    def _udp_batch(self, sock: socket.socket):
+        """A function that answers up to BATCH waiting client packets (the socket stays
+        blocking for the lane's senders: reads here never wait)."""
         # Every name here is a local: this loop is the whole hot path.
-        recv, send, fast, zone = sock.recvfrom, sock.sendto, self.fast, self.zone
+        recv, send, zone = sock.recvfrom, sock.sendto, self.zone
         exact_get, exact_move = self.exact.data.get, self.exact.data.move_to_end
         memo, may_recurse, enqueue = self._allowed_memo, self.may_recurse, self.lane.put_nowait
-        hits = 0
-        while True:
-            try:
-                wire, addr = recv(65535)
-            except OSError:
-                continue
-            try:
-                recurse = memo.get(addr[0])
-                if recurse is None:
-                    recurse = may_recurse(addr[0])
-                key = (wire[2:], recurse)
-                hit = exact_get(key)
-                if hit is not None and hit[2] == zone.generation:
-                    send(wire[:2] + hit[0], addr)
-                    try:
-                        exact_move(key)
-                    except KeyError:
-                        pass
-                    hits += 1
-                    if hits & 0xFFF == 0:
-                        self.stats["exact"] += 0x1000
+        cached, forward, owns, stats = self._cached, self.forward_plain, zone.owns_wire, self.stats
+        dontwait, counter = socket.MSG_DONTWAIT, [0]
+
+        def batch() -> None:
+            for _ in range(BATCH):
+                try:
+                    wire, addr = recv(65535, dontwait)
+                except BlockingIOError:
+                    return
+                except OSError:
+                    return
+                try:
+                    recurse = memo.get(addr[0])
+                    if recurse is None:
+                        recurse = may_recurse(addr[0])
+                    key = (wire[2:], recurse)
+                    hit = exact_get(key)
+                    if hit is not None and hit[2] == zone.generation:
+                        send(wire[:2] + hit[0], addr)
+                        try:
+                            exact_move(key)
+                        except KeyError:
+                            pass
+                        counter[0] += 1
+                        if counter[0] & 0xFFF == 0:
+                            stats["exact"] += 0x1000
+                        continue
+                    found = cache_key(wire)
+                    if found is not None:
+                        out = cached(wire, found, recurse)
+                        if out is not None:
+                            send(out, addr)
+                            continue
+                        if recurse and not owns(found[0][0][:-4]):
+                            forward(wire, found, _sender(send, addr))
+                            continue
+                except Exception:  # a send error, an odd source: never stop serving
                     continue
-                out = fast(wire, addr[0])
-                if out is not None:
-                    send(out, addr)
-                    continue
-            except Exception:  # a send error, an odd source: never stop serving
-                continue
-            try:
-                enqueue((wire, addr))
-            except queue.Full:
-                self.stats["dropped_busy"] += 1
+                try:
+                    enqueue((wire, addr))
+                except queue.Full:
+                    stats["dropped_busy"] += 1
+
+        return batch
 
     def _zone_lane(self, sock) -> None:
-        def sender(addr):
-            def send(out):
-                if out is not None:
-                    try:
-                        sock.sendto(out, addr)
-                    except OSError as err:
-                        log.warning("cannot answer %s: %s", addr[0], err)
-            return send
-
+        send = sock.sendto
         while True:
             wire, addr = self.lane.get()
-            self.safe_slow(wire, addr[0], True, sender(addr))
+            self.safe_slow(wire, addr[0], True, _sender(send, addr))
 
     def tcp_server(self, address: tuple[str, int]):
         return tcp_server(self, address)
+
+
+def _sender(send, addr):
+    """reply(bytes or None) for a UDP client: None sends nothing."""
+    def reply(out):
+        if out is not None:
+            try:
+                send(out, addr)
+            except OSError as err:
+                log.warning("cannot answer %s: %s", addr[0], err)
+    return reply
 
 
 def udp_socket(address: tuple[str, int]) -> socket.socket:

@@ -66,6 +66,8 @@ class Zone:
         rev = dns.reversename.from_address(ns_address)
         origin = next((o for o in self.reverse if rev.is_subdomain(o)), None)
         self.ns_ptr = rev if origin is not None else None  # the bridge address's PTR
+        # owns(), for the UDP loop: the origins as lower-case wire-format names
+        self._owned = frozenset(o.canonicalize().to_wire() for o in (self.origin, *self.reverse))
         self._fixed = {self.origin, self.ns_name, *self.reverse,
                        *(_ancestors(rev, origin) if origin is not None else ())}
         self.generation = 0
@@ -179,6 +181,17 @@ class Zone:
 
     def owns(self, qname: dns.name.Name) -> bool:
         return qname.is_subdomain(self.origin) or any(qname.is_subdomain(o) for o in self.reverse)
+
+    def owns_wire(self, name: bytes) -> bool:
+        """owns() for a lower-case, uncompressed name in wire form (no parse: each suffix
+        that starts a label is looked up)."""
+        owned, i = self._owned, 0
+        while True:
+            if name[i:] in owned:
+                return True
+            if not name[i]:
+                return False
+            i += name[i] + 1
 
     def answer(self, query: dns.message.Message) -> tuple[dns.message.Message, int]:
         """The answer and the zone generation it was computed from."""
