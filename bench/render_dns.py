@@ -22,6 +22,29 @@ def spread(f: dict, unit: str = "", digits: int = 0) -> str:
     return f"{fmt(f['median'])} ({fmt(f['min'])}–{fmt(f['max'])})"
 
 
+def busy(r: dict) -> str:
+    """The machine's load around the run: it is shared, so absolute figures move between
+    runs; the ratios come from interleaved runs and move less."""
+    before, after = r["machine"].get("load_average"), r.get("load_average_after")
+    if not before:
+        return ""
+    return (f"; a shared machine, busy with other jobs: load average {before[0]} at the start"
+            + (f", {after[0]} at the end" if after else "")
+            + ", so absolute figures vary from run to run, ratios from interleaved runs less")
+
+
+def start_line(start: dict) -> str:
+    def f(kind):
+        return f"p50 {start[kind]['p50_ms']} ms, p99 {start[kind]['p99_ms']} ms"
+
+    first = (f"from the container's start (dockerd's start event) to the first correct "
+             f"answer at the host: {f('from_the_start_event')}; "
+             if "from_the_start_event" in start else "")
+    return (f"Start → resolvable over {start['count']} containers, {first}from the "
+            f"`docker run` call: {f('from_the_call')} (the call itself takes most of it); "
+            f"after the call returned: {f('after_the_call_returned')}.")
+
+
 def render(r: dict) -> str:
     m, mach = r["mix"], r["machine"]
     rows = []
@@ -30,11 +53,14 @@ def render(r: dict) -> str:
         d, n = m[kind]["devnet"], m[kind]["dnsmasq"]
         rows.append(f"| {label} | {spread(d['qps'])} | {spread(n['qps'])} | "
                     f"{m[kind]['qps_ratio_devnet_to_dnsmasq']}× |")
-    d, n = m["at_1000_qps"]["devnet"], m["at_1000_qps"]["dnsmasq"]
-    rows.append(f"| mix at 1,000 qps: p99 | {spread(d['p99_ms'], ' ms', 3)} | "
-                f"{spread(n['p99_ms'], ' ms', 3)} | |")
-    rows.append(f"| mix at 1,000 qps: p50 | {spread(d['p50_ms'], ' ms', 3)} | "
-                f"{spread(n['p50_ms'], ' ms', 3)} | |")
+    for kind, label in (("at_1000_qps", "mix at 1,000 qps"),
+                        ("at_1000_qps_without_forwarded", "… without forwarded names")):
+        if kind not in m:
+            continue
+        d, n = m[kind]["devnet"], m[kind]["dnsmasq"]
+        for q in ("p99", "p50"):
+            rows.append(f"| {label}: {q} | {spread(d[q + '_ms'], ' ms', 3)} | "
+                        f"{spread(n[q + '_ms'], ' ms', 3)} | |")
     d, n = m["cold_after_event"]["devnet"], m["cold_after_event"]["dnsmasq"]
     rows.append(f"| cold, right after a container event: qps | {spread(d['qps'])} | "
                 f"{spread(n['qps'])} | |")
@@ -47,9 +73,9 @@ def render(r: dict) -> str:
     return "\n".join([
         f"`bench/dns_bench.py` ({r['started']}; {mach['cpu']}, {mach['cores']} cores, "
         f"kernel {mach['kernel']}, Python {mach['python']}, dnsperf {mach['dnsperf']}, "
-        f"dnsmasq {mach['dnsmasq']}): one dnsperf on core 0, the server on core 1, devnet and "
-        f"dnsmasq interleaved, {cpu['devnet']['runs']} runs each, median (min–max). Both "
-        "serve 50 containers (10 images, 20 names each) and forward the rest to the sim's "
+        f"dnsmasq {mach['dnsmasq']}{busy(r)}): one dnsperf on core 0, the server on core 1, "
+        f"devnet and dnsmasq interleaved, {cpu['devnet']['runs']} runs each, median (min–max). "
+        "Both serve 50 containers (10 images, 20 names each) and forward the rest to the sim's "
         "upstream; the mix is container names A and AAAA, image names, NXDOMAIN in the zone, "
         "forwarded names and 0x20 case variants. The sim's upstream answers with TTL 0, so "
         "forwarded names cannot be cached by either server: each is an upstream round trip.",
@@ -69,11 +95,7 @@ def render(r: dict) -> str:
         f"With the upstream silent and {r['lanes']['forwarded_qps_hanging']} forwarded "
         f"queries per second hanging, container names at 1,000 qps: p50 {lanes['p50_ms']} ms, "
         f"p99 {lanes['p99_ms']} ms, max {lanes['max_ms']} ms.",
-        f"Start → resolvable over {start['count']} containers, from the `docker run` call: "
-        f"p50 {start['from_the_call']['p50_ms']} ms, p99 {start['from_the_call']['p99_ms']} ms"
-        f" (the call itself takes most of it); after the call returned: "
-        f"p50 {start['after_the_call_returned']['p50_ms']} ms, "
-        f"p99 {start['after_the_call_returned']['p99_ms']} ms.",
+        start_line(start),
         f"Memory: {mem['queries']:,} queries (distinct names, 0x20 variants, padded "
         f"queries) took devnet's RSS from {mem['rss_before_mb']} MB to {mem['rss_after_mb']} MB"
         f" (peak {mem['peak_rss_mb']} MB); {r['devnet_rss_mb_with_50_containers']} MB with "
