@@ -9,6 +9,7 @@ import time
 import dns.flags
 import dns.message
 import dns.name
+import dns.query
 import dns.rcode
 import dns.rrset
 import pytest
@@ -282,3 +283,36 @@ def test_the_relayed_bytes_say_what_dnspython_would_render(zone, edns, rcode):
     slow = dns.message.from_wire(server._rendered(wire, q, up, True, zone.generation))
     assert fast == slow and fast.flags == slow.flags and fast.id == q.id
     assert (fast.edns, fast.payload, fast.rcode()) == (slow.edns, slow.payload, slow.rcode())
+
+
+class TcUpstream(BigUpstream):
+    """Over UDP every answer is empty with TC; over TCP (the same port) it is whole."""
+
+    def __init__(self):
+        super().__init__()
+        self.tcp = socket.create_server(("127.0.0.1", self.sock.getsockname()[1]))
+        threading.Thread(target=self._tcp_loop, daemon=True).start()
+
+    def _answer(self, q, addr):
+        r = dns.message.make_response(q)
+        r.flags |= dns.flags.TC
+        self.sock.sendto(r.to_wire(), addr)
+
+    def _tcp_loop(self):
+        while True:
+            conn, _ = self.tcp.accept()
+            with conn:
+                q = dns.query.receive_tcp(conn)[0]
+                r = dns.message.make_response(q)
+                r.answer.append(dns.rrset.from_text_list(
+                    q.question[0].name, 60, "IN", "A", [f"192.0.2.{i}" for i in range(1, 61)]))
+                dns.query.send_tcp(conn, r)
+
+
+def test_a_truncated_upstream_answer_is_asked_again_over_tcp(zone):
+    server = Server(zone, Upstream([TcUpstream().spec]), ["127.0.0.0/8"])
+    resp, _ = ask(server, "big.test", ip="127.0.0.1", use_edns=0)
+    assert len(addrs(resp)) == 60 and not resp.flags & dns.flags.TC
+    assert 59 <= resp.answer[0].ttl <= 60
+    (kept, _, _, _, expiry), = server.forwarder.answers.data.values()
+    assert kept.opt_at == len(kept.raw) - 11 and 59 <= expiry - time.monotonic() <= 60
