@@ -108,9 +108,9 @@ class Registrar:
             if self.zone.remove(cid):
                 log.info("removed %s", cid[:12])
             return
-        self.zone.upsert(rec)
-        log.info("registered %s: %s -> %s", cid[:12], ", ".join(rec.names),
-                 ", ".join(rec.ipv4 + rec.ipv6))
+        if self.zone.upsert(rec):
+            log.info("registered %s: %s -> %s", cid[:12], ", ".join(rec.names),
+                     ", ".join(rec.ipv4 + rec.ipv6))
 
     def _records(self, client, cid: str):
         try:

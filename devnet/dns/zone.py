@@ -85,13 +85,20 @@ class Zone:
 
     # -- changes (registrar) -------------------------------------------------------------
 
-    def upsert(self, rec: Records) -> None:
+    def upsert(self, rec: Records) -> bool:
+        """False when the container already has exactly these records: one start brings
+        several events (network connect, start), and a repeat must not bump the generation
+        (every cached answer dropped) nor take the lock and the GIL from the answers."""
+        known = self._containers.get(rec.cid)
+        if known is not None and known.rec == rec:
+            return False
         parts = self._parse(rec)  # outside the lock: the costly part
         with self._lock:
             self._drop(rec.cid)
             self._add(parts)
             self.generation += 1
         self._changed()
+        return True
 
     def remove(self, cid: str) -> bool:
         with self._lock:

@@ -232,3 +232,13 @@ def test_the_exact_cache_is_dropped_on_every_change(server, zone):
     assert len(server.exact)
     zone.remove("id-u2")
     assert not len(server.exact) and not len(server.cache)
+
+
+def test_the_same_records_again_change_nothing(zone, server):
+    ask(server, "u1.docker")
+    generation = zone.generation
+    assert zone.upsert(container("u1", "172.17.0.8", expose={"7777/tcp": {}})) is False
+    assert zone.generation == generation and len(server.exact) + len(server.cache) > 0
+    assert zone.upsert(container("u1", "172.17.0.18")) is True
+    assert zone.generation == generation + 1
+    assert addrs(ask(server, "u1.docker")[0]) == ["172.17.0.18"]
