@@ -106,11 +106,14 @@ def interleaved(p, pids, run, times: int) -> dict:
 
 
 def mix_runs(p, pids, tmp: Path, seconds: int, runs: int, client) -> dict:
+    upstream = procs.read_pid(p.upstream_pidfile)  # the sim's, on either core
+
     def flat_out(port, pid, queries="mix"):
-        before = load.cpu_seconds(pid)
+        before, up_before = load.cpu_seconds(pid), load.cpu_seconds(upstream)
         r = load.dnsperf(p, DNS, port, tmp / queries, "-l", str(seconds), "-c", "4",
                          "-q", "200")
         r["server_cpu"] = round((load.cpu_seconds(pid) - before) / r["seconds"], 2)
+        r["upstream_cpu"] = round((load.cpu_seconds(upstream) - up_before) / r["seconds"], 2)
         r["client_bound"] = r["client_cpu"] >= 0.9 and r["server_cpu"] < 0.9
         return r
 

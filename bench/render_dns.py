@@ -33,6 +33,14 @@ def busy(r: dict) -> str:
             + ", so absolute figures vary from run to run, ratios from interleaved runs less")
 
 
+def upstream_cpu(cpu: dict) -> str:
+    if "upstream_cpu" not in cpu["devnet"]:
+        return ""
+    return (" (the sim's upstream DNS meanwhile, on either core: "
+            f"{spread(cpu['devnet']['upstream_cpu'], '', 2)} / "
+            f"{spread(cpu['dnsmasq']['upstream_cpu'], '', 2)})")
+
+
 def start_line(start: dict) -> str:
     def f(kind):
         return f"p50 {start[kind]['p50_ms']} ms, p99 {start[kind]['p99_ms']} ms"
@@ -88,7 +96,8 @@ def render(r: dict) -> str:
         f"{spread(cpu['devnet']['client_cpu'], '', 2)} / "
         f"{spread(cpu['devnet']['server_cpu'], '', 2)}, dnsmasq runs "
         f"{spread(cpu['dnsmasq']['client_cpu'], '', 2)} / "
-        f"{spread(cpu['dnsmasq']['server_cpu'], '', 2)}; "
+        f"{spread(cpu['dnsmasq']['server_cpu'], '', 2)}"
+        + upstream_cpu(cpu) + "; "
         + (f"the client was the bottleneck (≥ 0.9 while the server < 0.9) in: "
            f"{', '.join(bound)}." if bound else
            "the client was never the bottleneck (≥ 0.9 of its core while the server < 0.9)."),

@@ -19,13 +19,14 @@ import heapq
 import itertools
 import logging
 import random
-import selectors
+import select
 import socket
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from functools import partial
 
 import dns.exception
 import dns.message
@@ -35,7 +36,7 @@ from devnet.dns.cache import LRU
 from devnet.dns.upstream import Upstream
 
 log = logging.getLogger("devnet.dns.forwarder")
-SOCKETS = 8
+SOCKET_BITS = 3  # 8 sockets: one picked at random per query
 MAX_PENDING = 4096  # distinct questions in flight; beyond, SERVFAIL at once (counted)
 CACHE_BYTES = 3 << 20
 GOOD = (wire.NOERROR, wire.NXDOMAIN)
@@ -77,7 +78,7 @@ class Forwarder:
         self._deadlines: list = []  # heap of (deadline, seq, key, try number)
         self._seq = itertools.count()
         self._lock = threading.Lock()
-        self._sel: selectors.BaseSelector | None = None
+        self._handlers: dict | None = None  # file descriptor -> what reads it
         self._socks: list[socket.socket] = []
         self._loop_thread = None  # ident of the thread reading the sockets, once one does
         self._tcp = ThreadPoolExecutor(2, thread_name_prefix="dns-tcp-retry")  # TC only: rare
@@ -111,7 +112,7 @@ class Forwarder:
             else:
                 full = False
                 p = self.pending[key] = _Pending(key, query, callback)
-                if self._sel is None:
+                if self._handlers is None:
                     self._open()
                     threading.Thread(target=self._loop, name="dns-forwarder",
                                      daemon=True).start()
@@ -130,29 +131,29 @@ class Forwarder:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def attach(self) -> selectors.BaseSelector:
-        """For the caller's own loop (the server's UDP loop): the selector holding the
-        forwarder's sockets, each registered with the method to call when it is readable
-        (`key.data(key.fileobj)`). That loop selects with `timeout()` and calls `expire()`."""
+    def attach(self) -> dict:
+        """For the caller's own loop (the server's UDP loop): {file descriptor: what to call
+        when it is readable} for the forwarder's sockets. That loop waits at most
+        `timeout()` and calls `expire()` after each wait."""
         with self._lock:
-            if self._sel is None:
+            if self._handlers is None:
                 self._open()
             self._loop_thread = threading.get_ident()
-        return self._sel
+        return dict(self._handlers)
 
     def _open(self) -> None:
-        """The selector and the sockets (under the lock)."""
-        sel = selectors.DefaultSelector()
-        for _ in range(SOCKETS):
+        """The sockets and what reads each (under the lock)."""
+        handlers = {}
+        for _ in range(1 << SOCKET_BITS):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.setblocking(False)
             s.bind(("0.0.0.0", 0))
-            sel.register(s, selectors.EVENT_READ, self._drain)
+            handlers[s.fileno()] = partial(self._read, s, s.fileno())
             self._socks.append(s)
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
-        sel.register(self._wake_r, selectors.EVENT_READ, self._woken)
-        self._sel = sel
+        handlers[self._wake_r.fileno()] = self._woken
+        self._handlers = handlers
 
     def _send(self, p: _Pending, now: float) -> None:
         """Send try number p.tries (under the lock): the next server, a fresh ID and socket."""
@@ -160,7 +161,7 @@ class Forwarder:
         server = servers[p.tries % len(servers)]
         left = len(servers) - p.tries
         wait = self.upstream.budget / len(servers) if left > 0 else 0
-        sock = random.choice(self._socks)
+        sock = self._socks[random.getrandbits(SOCKET_BITS)]
         fd = sock.fileno()
         qid = random.getrandbits(16)
         while not qid or (fd, qid) in self._by_ident:
@@ -182,38 +183,39 @@ class Forwarder:
     def _loop(self) -> None:
         """The forwarder's own loop, while no server loop has attached."""
         self._loop_thread = threading.get_ident()
+        handlers = self._handlers
+        poll = epoll(handlers).poll
         while True:
-            for key, _ in self._sel.select(self.timeout()):
-                key.data(key.fileobj)
+            for fd, _ in poll(self.timeout()):
+                handlers[fd]()
             self.expire()
 
-    def _woken(self, sock: socket.socket) -> None:
+    def _woken(self) -> None:
         try:
-            sock.recv(4096)
+            self._wake_r.recv(4096)
         except BlockingIOError:
             pass
 
-    def _drain(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                data, addr = sock.recvfrom(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # ICMP port unreachable from a closed server: its deadline ends it
-                continue
-            try:
-                self._received(sock, data, addr)
-            except Exception:
-                log.exception("handling an upstream answer from %s failed", addr[0])
+    def _read(self, sock: socket.socket, fd: int) -> None:
+        """One datagram: the poll reports the socket again while more wait (reading until
+        EAGAIN would cost an exception per answer)."""
+        try:
+            data, addr = sock.recvfrom(65535)
+        except OSError:  # EAGAIN, or ICMP port unreachable: the deadline ends that query
+            return
+        try:
+            self._received(fd, data, addr)
+        except Exception:
+            log.exception("handling an upstream answer from %s failed", addr[0])
 
-    def _received(self, sock, data: bytes, addr) -> None:
+    def _received(self, fd: int, data: bytes, addr) -> None:
         if len(data) < 12:
             return
-        ident = (sock.fileno(), int.from_bytes(data[:2], "big"))
+        ident = (fd, int.from_bytes(data[:2]))
         with self._lock:
             key = self._by_ident.get(ident)
             p = self.pending.get(key) if key else None
-            if p is None or p.ident != ident or tuple(addr[:2]) != p.sent_to:
+            if p is None or p.ident != ident or addr != p.sent_to:  # (ip, port)
                 self.stats["forward_unexpected"] += 1
                 return
         try:
@@ -293,3 +295,11 @@ class Forwarder:
                 callback(answer)
             except Exception:
                 log.exception("answering a forwarded question failed")
+
+
+def epoll(handlers: dict) -> select.epoll:
+    """An epoll set waiting for input on every file descriptor of `handlers`."""
+    ep = select.epoll()
+    for fd in handlers:
+        ep.register(fd, select.EPOLLIN)
+    return ep

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import logging
 import queue
-import selectors
 import socket
 import struct
 import sys
@@ -32,7 +31,7 @@ import dns.opcode
 import dns.rcode
 from devnet.dns import wire as dnswire
 from devnet.dns.cache import LRU
-from devnet.dns.forwarder import Forwarder
+from devnet.dns.forwarder import Forwarder, epoll
 from devnet.dns.policy import RecursionPolicy
 from devnet.dns.tcp import IP_FREEBIND, tcp_server
 from devnet.dns.upstream import Upstream
@@ -364,19 +363,15 @@ class Server:
         for i in range(self.workers):
             threading.Thread(target=self._zone_lane, args=(sock,), name=f"dns-zone-{i}",
                              daemon=True).start()
-        # One selector: the clients' socket (data None) and the forwarder's sockets (data:
-        # what reads them), so upstream answers are handled here too, without a thread switch.
-        sel = self.forwarder.attach()
-        sel.register(sock, selectors.EVENT_READ)
-        select, timeout, expire = sel.select, self.forwarder.timeout, self.forwarder.expire
-        batch = self._udp_batch(sock)
+        # One poll: the clients' socket and the forwarder's sockets, so upstream answers are
+        # handled here too, without a thread switch.
+        handlers = self.forwarder.attach()
+        handlers[sock.fileno()] = self._udp_batch(sock)
+        poll, timeout, expire = epoll(handlers).poll, self.forwarder.timeout, self.forwarder.expire
         while True:
             try:
-                for key, _ in select(timeout()):
-                    if key.data is None:
-                        batch()
-                    else:
-                        key.data(key.fileobj)
+                for fd, _ in poll(timeout()):
+                    handlers[fd]()
                 expire()
             except Exception:  # never stop serving
                 log.exception("the UDP loop failed; going on")
