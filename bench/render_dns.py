@@ -109,9 +109,48 @@ def render(r: dict) -> str:
         f"queries) took devnet's RSS from {mem['rss_before_mb']} MB to {mem['rss_after_mb']} MB"
         f" (peak {mem['peak_rss_mb']} MB); {r['devnet_rss_mb_with_50_containers']} MB with "
         "the 50 containers before.",
-        "Targets: mix ≥ 0.9× dnsmasq, p99 ≤ 0.5 ms at 1,000 qps, container names p99 ≤ 1 ms "
-        "with forwards hanging, start → resolvable p99 ≤ 20 ms, RSS ≤ 60 MB.",
+        "",
+        *verdict(r),
     ])
+
+
+def verdict(r: dict) -> list[str]:
+    """Each target of issue 13 against its figure, and why a missed one is missed."""
+    m, start = r["mix"], r["start_to_resolvable"]
+    ratio = m["flat_out"]["qps_ratio_devnet_to_dnsmasq"]
+    p99 = m["at_1000_qps"]["devnet"]["p99_ms"]["median"]
+    p99_ref = m["at_1000_qps"]["dnsmasq"]["p99_ms"]["median"]
+    zone = m.get("at_1000_qps_without_forwarded", {}).get("devnet", {}).get("p99_ms", {})
+    lanes = r["lanes"]["container_names_at_1000_qps"]["p99_ms"]
+    first = start.get("from_the_start_event", start["from_the_call"])["p99_ms"]
+    rss = r["memory"]["peak_rss_mb"]
+
+    def row(target, figure, met, why=""):
+        return f"| {target} | {figure} | {'met' if met else 'missed'}{why} |"
+
+    return [
+        "| target | measured | |",
+        "|---|---:|---|",
+        row("realistic mix ≥ 0.9× dnsmasq", f"{ratio}×", ratio >= 0.9,
+            f": {m['flat_out_without_forwarded']['qps_ratio_devnet_to_dnsmasq']}× without "
+            "forwarded names; each forwarded name costs devnet four socket calls plus its "
+            "Python (no parse, one thread), dnsmasq the same calls in C"
+            if ratio < 0.9 else ""),
+        row("mix p99 ≤ 0.5 ms at 1,000 qps", f"{p99} ms", p99 <= 0.5,
+            f": dnsmasq's is {p99_ref} ms in the same runs, so this machine's scheduling "
+            "(other jobs on both cores) sets the tail"
+            + (f"; without forwarded names devnet's is {zone['median']} ms" if zone else "")
+            if p99 > 0.5 else ""),
+        row("container names p99 ≤ 1 ms with forwards hanging", f"{lanes} ms", lanes <= 1,
+            ": one run, neither repeated nor interleaved, on the busy machine"
+            + (f"; with nothing hanging, the mix without forwarded names had a p99 of "
+               f"{zone['median']} ms in the same bench" if zone else "")
+            if lanes > 1 else ""),
+        row("start → resolvable p99 ≤ 20 ms (from the start)", f"{first} ms", first <= 20,
+            ": the registrar inspects each container over Docker's API, on the same busy "
+            "core as the answers" if first > 20 else ""),
+        row("RSS ≤ 60 MB under the memory test", f"{rss} MB (peak)", rss <= 60),
+    ]
 
 
 def main() -> int:
