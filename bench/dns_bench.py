@@ -35,8 +35,8 @@ sys.path.insert(0, str(ROOT))
 from bench import dns_load as load  # noqa: E402
 from bench.common import INSTANCE, invoke, pct, write_results  # noqa: E402
 from devnet import config, procs  # noqa: E402
-from devnet.providers.sim import SimProvider  # noqa: E402
-from devnet.providers.sim_network import TEST_ZONE, UPSTREAM_DNS  # noqa: E402
+from devnet.providers.sim.network import TEST_ZONE, UPSTREAM_DNS  # noqa: E402
+from devnet.providers.sim.provider import SimProvider  # noqa: E402
 
 DNS, REF_PORT = "172.17.42.1", 5353
 CONTAINERS, IMAGES, ALIASES = 50, 10, 20

@@ -28,8 +28,8 @@ from bench.common import INSTANCE, invoke, pct, write_results  # noqa: E402
 from devnet import config  # noqa: E402
 from devnet.core import Devnet  # noqa: E402
 from devnet.host import linux_firewall  # noqa: E402
+from devnet.host.probe import devnet_probes  # noqa: E402
 from devnet.vpn import fix  # noqa: E402
-from devnet.vpn.probe import devnet_probes  # noqa: E402
 
 UFW = ROOT / "tests/unit/fixtures/real-world/ufw-default-deny-limit.rules"
 FILLER = 2000

@@ -35,7 +35,7 @@ sys.path.insert(0, str(ROOT))
 from bench.common import INSTANCE, invoke, write_results  # noqa: E402
 from devnet import config  # noqa: E402
 from devnet.host.resolver import first_nameserver, without_devnet  # noqa: E402
-from devnet.providers.sim import SimProvider  # noqa: E402
+from devnet.providers.sim.provider import SimProvider  # noqa: E402
 
 NAME = "www.example.test"
 

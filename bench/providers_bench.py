@@ -35,7 +35,7 @@ from bench.dns_bench import (  # noqa: E402
 )
 from devnet import config, procs, python_image  # noqa: E402
 from devnet.dns import container  # noqa: E402
-from devnet.providers.sim import SimProvider  # noqa: E402
+from devnet.providers.sim.provider import SimProvider  # noqa: E402
 
 RUNTIMES = {"process": {}, "container": {"INVOKE_DEVNET_DNS_RUNTIME": "container",
                                          "INVOKE_DEVNET_DNS_IMAGE": python_image.TAG}}

@@ -24,7 +24,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import INSTANCE, invoke, pct, write_results  # noqa: E402
 from devnet import config  # noqa: E402
-from devnet.providers.sim import SimProvider  # noqa: E402
+from devnet.providers.sim.provider import SimProvider  # noqa: E402
 
 PROBE = r"""
 import socket, struct, sys, time, random

@@ -1,4 +1,5 @@
-"""Typed, validated settings, read from Invoke's config tree (`devnet:` in invoke.yaml).
+"""Typed, validated settings, read from Invoke's config tree (`devnet:`: the defaults of
+devnet/defaults.py and the provider registry, then invoke.yaml, ~/.invoke.yaml, INVOKE_DEVNET_*).
 
 Validation runs before any step changes anything: a bad CIDR, overlapping subnets or a VM
 address outside the host-only network is reported in full, with the setting to fix.
@@ -6,6 +7,7 @@ address outside the host-only network is reported in full, with the setting to f
 
 from __future__ import annotations
 
+import copy
 import hashlib
 import ipaddress
 import os
@@ -13,30 +15,38 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devnet import providers
+from devnet.defaults import DEVNET
+from devnet.dns.names import valid_name
 from devnet.errors import ConfigError
 
-PROVIDERS = ("auto", "sim", "local", "vagrant", "boot2docker", "docker-machine", "colima", "qemu",
-             "guest")  # guest: devnet inside the VM, run by the VM's own provisioning
-# Each provider's own settings (devnet.<provider>.*) and their defaults; names end up in
-# command lines (vagrant's machine, colima's profile), so they are checked like names.
-OPTIONS = {
-    "vagrant": {"machine": "default", "dir": ""},
-    "boot2docker": {"vm": "boot2docker-vm"},
-    "docker-machine": {"machine": "devnet", "driver": "virtualbox"},
-    "colima": {"profile": "devnet"},
-    "local": {"docker_host": "unix:///var/run/docker.sock", "docker_service": ""},
-    "qemu": {"accel": "auto", "memory_mb": "1536", "cpus": "2", "boot_timeout": "300",
-             "shutdown_timeout": "60", "image_cache": "/var/cache/devnet/images",
-             "runas": "auto"},
-}
+PROVIDERS = providers.NAMES  # the registry's, plus auto
 IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
 OPTION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
-# Values that are commands or paths or URLs, not names: checked for what they are instead.
-FREE_OPTIONS = {("vagrant", "dir"), ("local", "docker_host"), ("local", "docker_service"),
-                ("qemu", "image_cache")}
 INSTANCE_RE = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 IFACE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
 PROJECT_DIR = Path(__file__).resolve().parent.parent
+
+
+def defaults() -> dict:
+    """The whole `devnet:` tree of defaults, as Invoke's config gets it (tasks.py): the table in
+    devnet.defaults plus each provider's own settings from the registry. Every key is there, so
+    every setting can be overridden with INVOKE_DEVNET_* (Invoke maps only keys it knows)."""
+    tree = copy.deepcopy(DEVNET)
+    for name, options in providers.OPTIONS.items():
+        tree[name.replace("-", "_")] = dict(options)
+    return tree
+
+
+def with_defaults(given, table: dict = DEVNET) -> dict:
+    """`given` over `table`, section by section: a key not given takes its default."""
+    merged = copy.deepcopy(table)
+    for key, value in dict(given or {}).items():
+        if isinstance(table.get(key), dict) and hasattr(value, "items"):
+            merged[key] = with_defaults(value, table[key])
+        else:
+            merged[key] = value
+    return merged
 
 
 def default_instance(project_dir: Path = PROJECT_DIR) -> str:
@@ -71,13 +81,14 @@ class HostOnly:
 
 @dataclass(frozen=True)
 class Dns:
-    domain: str = "docker"
-    environment: str = "dev"
-    ttl: int = 30
-    upstream: tuple[str, ...] = ()  # empty: the VM's real resolvers (dns/vm_resolvers.py)
-    resolver: str = "auto"  # how the host is pointed at devnet's DNS
-    image: str = "python:3.11-slim"  # base of the DNS container, in VMs without Python
-    runtime: str = "auto"  # process | container | auto: the provider's own choice
+    domain: str = DEVNET["dns"]["domain"]
+    environment: str = DEVNET["dns"]["environment"]
+    ttl: int = DEVNET["dns"]["ttl"]
+    # empty: the VM's real resolvers (dns/vm_resolvers.py)
+    upstream: tuple[str, ...] = tuple(DEVNET["dns"]["upstream"])
+    resolver: str = DEVNET["dns"]["resolver"]  # how the host is pointed at devnet's DNS
+    image: str = DEVNET["dns"]["image"]  # base of the DNS container, in VMs without Python
+    runtime: str = DEVNET["dns"]["runtime"]  # process | container | auto: the provider's choice
 
 
 @dataclass(frozen=True)
@@ -87,10 +98,10 @@ class Settings:
     state_dir: Path
     hostonly: HostOnly
     docker_subnets: tuple[ipaddress.IPv4Network, ...]
-    bip: ipaddress.IPv4Interface = ipaddress.ip_interface("172.17.42.1/16")
+    bip: ipaddress.IPv4Interface = ipaddress.ip_interface(DEVNET["docker"]["bip"])
     dns: Dns = Dns()
-    start_timeout: float = 30.0
-    watch: bool = True  # `up` also starts net.watch in the background
+    start_timeout: float = float(DEVNET["start_timeout"])
+    watch: bool = DEVNET["watch"]  # `up` also starts net.watch in the background
     options: dict = field(default_factory=dict, compare=False)  # per provider, with defaults
     chosen_because: str = ""  # provider=auto: why this provider
     raw: dict = field(default_factory=dict, compare=False)  # as given: for child processes
@@ -148,26 +159,27 @@ def _address(value, setting: str, problems: list[str]):
 
 def load(tree) -> Settings:
     """Build Settings from the `devnet` config mapping; raise ConfigError listing every problem."""
-    tree = dict(tree or {})
+    given = dict(tree or {})
+    tree = with_defaults(given)
     problems: list[str] = []
-    provider = str(tree.get("provider") or "sim")
+    provider = str(tree["provider"] or DEVNET["provider"])
     if provider not in PROVIDERS:
         problems.append(f"devnet.provider: {provider!r} is not one of {', '.join(PROVIDERS)}")
-    instance = str(tree.get("instance") or default_instance())
+    instance = str(tree["instance"] or default_instance())
     if not INSTANCE_RE.match(instance):
         problems.append(
             f"devnet.instance: {instance!r} must be 2-8 lower-case letters or digits, "
             "starting with a letter (it prefixes interface names, which Linux caps at 15)"
         )
-    state_dir = Path(str(tree.get("state_dir") or default_state_dir(instance)))
+    state_dir = Path(str(tree["state_dir"] or default_state_dir(instance)))
     if not state_dir.is_absolute():
         problems.append(f"devnet.state_dir: {state_dir} must be an absolute path")
 
-    ho = dict(tree.get("hostonly") or {})
-    net = _network(ho.get("network", "172.16.0.0/16"), "devnet.hostonly.network", problems)
-    host_ip = _address(ho.get("host_ip", "172.16.0.1"), "devnet.hostonly.host_ip", problems)
-    vm_ip = _address(ho.get("vm_ip", "172.16.0.11"), "devnet.hostonly.vm_ip", problems)
-    vm_iface = str(ho.get("vm_iface", "eth1"))
+    ho = with_defaults(tree["hostonly"], DEVNET["hostonly"])
+    net = _network(ho["network"], "devnet.hostonly.network", problems)
+    host_ip = _address(ho["host_ip"], "devnet.hostonly.host_ip", problems)
+    vm_ip = _address(ho["vm_ip"], "devnet.hostonly.vm_ip", problems)
+    vm_iface = str(ho["vm_iface"])
     if not IFACE_RE.match(vm_iface):
         problems.append(f"devnet.hostonly.vm_iface: {vm_iface!r} is not an interface name")
     if net and host_ip and vm_ip:
@@ -179,8 +191,8 @@ def load(tree) -> Settings:
         if host_ip == vm_ip:
             problems.append(f"devnet.hostonly: host_ip and vm_ip are both {vm_ip}")
 
-    docker = dict(tree.get("docker") or {})
-    raw_subnets = docker.get("subnets", ["172.17.0.0/16"])
+    docker = with_defaults(tree["docker"], DEVNET["docker"])
+    raw_subnets = docker["subnets"]
     if isinstance(raw_subnets, str):
         raw_subnets = [raw_subnets]
     subnets = []
@@ -196,16 +208,16 @@ def load(tree) -> Settings:
 
     bip = None
     try:
-        bip = ipaddress.ip_interface(str(docker.get("bip", "172.17.42.1/16")))
+        bip = ipaddress.ip_interface(str(docker["bip"]))
     except ValueError:
         problems.append(f"devnet.docker.bip: {docker.get('bip')!r} is not address/prefix")
     if bip and subnets and not any(bip.network.subnet_of(s) for s in subnets if s.version == 4):
         problems.append(f"devnet.docker.bip: {bip} is not inside devnet.docker.subnets, "
                         "so the host would have no route to the bridge (and the DNS on it)")
-    dns_settings = _dns(dict(tree.get("dns") or {}), problems)
+    dns_settings = _dns(with_defaults(tree["dns"], DEVNET["dns"]), problems)
 
-    options = _options(tree, problems)
-    timeout = tree.get("start_timeout", 30)
+    options = _options(given, problems)
+    timeout = tree["start_timeout"]
     try:
         timeout = float(timeout)
     except (TypeError, ValueError):
@@ -224,24 +236,27 @@ def load(tree) -> Settings:
         bip=bip,
         dns=dns_settings,
         start_timeout=timeout,
-        watch=bool(tree.get("watch", True)),
+        watch=bool(tree["watch"]),
         options=options,
-        raw=_plain(tree),
+        raw=_plain(given),
     )
 
 
 def _options(tree, problems: list[str]) -> dict:
-    """devnet.<provider>.* merged over OPTIONS' defaults; names must be safe to pass to a CLI."""
+    """devnet.<provider>.* merged over the registry's defaults (providers.OPTIONS); names must
+    be safe to pass to a CLI."""
     options = {}
-    for provider, defaults in OPTIONS.items():
-        given = dict(tree.get(provider.replace("-", "_")) or tree.get(provider) or {})
+    for provider, defaults in providers.OPTIONS.items():
+        # either spelling; `docker-machine` (only ever written by a person) wins
+        given = {**dict(tree.get(provider.replace("-", "_")) or {}),
+                 **dict(tree.get(provider) or {})}
         for key in given.keys() - defaults.keys():
             problems.append(f"devnet.{provider}.{key}: unknown setting (known: "
                             f"{', '.join(defaults)})")
         merged = {k: str(given.get(k, v) if given.get(k) is not None else v)
                   for k, v in defaults.items()}
         for key, value in merged.items():
-            if (provider, key) in FREE_OPTIONS:
+            if (provider, key) in providers.FREE_OPTIONS:
                 if "\n" in value or "\0" in value:
                     problems.append(f"devnet.{provider}.{key}: must be one line")
             elif not OPTION_NAME_RE.match(value):
@@ -264,15 +279,13 @@ def _plain(tree) -> dict:
 
 
 def _dns(tree: dict, problems: list[str]) -> Dns:
-    from devnet.dns.names import valid_name
-
-    domain = str(tree.get("domain", "docker")).lower().strip(".")
-    env = str(tree.get("environment", "dev")).lower()
+    domain = str(tree["domain"]).lower().strip(".")
+    env = str(tree["environment"]).lower()
     if not valid_name(domain):
         problems.append(f"devnet.dns.domain: {domain!r} is not a usable DNS domain")
     if not valid_name(env) or "." in env:
         problems.append(f"devnet.dns.environment: {env!r} must be one DNS label")
-    ttl = tree.get("ttl", 30)
+    ttl = tree["ttl"]
     if not isinstance(ttl, int) or not 0 <= ttl <= 86400:
         problems.append(f"devnet.dns.ttl: {ttl!r} must be whole seconds, 0 to 86400")
     upstream = tree.get("upstream") or []
@@ -285,17 +298,17 @@ def _dns(tree: dict, problems: list[str]) -> Dns:
                 raise ValueError
         except ValueError:
             problems.append(f"devnet.dns.upstream: {spec!r} is not ip or ip:port")
-    resolver = str(tree.get("resolver", "auto"))
+    resolver = str(tree["resolver"])
     if resolver not in ("auto", "resolvconf", "resolved", "resolverdir"):
         problems.append(f"devnet.dns.resolver: {resolver!r} is not auto, resolvconf, resolved "
                         "or resolverdir")
-    image = str(tree.get("image", "python:3.11-slim"))
+    image = str(tree["image"])
     if not IMAGE_RE.match(image):
         problems.append(f"devnet.dns.image: {image!r} is not an image reference")
-    runtime = str(tree.get("runtime", "auto"))
+    runtime = str(tree["runtime"])
     if runtime not in ("auto", "process", "container"):
         problems.append(f"devnet.dns.runtime: {runtime!r} is not auto, process or container")
-    return Dns(domain, env, ttl if isinstance(ttl, int) else 30, tuple(map(str, upstream)),
+    return Dns(domain, env, ttl if isinstance(ttl, int) else Dns.ttl, tuple(map(str, upstream)),
                resolver, image, runtime)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 import paramiko
@@ -12,12 +13,17 @@ from devnet.config import Settings
 from devnet.errors import DevnetError
 from devnet.files import write_atomic_argv
 from devnet.host import os_adapter
+from devnet.host.sudo import as_root_unattended
 from devnet.journal import Journal
-from devnet.providers.ssh_target import HostKeyChanged
+from devnet.providers.cli.ssh_target import HostKeyChanged
 from devnet.system import REMOTE_TIMEOUT, cmd
 
 
 class Devnet:
+    """Settings, provider, journal and the connections to host and VM. Whoever makes one owns
+    it: `with Devnet(settings) as dn:` (or the tasks' @devnet_task) closes the VM connection
+    it opened, at the end, whatever happened."""
+
     def __init__(self, settings: Settings, echo=print):
         self.provider = providers.get(settings)
         self.settings = self.provider.settings  # provider=auto: the chosen one
@@ -48,9 +54,7 @@ class Devnet:
     def vm_run(self, *argv, warn: bool = False):
         """Run one command in the VM over SSH, as root (sudo -n for a non-root login)."""
         conn = self.vm()
-        line = cmd(*argv)
-        if getattr(conn, "user", "root") != "root":
-            line = "sudo -n " + line
+        line = as_root_unattended(getattr(conn, "user", "root"), cmd(*argv))
         try:
             return conn.run(line, hide=True, warn=warn, in_stream=False, timeout=REMOTE_TIMEOUT)
         except CommandTimedOut as err:
@@ -81,6 +85,27 @@ class Devnet:
         """A file's text in the VM, or None when it does not exist."""
         out = self.vm_run("cat", path, warn=True)
         return out.stdout if out.ok else None
+
+    def __enter__(self) -> Devnet:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    @contextlib.contextmanager
+    def session(self):
+        """A scope (one round of net.watch) whose end closes the VM connection opened inside it;
+        one that was open before stays open for whoever opened it."""
+        opened_before = self._conn is not None
+        try:
+            yield self
+        finally:
+            if not opened_before:
+                self.close()
+
+    def vm_going_away(self) -> None:
+        """The VM is about to stop: drop the connection to it (the next vm() reconnects)."""
+        self.close()
 
     def close(self) -> None:
         if self._conn is not None:

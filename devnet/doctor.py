@@ -8,10 +8,16 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
 from devnet.errors import DevnetError
-from devnet.net import check_overlaps
+from devnet.steps.net import check_overlaps
 from devnet.system import cmd
+from devnet.vpn.fix import firewall_problems
 
 CAUSES = ("no VPN rule blocks", "no subnet overlap")
+
+
+class HopFailed(Exception):
+    """A hop's check found the hop broken; its text is what the table shows. (Not an
+    AssertionError: a real bug in a check stays a traceback, not a FAIL line.)"""
 
 
 @dataclass
@@ -80,7 +86,6 @@ class Doctor:
                             hop.fix = cfix
                             break
             break
-        self.dn.close()
         return [done.get(n) or Hop(n, "not checked", "an earlier hop failed") for n, _, _ in plan]
 
     @staticmethod
@@ -88,7 +93,7 @@ class Doctor:
         try:
             detail = check()
             return Hop(name, "skip" if detail.startswith("skipped") else "ok", detail)
-        except (DevnetError, OSError, AssertionError) as err:
+        except (DevnetError, OSError, HopFailed) as err:
             text = err.what if isinstance(err, DevnetError) else str(err)
             return Hop(name, "FAIL", text.splitlines()[0], fix)
 
@@ -106,13 +111,13 @@ class Doctor:
 
     def vm(self) -> str:
         if not self.dn.provider.running():
-            raise AssertionError("the VM (or its sshd, dockerd) is not running")
+            raise HopFailed("the VM (or its sshd, dockerd) is not running")
         return f"{self.dn.provider.name} VM up, SSH and Docker answer"
 
     def hostonly(self) -> str:
         ip = self.dn.gateway
         if self.dn.host.run(cmd("ping", "-c1", "-W1", ip), hide=True, warn=True).failed:
-            raise AssertionError(f"{ip} does not answer ping from the host")
+            raise HopFailed(f"{ip} does not answer ping from the host")
         return f"{ip} answers ping"
 
     def route(self) -> str:
@@ -121,7 +126,7 @@ class Doctor:
             chosen = self.dn.os.route_get(self.dn.host, probe)
             if chosen.get("gateway") != self.dn.gateway:
                 via = chosen.get("gateway") or chosen.get("dev")
-                raise AssertionError(f"{probe} goes via {via}, not {self.dn.gateway}")
+                raise HopFailed(f"{probe} goes via {via}, not {self.dn.gateway}")
         return f"{', '.join(map(str, self.s.docker_subnets))} via {self.dn.gateway}"
 
     def tcp(self) -> str:
@@ -130,14 +135,14 @@ class Doctor:
         if not c or not c["port"]:
             return "skipped: no running container exposes a TCP port"
         if not self._host("sh", "-c", f"nc -z -w2 {c['ip']} {c['port']} && echo open"):
-            raise AssertionError(f"{c['name']} ({c['ip']}:{c['port']}) does not answer TCP")
+            raise HopFailed(f"{c['name']} ({c['ip']}:{c['port']}) does not answer TCP")
         return f"{c['name']} {c['ip']}:{c['port']} answers"
 
     def dns(self) -> str:
         name = f"ns.{self.s.dns.domain}"
         got = self._host("dig", "+short", "+time=1", "+tries=2", f"@{self.s.dns_ip}", name)
         if got != self.s.dns_ip:
-            raise AssertionError(f"no answer from {self.s.dns_ip}:53 for {name}")
+            raise HopFailed(f"no answer from {self.s.dns_ip}:53 for {name}")
         return f"{self.s.dns_ip}:53 answers"
 
     def record(self) -> str:
@@ -147,23 +152,21 @@ class Doctor:
         name = f"{c['name']}.{self.s.dns.domain}".lower()
         got = self._host("dig", "+short", "+time=1", "+tries=2", f"@{self.s.dns_ip}", name)
         if c["ip"] not in got.split():
-            raise AssertionError(f"{name} has no record of {c['ip']}")
+            raise HopFailed(f"{name} has no record of {c['ip']}")
         return f"{name} -> {c['ip']}"
 
     def resolver(self) -> str:
         name = f"ns.{self.s.dns.domain}"
         got = self._host("getent", "hosts", name)
         if self.s.dns_ip not in got:
-            raise AssertionError(f"the host's resolver does not answer {name} with "
-                                 f"{self.s.dns_ip}")
+            raise HopFailed(f"the host's resolver does not answer {name} with "
+                            f"{self.s.dns_ip}")
         return f"getent hosts {name} -> {self.s.dns_ip}"
 
     def firewall(self) -> str:
-        from devnet.vpn.fix import firewall_problems
-
         problems = [p for p in firewall_problems(self.dn) if p.kind != "unexplained"]
         if problems:
-            raise AssertionError(problems[0].text)
+            raise HopFailed(problems[0].text)
         return "no firewall rule drops devnet's traffic"
 
     def overlap(self) -> str:

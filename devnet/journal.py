@@ -14,6 +14,8 @@ import os
 import time
 from pathlib import Path
 
+from devnet.errors import DevnetError
+
 
 class Journal:
     def __init__(self, path: Path):
@@ -25,8 +27,6 @@ class Journal:
         except FileNotFoundError:
             return []
         except json.JSONDecodeError as err:
-            from devnet.errors import DevnetError
-
             raise DevnetError(
                 f"the journal {self.path} is not valid JSON ({err})",
                 "look at it by hand; each entry names a step and what it changed",

@@ -3,18 +3,11 @@
 from __future__ import annotations
 
 from devnet import providers, steps
-from devnet.daemon import DockerConfigure
-from devnet.dns.control import DnsStart
-from devnet.host.resolver import DnsResolver
-from devnet.net import NetRoute, check_overlaps
 from devnet.providers.base import Piece
-from devnet.vm import VmForward, VmHostOnly, VmInit, VmUp
-from devnet.vpn.fix import VpnFix
-from devnet.vpn.watch import NetNetwork, NetWatch
+from devnet.steps.net import check_overlaps
 
-# The walk-through's order; the route comes before the DNS so dns.start can prove the host
-# gets answers from the bridge IP.
-UP = (VmInit, VmUp, VmHostOnly, VmForward, NetRoute, DockerConfigure, DnsStart, DnsResolver)
+# The walk-through's order, from each step's up_order (devnet.steps registers every step).
+UP = steps.UP
 
 
 def preflight(dn) -> None:
@@ -31,8 +24,8 @@ def up(dn, dry_run: bool = False):
         noted = providers.chosen_file(dn.settings)
         noted.parent.mkdir(parents=True, exist_ok=True)
         noted.write_text(dn.settings.provider + "\n")
-    wanted = [*UP, NetWatch] if dn.settings.watch else UP
-    return steps.run([S(dn) for S in wanted], dry_run=dry_run, echo=dn.echo)
+    return steps.run([S(dn) for S in steps.up_steps(dn.settings)], dry_run=dry_run,
+                     echo=dn.echo)
 
 
 def provision(dn, dry_run: bool = False):
@@ -42,15 +35,15 @@ def provision(dn, dry_run: bool = False):
 
 
 def down(dn, dry_run: bool = False):
-    undoers = {S.name: S(dn) for S in (*UP, VpnFix, NetWatch, NetNetwork)}
+    undoers = steps.undoers(dn)
     try:
-        # net.watch first, whatever the journal's order: a watcher still running would put
-        # back the routes and rules down is taking away (and journal them anew)
-        first = steps.undo(dn, undoers, dry_run=dry_run, echo=dn.echo, only=NetWatch.name) \
-            if dn.journal.has_step(NetWatch.name) and not dry_run else []
+        # undo_first steps (net.watch) before the rest, whatever the journal's order: a
+        # watcher still running would put back the routes and rules down is taking away
+        first = [] if dry_run else [
+            o for name, step in undoers.items() if step.undo_first and dn.journal.has_step(name)
+            for o in steps.undo(dn, undoers, dry_run=dry_run, echo=dn.echo, only=name)]
         return first + steps.undo(dn, undoers, dry_run=dry_run, echo=dn.echo)
     finally:
-        dn.close()
         if not dry_run and not dn.journal.entries():
             providers.chosen_file(dn.settings).unlink(missing_ok=True)
 
@@ -66,5 +59,4 @@ def status(dn) -> list[Piece]:
             pieces.append(Piece(S.name, bool(done), done or "not done"))
         except Exception as err:  # status reports, it never stops at a broken piece
             pieces.append(Piece(S.name, False, str(err).splitlines()[0]))
-    dn.close()
     return pieces

@@ -11,14 +11,16 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from devnet.defaults import DNS
+
 ALIAS_LABEL = "devnet.dns.aliases"
 LABEL_RE = re.compile(r"^[a-z0-9_]([a-z0-9_-]{0,61}[a-z0-9_])?$")
 
 
 @dataclass(frozen=True)
 class Naming:
-    domain: str = "docker"
-    environment: str = "dev"
+    domain: str = DNS["domain"]
+    environment: str = DNS["environment"]
 
 
 @dataclass

@@ -8,6 +8,7 @@
 from __future__ import annotations
 
 import argparse
+import ipaddress
 import json
 import logging
 import os
@@ -17,6 +18,7 @@ import threading
 import time
 from pathlib import Path
 
+from devnet.defaults import DEVNET, DNS, VM_DOCKER_SOCKET
 from devnet.dns.names import Naming
 from devnet.dns.policy import RecursionPolicy
 from devnet.dns.registrar import Registrar
@@ -28,16 +30,17 @@ from devnet.dns.zone import Zone
 
 def parse(argv) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="devnet.dns.service", description=__doc__.split("\n")[0])
-    p.add_argument("--listen", default="172.17.42.1:53", help="address:port, UDP and TCP")
-    p.add_argument("--domain", default="docker")
-    p.add_argument("--env", default="dev", help="the <environment> label of names")
-    p.add_argument("--ttl", type=int, default=30)
+    bridge_ip = ipaddress.ip_interface(DEVNET["docker"]["bip"]).ip
+    p.add_argument("--listen", default=f"{bridge_ip}:53", help="address:port, UDP and TCP")
+    p.add_argument("--domain", default=DNS["domain"])
+    p.add_argument("--env", default=DNS["environment"], help="the <environment> label of names")
+    p.add_argument("--ttl", type=int, default=DNS["ttl"])
     p.add_argument("--upstream", action="append", default=[],
                    help="ip[:port] to forward other names to (default: the VM's real resolvers)")
     p.add_argument("--allow", action="append", default=[],
                    help="networks whose clients may recurse (others: zone answers only)")
     p.add_argument("--reverse", action="append", default=[], help="subnets to answer PTR for")
-    p.add_argument("--docker", default="unix:///var/run/docker.sock")
+    p.add_argument("--docker", default=VM_DOCKER_SOCKET)
     p.add_argument("--status", default="/run/devnet-dns/status.json")
     return p.parse_args(argv)
 

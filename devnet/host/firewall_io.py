@@ -4,8 +4,8 @@ None; unreadable: an error, never "nothing blocks"), and devnet's probes run on 
 from __future__ import annotations
 
 from devnet.errors import DevnetError
+from devnet.host import probe
 from devnet.host.sudo import run_as_root
-from devnet.vpn import probe
 
 
 def read_listing(c, line: str) -> str | None:

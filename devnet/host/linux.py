@@ -17,11 +17,16 @@ from devnet.host.linux_firewall import (  # noqa: F401  (part of this adapter's 
 from devnet.host.linux_policy import (  # noqa: F401  (policy routing: ip rule + tables)
     add_policy_rule,
     all_routes,
+    choose,
     delete_policy_rule,
+    describe_rule,
+    free_priority_below,
     kernel_route,
     rules,
+    same,
 )
 from devnet.host.linux_policy import ip_json as _json
+from devnet.host.routes import conflicts, describe, destination  # noqa: F401  (interface)
 from devnet.host.sudo import run_as_root
 from devnet.resolv_conf import nameservers  # noqa: F401  (part of this adapter's interface)
 from devnet.system import cmd
@@ -39,46 +44,10 @@ def routes(c) -> list[dict]:
     return _json(c, "ip", "-j", "route", "show", "table", "main")
 
 
-def destination(route: dict) -> ipaddress.IPv4Network | None:
-    dst = route.get("dst", "")
-    if dst == "default":
-        return ipaddress.ip_network("0.0.0.0/0")
-    try:
-        return ipaddress.ip_network(dst, strict=False)
-    except ValueError:
-        return None
-
-
 def route_to(c, dst) -> dict | None:
     """The route whose destination is exactly `dst`, if any."""
     net = ipaddress.ip_network(str(dst))
     return next((r for r in routes(c) if destination(r) == net), None)
-
-
-def conflicts(table: list[dict], subnet, allowed=()) -> list[dict]:
-    """Routes (not default, not in `allowed`) whose destination overlaps `subnet`. A full
-    tunnel's 0.0.0.0/1 + 128.0.0.0/1 pair is a default route in two halves: no conflict."""
-    subnet = ipaddress.ip_network(str(subnet))
-    allowed = {ipaddress.ip_network(str(a)) for a in allowed}
-    found = []
-    for r in table:
-        dst = destination(r)
-        if dst is None or dst.prefixlen <= 1 or dst in allowed:
-            continue
-        if dst.overlaps(subnet):
-            found.append(r)
-    return found
-
-
-def describe(route: dict) -> str:
-    parts = [route.get("dst", "?")]
-    if route.get("gateway"):
-        parts.append(f"via {route['gateway']}")
-    if route.get("dev"):
-        parts.append(f"dev {route['dev']}")
-    if route.get("table") not in (None, "main"):
-        parts.append(f"table {route['table']}")  # a VPN's own table (policy routing)
-    return " ".join(parts)
 
 
 def add_route(c, dst, via) -> None:

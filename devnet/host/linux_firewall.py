@@ -16,10 +16,12 @@ Every command, reads included, needs root; iptables always waits for the xtables
 from __future__ import annotations
 
 from devnet.errors import DevnetError
+from devnet.host import firewall_blame as blame
+from devnet.host import firewall_exception as exception
+from devnet.host import firewall_rules as firewall
 from devnet.host.firewall_io import read_listing, run_probes, unexplained
 from devnet.host.sudo import run_as_root
 from devnet.system import cmd
-from devnet.vpn import blame, exception, firewall
 
 
 def iptables_rules(c) -> list | None:

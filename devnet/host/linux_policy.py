@@ -19,6 +19,7 @@ import ipaddress
 import json
 
 from devnet.errors import DevnetError
+from devnet.host.routes import table_of
 from devnet.host.sudo import run_as_root
 from devnet.system import cmd
 
@@ -76,10 +77,6 @@ def _matches(rule: dict, dst, src, mark: int) -> bool:
         ok = ok and (mark & mask) == int(rule["fwmark"], 16)
     ok = ok and rule.get("iif", "lo") == "lo" and "oif" not in rule
     return ok != ("not" in rule)
-
-
-def table_of(route: dict) -> str:
-    return route.get("table", "main")
 
 
 def lookup(routes: list[dict], table: str, dst) -> dict | None:

@@ -13,13 +13,13 @@ from __future__ import annotations
 import ipaddress
 import re
 
-from devnet.host.linux import conflicts, describe, destination  # noqa: F401  (same shape)
 from devnet.host.macos_firewall import (  # noqa: F401  (part of this adapter's interface)
     add_exception,
     describe_exception,
     firewall_problems,
     remove_exception,
 )
+from devnet.host.routes import conflicts, describe, destination  # noqa: F401  (interface)
 from devnet.host.sudo import run_as_root
 from devnet.system import cmd
 

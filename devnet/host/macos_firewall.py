@@ -17,11 +17,12 @@ from __future__ import annotations
 import re
 
 from devnet.errors import DevnetError
+from devnet.host import firewall_blame as blame
+from devnet.host import firewall_exception as exception
 from devnet.host.firewall_io import read_listing, run_probes, unexplained
+from devnet.host.macos_firewall_rules import parse_ipfw, parse_pf
 from devnet.host.sudo import run_as_root
 from devnet.system import cmd
-from devnet.vpn import blame, exception
-from devnet.vpn.firewall_macos import parse_ipfw, parse_pf
 
 DEVNET_SET = 30
 

@@ -21,7 +21,13 @@ from __future__ import annotations
 
 import sys
 
-from devnet.host.resolver import DnsResolver, first_nameserver, with_devnet_first, without_devnet
+from devnet.host.resolver import (
+    first_nameserver,
+    read_file,
+    with_devnet_first,
+    without_devnet,
+    write_file,
+)
 from devnet.system import cmd
 
 STEP = "dns.resolver"
@@ -72,12 +78,11 @@ def taken_out(text: str, ip: str, domain: str) -> str:
 
 
 def _read(dn) -> str:
-    return DnsResolver(dn).read() or ""
+    return read_file(dn.host, dn.provider.resolv_conf) or ""
 
 
 def _write(dn, text: str) -> None:
-    resolver = DnsResolver(dn)  # one writer: atomic, refuses a symlink with the reason
-    resolver.write(resolver.resolv_conf, text)
+    write_file(dn.host, dn.provider.resolv_conf, text)  # the one writer: atomic, no symlink
 
 
 def still_out(dn, text: str) -> str | None:

@@ -33,3 +33,10 @@ def run_as_root(c, line: str, **kwargs):
     if is_root(c):
         return c.run(line, **kwargs)
     return c.run(f"sudo {line}", in_stream=False, **kwargs)
+
+
+def as_root_unattended(user: str | None, line: str) -> str:
+    """`line` as root for a login known by name, with no terminal to ask a password on (a
+    VM's CLI login such as vagrant or docker, dockerd's service command): `sudo -n`, which
+    fails instead of prompting, for anyone but root."""
+    return line if user == "root" else "sudo -n " + line

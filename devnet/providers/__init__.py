@@ -4,22 +4,44 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
-from devnet.config import Settings
+from invoke import Context
+
 from devnet.errors import DevnetError
-from devnet.providers.base import Provider
+
+if TYPE_CHECKING:  # config asks this registry for the providers' names and settings
+    from devnet.config import Settings
+    from devnet.providers.base import Provider
 
 # name -> "module:Class"; imported only when asked for (each pulls in its own needs).
 REGISTRY = {
-    "sim": "devnet.providers.sim:SimProvider",
-    "local": "devnet.providers.local:LocalProvider",
-    "vagrant": "devnet.providers.vagrant:VagrantProvider",
-    "boot2docker": "devnet.providers.boot2docker:Boot2DockerProvider",
-    "docker-machine": "devnet.providers.docker_machine:DockerMachineProvider",
-    "colima": "devnet.providers.colima:ColimaProvider",
-    "qemu": "devnet.providers.qemu:QemuProvider",
-    "guest": "devnet.providers.local:GuestProvider",
+    "sim": "devnet.providers.sim.provider:SimProvider",
+    "local": "devnet.providers.local.provider:LocalProvider",
+    "vagrant": "devnet.providers.cli.vagrant:VagrantProvider",
+    "boot2docker": "devnet.providers.cli.boot2docker:Boot2DockerProvider",
+    "docker-machine": "devnet.providers.cli.docker_machine:DockerMachineProvider",
+    "colima": "devnet.providers.cli.colima:ColimaProvider",
+    "qemu": "devnet.providers.qemu.provider:QemuProvider",
+    "guest": "devnet.providers.local.provider:GuestProvider",
 }
+# Each provider's own settings (devnet.<provider>.*, `-` spelled `_` in invoke.yaml) and their
+# defaults; config.load validates them. Names end up in command lines (vagrant's machine,
+# colima's profile), so they are checked like names, except FREE_OPTIONS (commands, paths, URLs).
+OPTIONS = {
+    "vagrant": {"machine": "default", "dir": ""},
+    "boot2docker": {"vm": "boot2docker-vm"},
+    "docker-machine": {"machine": "devnet", "driver": "virtualbox"},
+    "colima": {"profile": "devnet"},
+    "local": {"docker_host": "unix:///var/run/docker.sock", "docker_service": ""},
+    "qemu": {"accel": "auto", "memory_mb": "1536", "cpus": "2", "boot_timeout": "300",
+             "shutdown_timeout": "60", "image_cache": "/var/cache/devnet/images",
+             "runas": "auto"},
+}
+FREE_OPTIONS = {("vagrant", "dir"), ("local", "docker_host"), ("local", "docker_service"),
+                ("qemu", "image_cache")}
+# guest: devnet inside the VM, run by the VM's own provisioning; auto: chosen at `up`
+NAMES = ("auto", *REGISTRY)
 # provider=auto asks these in order: a real VM a person set up wins over Docker on this
 # machine, and the sim is the fallback (it needs nothing but root on Linux).
 AUTO_ORDER = ("colima", "docker-machine", "boot2docker", "vagrant", "local")
@@ -48,8 +70,6 @@ def chosen_file(settings: Settings):
 def get(settings: Settings, local=None) -> Provider:
     name = settings.provider
     if name == "auto":
-        from invoke import Context
-
         noted = chosen_file(settings)
         if noted.exists():
             name, why = noted.read_text().strip(), f"auto: {noted} says the last `up` used it"

@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from devnet.config import Settings
+from devnet.providers import OPTIONS
 
 
 @dataclass
@@ -38,9 +39,13 @@ class Provider(ABC):
         running), or None. `local` is a Context on this machine."""
         return None
 
-    def option(self, key: str, default=None):
-        """This provider's own setting (devnet.<provider>.<key> in invoke.yaml)."""
-        return self.settings.options.get(self.name, {}).get(key, default)
+    options_of = None  # whose settings (devnet.<name>.*) this provider reads: its own by default
+
+    def option(self, key: str):
+        """This provider's own setting (devnet.<provider>.<key>); one not given (Settings made
+        by hand, as in tests) is the registry's default, providers.OPTIONS."""
+        name = self.options_of or self.name
+        return {**OPTIONS.get(name, {}), **self.settings.options.get(name, {})}.get(key)
 
     def gateway(self) -> str:
         """The VM's address on the host-only network: the host's route to Docker goes there."""
@@ -126,7 +131,7 @@ class Provider(ABC):
         return True
 
     def docker_client(self, timeout: int = 30):
-        import docker
+        import docker  # noqa: PLC0415  (the docker SDK costs ~0.2 s to import: only where a client is made)
 
         # from_env reads DOCKER_TLS_VERIFY/DOCKER_CERT_PATH too (boot2docker, docker-machine).
         return docker.DockerClient.from_env(environment=self.env(), timeout=timeout)

@@ -2,51 +2,43 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import Collection
 from invoke.exceptions import Exit
 
 from devnet.dns import control
 from devnet.host import resolver_health
-from devnet.host.resolver import DnsResolver
-from devnet.tasks.common import devnet, reports_errors, step_task
+from devnet.steps.dns import DnsStart
+from devnet.steps.resolver import DnsResolver
+from devnet.tasks.common import devnet_task, step_task
 
-start = step_task(control.DnsStart)
+start = step_task(DnsStart)
 resolver = step_task(DnsResolver)
 
 
-@task
-@reports_errors
-def stop(c):
+@devnet_task
+def stop(c, dn):
     """Stop the DNS service in the VM (`invoke dns.start` or `up` starts it again)."""
-    dn = devnet(c)
     said = resolver_health.take_out(dn, "its DNS is stopping")
     if said:
         print(f"done   dns.resolver   {said}")
     print(f"done   dns.stop       {control.stop(dn)}")
     dn.journal.forget("dns.start")
-    dn.close()
 
 
-@task
-@reports_errors
-def status(c):
+@devnet_task
+def status(c, dn):
     """The DNS service: records, uptime, upstream, last Docker event, query counters."""
-    dn = devnet(c)
     st = control.read_status(dn)
     for line in control.describe_status(st):
         print(line)
-    dn.close()
     if not st:
         raise Exit("devnet: the DNS service is not running\n  next: invoke dns.start", code=3)
 
 
-@task(help={"lines": "how many of the last lines to show (default 50)"})
-@reports_errors
-def logs(c, lines=50):
+@devnet_task(help={"lines": "how many of the last lines to show (default 50)"})
+def logs(c, dn, lines=50):
     """The DNS service's log in the VM: registrations, removals, resyncs, errors."""
-    dn = devnet(c)
     print(dn.vm_run("sh", "-c", control.logs_command(dn, lines), warn=True).stdout, end="")
-    dn.close()
 
 
 ns = Collection("dns", start, stop, status, logs, resolver)

@@ -2,7 +2,7 @@
 
 from invoke import Collection
 
-from devnet.daemon import DockerConfigure
+from devnet.steps.docker import DockerConfigure
 from devnet.tasks.common import step_task
 
 configure = step_task(DockerConfigure)

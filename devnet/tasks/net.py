@@ -2,26 +2,25 @@
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import Collection
 
-from devnet.net import NetRoute
-from devnet.tasks.common import devnet, reports_errors, step_task, undo_step
+from devnet import steps
+from devnet.steps.net import NetRoute
+from devnet.steps.net_watch import NetWatch
+from devnet.tasks.common import devnet_task, step_task, undo_step
+from devnet.watch import Watcher
 
 route = step_task(NetRoute)
 
 
-@task(help={"background": "run detached (stopped by `invoke down` or --stop)",
-            "stop": "stop the background watcher"})
-@reports_errors
-def watch(c, background=False, stop=False):
+@devnet_task(help={"background": "run detached (stopped by `invoke down` or --stop)",
+                   "stop": "stop the background watcher"})
+def watch(c, dn, background=False, stop=False):
     """Keep routes right: repair after VPN (re)connects, route every Docker network."""
-    from devnet import steps
-    from devnet.vpn.watch import NetWatch, Watcher
 
     if stop:
-        undo_step(c, NetWatch)
+        undo_step(dn, NetWatch)
         return
-    dn = devnet(c)
     if background:
         steps.run([NetWatch(dn)], echo=dn.echo)
     else:

@@ -6,17 +6,15 @@ import os
 import shlex
 import sys
 
-from invoke import Collection, task
+from invoke import Collection
 from invoke.exceptions import Exit
 
-from devnet.tasks.common import devnet, reports_errors
+from devnet.tasks.common import devnet_task
 
 
-@task(help={"command": "run this instead of an interactive shell"})
-@reports_errors
-def shell(c, command=""):
+@devnet_task(help={"command": "run this instead of an interactive shell"})
+def shell(c, dn, command=""):
     """A shell on the simulated developer machine (its network namespace): try nc, ping, dig."""
-    dn = devnet(c)
     if not dn.provider.simulated_host:
         raise Exit("devnet: sim.shell is for provider sim; your own shell is the host")
     ns_name = dn.provider.host_ns

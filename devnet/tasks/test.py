@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 from invoke import Collection, task
@@ -9,7 +10,9 @@ from invoke.exceptions import Exit
 
 from devnet import image
 from devnet.caller import as_caller
-from devnet.tasks.common import devnet, reports_errors
+from devnet.errors import DevnetError
+from devnet.system import require_binaries
+from devnet.tasks.common import devnet_task
 
 PYTEST = f"{sys.executable} -m pytest"
 E2E_PROVIDERS = ("sim", "qemu")
@@ -41,11 +44,6 @@ def e2e(c, args="", provider="sim"):
 
 def vm_suite_impossible() -> str | None:
     """Why the QEMU VM cannot run on this machine at all (said, never silently skipped)."""
-    import os
-
-    from devnet.errors import DevnetError
-    from devnet.system import require_binaries
-
     if os.geteuid() != 0:
         return "needs root (namespaces, taps, QEMU)"
     try:
@@ -70,12 +68,14 @@ def all(c, args=""):  # noqa: A001 - `invoke test.all` reads best
     e2e(c, args, provider="qemu")
 
 
-@task
-@reports_errors
-def image_(c):
+@devnet_task
+def image_(c, dn):
     """Import the offline busybox test image into the VM's dockerd (tags devnet/busybox, ubuntu)."""
-    dn = devnet(c)
-    print(image.ensure(dn.provider.docker_client()))
+    client = dn.provider.docker_client()
+    try:
+        print(image.ensure(client))
+    finally:
+        client.close()
 
 
 ns = Collection("test", unit, e2e, lint, all)

@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
+import json as json_module  # `doctor --json` is a flag named json
 import os
 import sys
 import time
 
-from invoke import task
 from invoke.exceptions import Exit
 
-from devnet import workflow
-from devnet.tasks.common import devnet, reports_errors
+from devnet import providers, workflow
+from devnet.doctor import Doctor, as_json, table
+from devnet.tasks.common import devnet, devnet_task, settings_of
 
 
-@task(help={"dry-run": "print the plan: what each step would do, change nothing"})
-@reports_errors
-def up(c, dry_run=False):
+@devnet_task(help={"dry-run": "print the plan: what each step would do, change nothing"})
+def up(c, dn, dry_run=False):
     """Bring everything up: VM, host-only network, forwarding, route. Safe to run again."""
-    dn = devnet(c)
     start = time.monotonic()
     print(f"devnet up: provider {dn.provider.name}, instance {dn.settings.instance}"
           + (" (dry run)" if dry_run else ""))
@@ -30,7 +29,6 @@ def up(c, dry_run=False):
     print(f"devnet up: {verdict} in {time.monotonic() - start:.2f}s")
     if not dry_run:
         print(usage(dn))
-    dn.close()
 
 
 def usage(dn) -> str:
@@ -47,21 +45,17 @@ def usage(dn) -> str:
     return "\n".join(lines)
 
 
-@task(help={"dry-run": "print what would be undone, change nothing"})
-@reports_errors
-def down(c, dry_run=False):
+@devnet_task(help={"dry-run": "print what would be undone, change nothing"})
+def down(c, dn, dry_run=False):
     """Undo everything devnet changed, newest first, from its journal on disk."""
-    dn = devnet(c)
     start = time.monotonic()
     workflow.down(dn, dry_run=dry_run)
     print(f"devnet down: {'plan only' if dry_run else 'done'} in {time.monotonic() - start:.2f}s")
 
 
-@task
-@reports_errors
-def status(c):
+@devnet_task
+def status(c, dn):
     """Show each piece (VM, sshd, dockerd, host-only address, route) and whether it is up."""
-    dn = devnet(c)
     pieces = workflow.status(dn)
     width = max(len(p.name) for p in pieces)
     for p in pieces:
@@ -70,29 +64,27 @@ def status(c):
         raise Exit("devnet: some pieces are down; `invoke up` brings them up", code=3)
 
 
-@task
-@reports_errors
-def env(c):
+@devnet_task(help={"vagrant": "print the settings the Vagrantfile uses, as JSON (no VM needed)"})
+def env(c, vagrant=False):
     """Print the shell exports for this setup (like `boot2docker shellinit`)."""
-    dn = devnet(c)
-    lines = [f"export {key}={value}" for key, value in dn.provider.env().items()]
-    lines.append(f"# ssh into the VM: {dn.provider.ssh_command()}")
+    if vagrant:
+        vagrantfile = providers.provider_class("vagrant").vagrantfile_settings(settings_of(c))
+        print(json_module.dumps(vagrantfile, indent=2))
+        return
+    with devnet(c) as dn:
+        lines = [f"export {key}={value}" for key, value in dn.provider.env().items()]
+        lines.append(f"# ssh into the VM: {dn.provider.ssh_command()}")
     try:
         print("\n".join(lines), flush=True)
     except BrokenPipeError:  # `invoke env | head -1`: the reader has all it wanted
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
-@task(help={"json": "print the hops as JSON, for scripts"})
-@reports_errors
-def doctor(c, json=False):
+@devnet_task(help={"json": "print the hops as JSON, for scripts"})
+def doctor(c, dn, json=False):
     """Check every hop in order (VM, host-only IP, route, TCP, DNS, record, resolver, firewall,
     overlap); stop at the first that fails and name the command that fixes it."""
-    import json as json_module
-
-    from devnet.doctor import Doctor, as_json, table
-
-    doctor = Doctor(devnet(c))
+    doctor = Doctor(dn)
     hops = doctor.run()
     print(json_module.dumps(as_json(hops), indent=2) if json else table(hops))
     bad = doctor.at_fault(hops)

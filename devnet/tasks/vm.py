@@ -6,12 +6,13 @@ import sys
 import time
 from pathlib import Path
 
-from invoke import Collection, task
+from invoke import Collection
 
-from devnet import vm as steps
-from devnet import vmimage
+from devnet import workflow
 from devnet.host import resolver_health
-from devnet.tasks.common import devnet, reports_errors, step_task
+from devnet.providers.qemu import image as vmimage
+from devnet.steps import vm as steps
+from devnet.tasks.common import devnet_task, step_task
 
 init = step_task(steps.VmInit)
 up = step_task(steps.VmUp)
@@ -19,11 +20,9 @@ hostonly = step_task(steps.VmHostOnly)
 forward = step_task(steps.VmForward)
 
 
-@task(help={"dry-run": "print the plan, change nothing"})
-@reports_errors
-def halt(c, dry_run=False):
+@devnet_task(help={"dry-run": "print the plan, change nothing"})
+def halt(c, dn, dry_run=False):
     """Power the VM off (boot2docker down); `invoke up` boots it and redoes what it lost."""
-    dn = devnet(c)
     if not dn.provider.exists():
         print("skip   vm.halt        already done: there is no VM")
     elif dry_run:
@@ -32,45 +31,34 @@ def halt(c, dry_run=False):
         out = resolver_health.take_out(dn, "the VM is halting")
         if out:
             print(f"done   dns.resolver   {out}")
+        dn.vm_going_away()
         said = dn.provider.stop()
         stopped = said == "already stopped"
         print("skip   vm.halt        already done: the VM is stopped" if stopped
               else f"done   vm.halt        {said}")
 
 
-@task(help={"dry-run": "print the plan, change nothing"})
-@reports_errors
-def provision(c, dry_run=False):
+@devnet_task(help={"dry-run": "print the plan, change nothing"})
+def provision(c, dn, dry_run=False):
     """Run only the in-VM steps (DOCKER-USER, daemon.json, DNS service). The Vagrantfile runs
     it inside the VM with INVOKE_DEVNET_PROVIDER=guest: the same code as `invoke up`."""
-    from devnet import workflow
-
-    dn = devnet(c)
-    try:
-        workflow.provision(dn, dry_run=dry_run)
-    finally:
-        dn.close()
+    workflow.provision(dn, dry_run=dry_run)
 
 
-@task(help={"command": "the command to run in the VM; without it, an interactive shell"})
-@reports_errors
-def ssh(c, command=""):
+@devnet_task(help={"command": "the command to run in the VM; without it, an interactive shell"})
+def ssh(c, dn, command=""):
     """Run a command in the VM over SSH, or open a shell there (boot2docker ssh)."""
-    dn = devnet(c)
     conn = dn.vm()
-    try:
-        if command:
-            result = conn.run(command, warn=True, pty=sys.stdin.isatty())
-            sys.exit(result.exited)
-        conn.shell()
-    finally:
-        dn.close()
+    if command:
+        result = conn.run(command, warn=True, pty=sys.stdin.isatty())
+        sys.exit(result.exited)
+    conn.shell()
 
 
-@task(help={"dry-run": "print the image's cache key, directory and build commands; build nothing",
-            "force": "build again even when cached (VMs made on the old one: invoke down first)",
-            "cache": f"cache directory (default {vmimage.CACHE_ROOT})"})
-@reports_errors
+@devnet_task(help={
+    "dry-run": "print the image's cache key, directory and build commands; build nothing",
+    "force": "build again even when cached (VMs made on the old one: invoke down first)",
+    "cache": f"cache directory (default {vmimage.CACHE_ROOT})"})
 def image(c, dry_run=False, force=False, cache=""):
     """Build the qemu provider's VM image (Debian, sshd, Docker, the DNS service's Python) with
     debootstrap, or reuse the cached one while its inputs are unchanged (cold: ~2 minutes)."""

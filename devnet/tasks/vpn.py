@@ -3,39 +3,35 @@ VPN client (vpn.sim.connect / vpn.sim.disconnect)."""
 
 from __future__ import annotations
 
-from invoke import Collection, task
+from invoke import Collection
 from invoke.exceptions import Exit
 
-from devnet.tasks.common import devnet, reports_errors, step_task, undo_step
+from devnet.steps.vpn_fix import VpnFix
+from devnet.tasks.common import devnet_task, step_task, undo_step
 from devnet.vpn import client_sim
-from devnet.vpn.fix import VpnFix
 
 fix = step_task(VpnFix)
 
 
-@task(help={"dry-run": "print what would be put back, change nothing"})
-@reports_errors
-def restore(c, dry_run=False):
+@devnet_task(help={"dry-run": "print what would be put back, change nothing"})
+def restore(c, dn, dry_run=False):
     """Take back what vpn.fix did (its firewall exceptions, the VPN's routes), from the journal."""
-    undo_step(c, VpnFix, dry_run)
+    undo_step(dn, VpnFix, dry_run)
 
 
-def _sim(c):
-    dn = devnet(c)
+def _need_sim(dn) -> None:
     if not dn.provider.simulated_host or not dn.provider.host_exists():
         raise Exit("devnet: the VPN simulator needs the sim's host\n  next: invoke up")
-    return dn
 
 
 ALL_PARTS = ",".join(client_sim.PARTS)
 
 
-@task(help={"parts": f"comma-separated, of {ALL_PARTS} (default: all), "
-                     f"or {', '.join(client_sim.OPTIONAL)}"})
-@reports_errors
-def connect(c, parts=ALL_PARTS):
+@devnet_task(help={"parts": f"comma-separated, of {ALL_PARTS} (default: all), "
+                            f"or {', '.join(client_sim.OPTIONAL)}"})
+def connect(c, dn, parts=ALL_PARTS):
     """Connect the simulated VPN client: tunnel, routes, deny-all firewall chain, resolver."""
-    dn = _sim(c)
+    _need_sim(dn)
     chosen = tuple(p.strip() for p in parts.split(",") if p.strip())
     unknown = set(chosen) - set(client_sim.PARTS) - set(client_sim.OPTIONAL)
     if unknown:
@@ -45,11 +41,10 @@ def connect(c, parts=ALL_PARTS):
         print(f"done   vpn.sim        {line}")
 
 
-@task
-@reports_errors
-def disconnect(c):
+@devnet_task
+def disconnect(c, dn):
     """Disconnect the simulated VPN client (it removes its own tunnel, chain and resolver)."""
-    dn = _sim(c)
+    _need_sim(dn)
     said = client_sim.disconnect(dn.host, dn.provider.root / "vpn-sim.json")
     print("\n".join(f"done   vpn.sim        {s}" for s in said) or
           "skip   vpn.sim        already done: not connected")

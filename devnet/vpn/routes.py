@@ -22,8 +22,7 @@ from dataclasses import dataclass
 
 from devnet.config import suggest_free
 from devnet.errors import ConfigError
-from devnet.host import linux
-from devnet.host.linux_policy import choose, describe_rule, free_priority_below, same, table_of
+from devnet.host.routes import describe, destination, table_of
 
 
 @dataclass
@@ -35,7 +34,7 @@ class Problem:
 
 def _overlap(route: dict, net, taken) -> ConfigError:
     return ConfigError(
-        f"the VPN routes {linux.describe(route)}, inside devnet's network {net}: the same "
+        f"the VPN routes {describe(route)}, inside devnet's network {net}: the same "
         "addresses on both sides, which no route can settle",
         f"move the Docker subnet to a free range, e.g. {suggest_free(taken)} "
         "(devnet.docker.subnets and devnet.docker.bip), then invoke up",
@@ -47,21 +46,21 @@ def main_table_problems(dn, nets) -> list[Problem]:
     table = dn.os.routes(host)
     found = []
     ho = dn.settings.hostonly
-    own = next((r for r in table if linux.destination(r) == ho.network), None)
+    own = next((r for r in table if destination(r) == ho.network), None)
     if not own or own.get("dev") != link or own.get("gateway"):
         found.append(Problem("hostonly", f"route: host-only {ho.network} is "
-                             f"{linux.describe(own) if own else 'gone'}", {"was": own}))
+                             f"{describe(own) if own else 'gone'}", {"was": own}))
     for sub in [n for n in nets if n != ho.network]:
-        narrower = [r for r in table if linux.destination(r) and linux.destination(r) != sub
-                    and linux.destination(r).subnet_of(sub) and r.get("gateway") != via]
+        narrower = [r for r in table if destination(r) and destination(r) != sub
+                    and destination(r).subnet_of(sub) and r.get("gateway") != via]
         if narrower:
-            raise _overlap(narrower[0], sub, [linux.destination(r) for r in table
-                                              if linux.destination(r)])
-        route = next((r for r in table if linux.destination(r) == sub), None)
+            raise _overlap(narrower[0], sub, [destination(r) for r in table
+                                              if destination(r)])
+        route = next((r for r in table if destination(r) == sub), None)
         if route and route.get("gateway") == via:
             continue
         found.append(Problem("route", f"route: {sub} is "
-                             f"{linux.describe(route) if route else 'gone'}",
+                             f"{describe(route) if route else 'gone'}",
                              {"dst": str(sub), "was": route}))
     return found
 
@@ -96,11 +95,11 @@ def _refuse_overlaps_in_vpn_tables(rule_list, routes, nets, via) -> None:
         if table_of(r) not in tables or r.get("type", "unicast") == "throw" \
                 or r.get("gateway") == via:
             continue
-        dst = linux.destination(r)
+        dst = destination(r)
         for net in nets:
             if dst and dst != net and dst.version == net.version and dst.subnet_of(net):
-                raise _overlap(r, net, [linux.destination(x) for x in routes
-                                            if linux.destination(x)])
+                raise _overlap(r, net, [destination(x) for x in routes
+                                            if destination(x)])
 
 
 def policy_problems(dn, nets) -> list[Problem]:
@@ -124,20 +123,21 @@ def policy_problems(dn, nets) -> list[Problem]:
     _refuse_overlaps_in_vpn_tables(rule_list, routes, nets, dn.gateway)
     found, before = [], {}
     for net, probe, src, answer in wrong:
-        rule, route = choose(rule_list, routes, probe, src)
+        rule, route = dn.os.choose(rule_list, routes, probe, src)
         sent = f"{probe}{f' from {src}' if src else ''}"
         table = rule.get("table") if rule else None
         if rule is None or rule.get("priority", 0) == 0 or table == "main" \
-                or not same(route, answer, table):
+                or not dn.os.same(route, answer, table):
             found.append(Problem("policy", f"route: the kernel sends {sent} "
-                                 f"{answer.get('error') or linux.describe(answer)}, and devnet "
+                                 f"{answer.get('error') or describe(answer)}, and devnet "
                                  "cannot tell which rule does", {"dst": str(net)}))
             continue
-        prio = before.get(rule["priority"]) or free_priority_below(rule_list, rule["priority"])
+        prio = before.get(rule["priority"]) \
+            or dn.os.free_priority_below(rule_list, rule["priority"])
         before[rule["priority"]] = prio
-        where = f"to {linux.describe(dict(route, table=table))}" if table \
+        where = f"to {describe(dict(route, table=table))}" if table \
             else f"nowhere ({rule['action']})"
-        found.append(Problem("policy", f"route: rule `{describe_rule(rule)}` sends {sent} "
-                             f"{where}",
-                             {"dst": str(net), "priority": prio, "by": describe_rule(rule)}))
+        by = dn.os.describe_rule(rule)
+        found.append(Problem("policy", f"route: rule `{by}` sends {sent} {where}",
+                             {"dst": str(net), "priority": prio, "by": by}))
     return found

@@ -65,7 +65,7 @@ def cli(instance) -> Cli:
 def marks(settings) -> tuple[str, ...]:
     """Strings that only devnet's processes for this run have in their command line."""
     return (str(settings.state_dir), settings.instance, "dockerd", "containerd", "dnsmasq",
-            "devnet.vpn.watch", "devnet.dns.", "devnet.providers.portforward")
+            "devnet.watch", "devnet.dns.", "devnet.providers.portforward")
 
 
 @pytest.fixture(scope="session")

@@ -7,8 +7,8 @@ from __future__ import annotations
 import sys
 
 from devnet import config
-from devnet.providers import sim_daemons
-from devnet.providers.sim import SimProvider
+from devnet.providers.sim import daemons as sim_daemons
+from devnet.providers.sim.provider import SimProvider
 
 
 def main(instance: str, action: str) -> None:

@@ -7,7 +7,7 @@ import re
 import docker.types
 import pytest
 
-from devnet.vpn.firewall import IPTABLES_NFT_TABLES
+from devnet.host.firewall_rules import IPTABLES_NFT_TABLES
 from tests.e2e.machine import dig, echo_container, on_host, tcp_from_host, wait_for
 
 DNS = "172.17.42.1"

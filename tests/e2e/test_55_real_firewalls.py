@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 
-from devnet.vpn.firewall import IPTABLES_NFT_TABLES
+from devnet.host.firewall_rules import IPTABLES_NFT_TABLES
 from tests.e2e.machine import dig, echo_container, tcp_from_host, wait_for
 
 pytestmark = pytest.mark.sim_only("loads other firewalls into the simulated host namespace")

@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from devnet import config
-from devnet.providers.sim import SimProvider
+from devnet.providers.sim.provider import SimProvider
 from tests.e2e.machine import ROOT, Cli, wait_for
 
 pytestmark = [pytest.mark.usefixtures("before"),

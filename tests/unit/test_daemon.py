@@ -3,8 +3,8 @@ import json
 import pytest
 from invoke import Result
 
-from devnet.daemon import DockerConfigure
 from devnet.errors import DevnetError
+from devnet.steps.docker import DockerConfigure
 from tests.unit.conftest import devnet_with_vm
 
 

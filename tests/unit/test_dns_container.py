@@ -11,6 +11,7 @@ from invoke import Result
 
 from devnet.dns import container, control
 from devnet.errors import DevnetError
+from devnet.steps.dns import DnsStart
 from tests.unit.conftest import SUPERVISOR_ALIVE, devnet_with_vm
 
 
@@ -87,7 +88,7 @@ def test_dns_start_runs_the_container_with_the_vms_network(settings, monkeypatch
     })
     monkeypatch.setattr(dn.provider, "default_dns_runtime", "container")
     monkeypatch.setattr(dn.provider, "docker_client", lambda: FakeClient(FakeImages([tag])))
-    said = control.DnsStart(dn).apply()
+    said = DnsStart(dn).apply()
     assert said.endswith(f"as container devnet-dns ({tag})")
 
 

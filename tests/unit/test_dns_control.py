@@ -3,6 +3,7 @@
 from invoke import Result
 
 from devnet.dns import control
+from devnet.steps.dns import DnsStart
 from tests.unit.conftest import SUPERVISOR_ALIVE, devnet_with_vm
 
 
@@ -24,7 +25,7 @@ def test_a_vm_with_systemd_gets_a_unit(settings, monkeypatch):
     })
     written = {}
     monkeypatch.setattr(dn, "vm_write", lambda path, text: written.update({path: text}))
-    out = control.DnsStart(dn).apply()
+    out = DnsStart(dn).apply()
     assert out.endswith("as systemd unit devnet-dns.service")
     unit = written["/etc/systemd/system/devnet-dns.service"]
     assert "Restart=always" in unit and "-m devnet.dns.service --listen 172.17.42.1:53" in unit
@@ -48,7 +49,7 @@ def test_without_systemd_a_supervised_process(settings):
         return real_run(command, **kw)
 
     dn._conn._set(run=run)
-    assert "supervised process" in control.DnsStart(dn).apply()
+    assert "supervised process" in DnsStart(dn).apply()
     started = [c for c in calls if supervise in c][0]
     assert "devnet.dns.supervise --pidfile /run/devnet-dns/supervisor.pid" in started
     assert "devnet.dns.service --listen 172.17.42.1:53" in started

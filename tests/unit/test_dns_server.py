@@ -2,6 +2,7 @@
 policy, forwarding, and malformed packets (which get FORMERR or are dropped)."""
 
 import copy
+import random
 import socket
 import struct
 import threading
@@ -193,8 +194,6 @@ def test_a_response_packet_is_dropped(server):
 
 
 def test_after_garbage_it_still_answers(server):
-    import random
-
     rnd = random.Random(7)
     for _ in range(2000):
         server.answer(bytes(rnd.getrandbits(8) for _ in range(rnd.randint(0, 80))), HOST)

@@ -6,7 +6,7 @@ from types import SimpleNamespace
 import pytest
 from invoke import MockContext, Result
 
-from devnet.doctor import Doctor, Hop, as_json, table
+from devnet.doctor import Doctor, Hop, HopFailed, as_json, table
 from devnet.errors import DevnetError
 
 
@@ -27,7 +27,7 @@ def doctor_with(checks: dict, settings=None, host=None) -> Doctor:
 
 
 def test_stops_at_the_first_failure_and_names_its_fix():
-    doc = doctor_with({"VM running": "up", "route present and chosen": AssertionError(
+    doc = doctor_with({"VM running": "up", "route present and chosen": HopFailed(
         "172.17.0.1 goes via eth0"), "DNS answers": "ok", "no VPN rule blocks": "none",
         "no subnet overlap": "none"})
     hops = doc.run()
@@ -72,7 +72,7 @@ def test_the_dns_hop_reads_dig(settings, stdout, ok):
     if ok:
         assert doc.dns() == "172.17.42.1:53 answers"
     else:
-        with pytest.raises(AssertionError, match="no answer from 172.17.42.1:53"):
+        with pytest.raises(HopFailed, match="no answer from 172.17.42.1:53"):
             doc.dns()
 
 
@@ -80,5 +80,11 @@ def test_the_resolver_hop_reads_getent(settings):
     host = MockContext(run={"getent hosts ns.docker": Result("172.17.42.1     ns.docker\n")})
     assert "-> 172.17.42.1" in doctor_with({}, settings, host).resolver()
     host = MockContext(run={"getent hosts ns.docker": Result("", exited=2)})
-    with pytest.raises(AssertionError, match="does not answer ns.docker"):
+    with pytest.raises(HopFailed, match="does not answer ns.docker"):
         doctor_with({}, settings, host).resolver()
+
+
+def test_a_bug_in_a_check_is_not_a_failed_hop():
+    doc = doctor_with({"VM running": AssertionError("a bug"), "b": "fine"})
+    with pytest.raises(AssertionError, match="a bug"):
+        doc.run()

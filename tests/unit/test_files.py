@@ -3,12 +3,17 @@ busybox's tools on PATH (boot2docker's Tiny Core has nothing else), in a temp di
 
 import os
 import shutil
+import signal
 import subprocess
+import time
 from pathlib import Path
 
 import pytest
+from invoke import MockContext, Result
 
 from devnet import files
+from devnet.core import Devnet
+from devnet.system import cmd
 
 BUSYBOX = shutil.which("busybox")
 APPLETS = ("awk", "cat", "chmod", "chown", "dirname", "mktemp", "mv", "printf", "readlink",
@@ -85,11 +90,6 @@ def test_a_missing_directory_fails_and_creates_nothing(write, tmp_path):
 
 def test_vm_write_replaces_atomically_over_the_connection(settings):
     """daemon.json and the DNS unit file in the VM go through the same command."""
-    from invoke import MockContext, Result
-
-    from devnet.core import Devnet
-    from devnet.system import cmd
-
     line = cmd(*files.write_atomic_argv("/etc/docker/daemon.json", "{}\n"))
     dn = Devnet(settings, echo=lambda _: None)
     dn._conn = MockContext(run={line: Result("")})
@@ -100,9 +100,6 @@ def test_vm_write_replaces_atomically_over_the_connection(settings):
 def test_a_killed_write_leaves_the_old_file_and_no_temp(tmp_path):
     """SIGTERM while the new text is being written (a reader of a fifo stands in for a slow
     disk): the old file stays as it was, and the temp file goes."""
-    import signal
-    import time
-
     target = tmp_path / "resolv.conf"
     target.write_text("nameserver 10.0.0.138\n")
     slow = tmp_path / "slowbin"

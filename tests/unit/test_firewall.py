@@ -6,10 +6,14 @@ import json
 import pytest
 from invoke import MockContext, Result
 
+from devnet.core import Devnet
 from devnet.errors import DevnetError
-from devnet.host import linux_firewall, macos_firewall
-from devnet.vpn import blame, exception, firewall, probe
-from devnet.vpn.firewall_macos import parse_ipfw, parse_pf
+from devnet.host import firewall_blame as blame
+from devnet.host import firewall_exception as exception
+from devnet.host import firewall_rules as firewall
+from devnet.host import linux_firewall, macos_firewall, probe
+from devnet.host.macos_firewall_rules import parse_ipfw, parse_pf
+from devnet.steps.vpn_fix import VpnFix
 from tests.unit.conftest import fixture_text
 
 NETS = ["172.16.0.0/16", "172.17.0.0/16"]
@@ -340,9 +344,6 @@ def test_real_world_rulesets_read_without_error(name):
 
 
 def test_a_journal_entry_of_an_older_devnet_that_deleted_a_rule_is_only_reported(settings):
-    from devnet.core import Devnet
-    from devnet.vpn.fix import VpnFix
-
     step = VpnFix(Devnet(settings, echo=lambda _: None))
     old = {"kind": "firewall", "table": "filter", "chain": "ciscovpn", "spec": "-j DROP",
            "position": 5}

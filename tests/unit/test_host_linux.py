@@ -3,6 +3,7 @@ import json
 import pytest
 from invoke import MockContext, Result
 
+from devnet.errors import DevnetError
 from devnet.host import linux
 from devnet.host.sudo import as_root, is_root
 from tests.unit.conftest import fixture_text
@@ -112,10 +113,6 @@ def test_route_get_reports_the_chosen_gateway():
 
 
 def test_a_failing_ip_command_is_a_devnet_error():
-    import pytest
-
-    from devnet.errors import DevnetError
-
     c = MockContext(run={ROUTES: Result("", stderr="Cannot open network namespace", exited=1)})
     with pytest.raises(DevnetError, match="Cannot open network namespace"):
         linux.routes(c)

@@ -4,7 +4,7 @@ from invoke import MockContext, Result
 from devnet import config
 from devnet.errors import ConfigError
 from devnet.host import linux, macos, os_adapter
-from devnet.net import check_overlaps
+from devnet.steps.net import check_overlaps
 from tests.unit.conftest import fixture_text
 
 IFACES = "lo0 gif0 stf0 anpi0 en0 en1 ap1 awdl0 llw0 bridge0 utun0 utun1 utun3 vboxnet0\n"

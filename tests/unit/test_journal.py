@@ -1,5 +1,8 @@
 import json
 
+import pytest
+
+from devnet.errors import DevnetError
 from devnet.journal import Journal
 
 
@@ -51,10 +54,6 @@ def test_no_temporary_file_is_left(tmp_path):
 
 
 def test_a_corrupt_journal_is_a_clear_error(tmp_path):
-    import pytest
-
-    from devnet.errors import DevnetError
-
     (tmp_path / "journal.json").write_text("{not json")
     with pytest.raises(DevnetError, match="is not valid JSON"):
         Journal(tmp_path / "journal.json").entries()

@@ -10,7 +10,7 @@ import pytest
 from invoke import MockContext, Result
 
 from devnet.errors import DevnetError
-from devnet.providers import local_code
+from devnet.providers.local import code as local_code
 from tests.unit.conftest import fixture_text
 
 

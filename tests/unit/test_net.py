@@ -5,7 +5,7 @@ import pytest
 
 from devnet import config
 from devnet.errors import ConfigError
-from devnet.net import check_overlaps
+from devnet.steps.net import check_overlaps
 from tests.unit.conftest import fixture_text
 
 

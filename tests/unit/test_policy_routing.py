@@ -9,7 +9,8 @@ from invoke import MockContext, Result
 from devnet.core import Devnet
 from devnet.errors import ConfigError, DevnetError
 from devnet.host import linux_policy as policy
-from devnet.vpn.fix import VpnFix, route_problems
+from devnet.steps.vpn_fix import VpnFix
+from devnet.vpn.fix import route_problems
 from tests.unit.conftest import fixture_json, fixture_text
 
 CASES = ["wg-quick", "tailscale", "tailscale-fixed"]

@@ -6,6 +6,7 @@ import os
 import subprocess
 import sys
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import pytest
@@ -65,7 +66,6 @@ def test_a_spawned_process_is_recorded_and_stopped(tmp_path):
 ], ids=["other-start", "other-boot", "bare-pid"])
 def test_a_stale_pidfile_is_removed_and_its_process_left_alone(tmp_path, capsys, unrelated,
                                                                content):
-    from dataclasses import asdict
     path = tmp_path / "power.pid"
     path.write_text(content(unrelated.pid, asdict(procs.Identity.of(unrelated.pid))))
     pidfile = procs.Pidfile(path)

@@ -6,7 +6,7 @@ import pytest
 from invoke import Result
 
 from devnet import providers
-from devnet.providers.local import LocalProvider
+from devnet.providers.local.provider import LocalProvider
 from tests.unit.test_providers_remote import failed, fixture, local, ran, settings
 
 MACOS = {"uname -s": Result("Darwin\n")}  # provider local is Linux only: it is not asked

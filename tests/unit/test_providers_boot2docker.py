@@ -7,8 +7,8 @@ import pytest
 from invoke import Result
 
 from devnet.errors import DevnetError
-from devnet.providers.boot2docker import Boot2DockerProvider, parse_profile
-from devnet.providers.ssh_target import SshTarget
+from devnet.providers.cli.boot2docker import Boot2DockerProvider, parse_profile
+from devnet.providers.cli.ssh_target import SshTarget
 from tests.unit.test_providers_remote import FakeTarget, failed, fixture, local, ran, settings
 
 B2D = "boot2docker --vm=boot2docker-vm"

@@ -5,8 +5,8 @@ import pytest
 from invoke import Result
 
 from devnet.errors import DevnetError
-from devnet.providers.colima import ColimaProvider, parse_list
-from devnet.providers.ssh_target import SshTarget
+from devnet.providers.cli.colima import ColimaProvider, parse_list
+from devnet.providers.cli.ssh_target import SshTarget
 from tests.unit.test_providers_remote import FakeTarget, failed, fixture, local, ran, settings
 
 LIST = "colima list --json"

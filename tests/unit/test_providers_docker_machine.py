@@ -7,8 +7,8 @@ import pytest
 from invoke import Result
 
 from devnet.errors import DevnetError
-from devnet.providers.docker_machine import DockerMachineProvider
-from devnet.providers.ssh_target import SshTarget
+from devnet.providers.cli.docker_machine import DockerMachineProvider
+from devnet.providers.cli.ssh_target import SshTarget
 from tests.unit.test_providers_remote import FakeTarget, failed, fixture, local, ran, settings
 
 CREATE = "docker-machine create -d virtualbox --virtualbox-hostonly-cidr 172.16.0.1/16 devnet"

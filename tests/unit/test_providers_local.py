@@ -5,8 +5,8 @@ from invoke import MockContext, Result
 
 from devnet import config
 from devnet.errors import DevnetError
-from devnet.providers.local import LocalProvider
-from devnet.vm import VmForward, VmHostOnly
+from devnet.providers.local.provider import LocalProvider
+from devnet.steps.vm import VmForward, VmHostOnly
 from tests.unit.conftest import devnet_with_vm
 
 

@@ -10,8 +10,8 @@ from invoke import MockContext, Result
 
 from devnet import config
 from devnet.errors import DevnetError
-from devnet.providers.remote import RemoteProvider
-from devnet.providers.ssh_target import SshTarget, parse_exports, parse_ip, parse_ssh_config
+from devnet.providers.cli.remote import RemoteProvider
+from devnet.providers.cli.ssh_target import SshTarget, parse_exports, parse_ip, parse_ssh_config
 
 FIXTURES = Path(__file__).parent / "fixtures" / "providers"
 MISSING = Result(stderr="bash: line 1: toyvm: command not found\n", exited=127)

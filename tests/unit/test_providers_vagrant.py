@@ -9,8 +9,8 @@ from invoke import Result
 
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
-from devnet.providers.ssh_target import SshTarget
-from devnet.providers.vagrant import VagrantProvider, parse_machine_readable
+from devnet.providers.cli.ssh_target import SshTarget
+from devnet.providers.cli.vagrant import VagrantProvider, parse_machine_readable
 from tests.unit.test_providers_remote import fixture, local, ran, settings
 
 CWD = "VAGRANT_CWD=/srv/devnet"

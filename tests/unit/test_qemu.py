@@ -11,8 +11,9 @@ from invoke import MockContext, Result
 
 from devnet import config
 from devnet.errors import DevnetError
-from devnet.providers import qemu_boot, qemu_net
-from devnet.providers.qemu import QemuProvider
+from devnet.providers.qemu import boot as qemu_boot
+from devnet.providers.qemu import net as qemu_net
+from devnet.providers.qemu.provider import QemuProvider
 
 
 def argv(**over):

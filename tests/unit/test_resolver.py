@@ -7,7 +7,7 @@ from devnet import files
 from devnet.core import Devnet
 from devnet.errors import DevnetError
 from devnet.host import resolver
-from devnet.host.resolver import DnsResolver
+from devnet.steps.resolver import DnsResolver
 from tests.unit.conftest import fixture_text
 
 ORIGINAL = "# the developer's machine\nsearch corp.example\nnameserver 10.0.0.138\n"

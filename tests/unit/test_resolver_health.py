@@ -6,7 +6,7 @@ from invoke import MockContext, Result
 
 from devnet.core import Devnet
 from devnet.host import resolver, resolver_health
-from devnet.host.resolver import DnsResolver
+from devnet.steps.resolver import DnsResolver
 from devnet.system import cmd
 
 ORIGINAL = "# the developer's machine\nsearch corp.example\noptions timeout:2\n" \

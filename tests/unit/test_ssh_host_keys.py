@@ -8,15 +8,18 @@ from pathlib import Path
 
 import paramiko
 import pytest
-from invoke import Result
+from invoke import MockContext, Result
+from invoke.exceptions import CommandTimedOut
 
+from devnet.core import Devnet
 from devnet.errors import DevnetError
-from devnet.providers import remote
-from devnet.providers.boot2docker import Boot2DockerProvider
-from devnet.providers.colima import ColimaProvider
-from devnet.providers.docker_machine import DockerMachineProvider
-from devnet.providers.ssh_target import HostKeyChanged, known_hosts_lines
-from devnet.providers.vagrant import VagrantProvider
+from devnet.providers.cli import remote
+from devnet.providers.cli.boot2docker import Boot2DockerProvider
+from devnet.providers.cli.colima import ColimaProvider
+from devnet.providers.cli.docker_machine import DockerMachineProvider
+from devnet.providers.cli.ssh_target import HostKeyChanged, known_hosts_lines
+from devnet.providers.cli.vagrant import VagrantProvider
+from devnet.system import REMOTE_TIMEOUT
 from tests.unit.test_providers_remote import FakeTarget, fixture, local, ran, settings
 
 KEYS = fixture("vm-host-keys.txt")
@@ -137,12 +140,6 @@ def test_no_module_accepts_unknown_host_keys():
 # -- every command in the VM has a timeout ---------------------------------------------------
 
 def test_vm_run_has_a_timeout_and_says_when_it_hit_it(settings):
-    from invoke import MockContext
-    from invoke.exceptions import CommandTimedOut
-
-    from devnet.core import Devnet
-    from devnet.system import REMOTE_TIMEOUT
-
     dn = Devnet(settings, echo=lambda _: None)
     dn._conn = MockContext(run={"true": Result("")})
     dn.vm_run("true")
@@ -159,8 +156,6 @@ def test_vm_run_has_a_timeout_and_says_when_it_hit_it(settings):
 
 
 def test_cli_providers_commands_in_the_vm_have_a_timeout(tmp_path):
-    from devnet.system import REMOTE_TIMEOUT
-
     p = provider("vagrant", tmp_path)
     target = FakeTarget(**{"sudo -n systemctl restart docker": Result("")})
     p.pinned_target = lambda: target

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from devnet import caller
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 import tasks  # noqa: E402
@@ -58,8 +60,6 @@ def test_bad_settings_exit_with_a_message_not_a_traceback():
 
 
 def test_lint_and_unit_tests_run_as_the_user_behind_sudo(monkeypatch):
-    from devnet import caller
-
     caller.caller.cache_clear()
     monkeypatch.setattr(caller, "caller", lambda: "dev")
     monkeypatch.setattr(caller.pwd, "getpwnam", lambda user: type("P", (), {"pw_dir": "/h/dev"}))
@@ -70,8 +70,6 @@ def test_lint_and_unit_tests_run_as_the_user_behind_sudo(monkeypatch):
 
 
 def test_no_caller_without_sudo(monkeypatch):
-    from devnet import caller
-
     monkeypatch.delenv("SUDO_USER", raising=False)
     caller.caller.cache_clear()
     try:

@@ -4,7 +4,7 @@ import pytest
 from invoke import Result
 
 from devnet.errors import DevnetError
-from devnet.vm import VM_DOWN, VmForward, VmHostOnly
+from devnet.steps.vm import VM_DOWN, VmForward, VmHostOnly
 from tests.unit.conftest import devnet_with_vm, fixture_text
 
 ADDR = "ip -o addr show dev eth1"

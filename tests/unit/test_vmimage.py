@@ -5,9 +5,9 @@ from pathlib import Path
 import pytest
 from invoke import MockContext, Result
 
-from devnet import vmimage
 from devnet.errors import DevnetError
-from devnet.providers import qemu_guest
+from devnet.providers.qemu import guest as qemu_guest
+from devnet.providers.qemu import image as vmimage
 
 LOCK = """\
 certifi==2026.10.19.post1

@@ -3,9 +3,12 @@ VPN's own table included), and says why once when it refuses."""
 
 import pytest
 
-from devnet import config
+from devnet import config, watch, workflow
+from devnet.config import PROJECT_DIR
+from devnet.core import Devnet
 from devnet.errors import ConfigError
-from devnet.vpn import watch
+from devnet.steps.net import NetRoute
+from devnet.steps.net_watch import NetNetwork, NetWatch
 from tests.unit.test_policy_routing import devnet_on, linux_host, ran
 
 
@@ -63,8 +66,6 @@ def test_a_full_tunnels_default_route_is_no_clash(settings):
 
 
 def test_watch_is_on_by_default_in_the_settings_and_in_invoke_yaml():
-    from devnet.config import PROJECT_DIR
-
     assert config.load({}).watch is True
     lines = (PROJECT_DIR / "invoke.yaml").read_text().splitlines()
     assert "  watch: true" in lines and "  watch: false" not in lines
@@ -73,12 +74,9 @@ def test_watch_is_on_by_default_in_the_settings_and_in_invoke_yaml():
 def test_down_stops_net_watch_before_it_undoes_anything(settings, monkeypatch):
     """The watcher's own entries come after net.watch's in the journal (it routed a Docker
     network): down still stops it first, so it cannot put that route back."""
-    from devnet import workflow
-    from devnet.core import Devnet
-
     dn = Devnet(settings, echo=lambda _: None)
     order = []
-    for step in (workflow.NetWatch, workflow.NetNetwork, workflow.NetRoute):
+    for step in (NetWatch, NetNetwork, NetRoute):
         monkeypatch.setattr(step, "undo", lambda self, args: order.append(self.name) or "ok")
     monkeypatch.setattr(type(dn.provider), "host_exists", lambda self: True)
     dn.journal.record("net.route", dst="172.17.0.0/16", via="172.16.0.11")

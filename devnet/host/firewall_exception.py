@@ -9,7 +9,7 @@ comment, or (pf) devnet's own anchor.
 
 from __future__ import annotations
 
-from devnet.vpn.blame import Scope
+from devnet.host.firewall_blame import Scope
 
 
 def iptables(scope: Scope, ways: list[str]) -> list[list[str]]:

@@ -18,18 +18,17 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from devnet.config import PROJECT_DIR
+from devnet.dns import VM_REQUIREMENTS
 from devnet.errors import DevnetError
-from devnet.providers import qemu_guest as guest
+from devnet.providers import OPTIONS
+from devnet.providers.qemu import guest
 from devnet.system import cmd
 
 VERSION = 1  # bump when the build steps change in a way the other inputs do not show
 SUITE, PYTHON = "bookworm", "3.11"  # PYTHON: the suite's python3, for the wheels' tags
 PACKAGES = ("systemd-sysv", "dbus", "udev", "kmod", "linux-image-amd64", "openssh-server",
             "iproute2", "iptables", "docker.io", "python3", "python3-venv")
-# What devnet.dns.service imports in the VM (dnspython, docker) and what they need.
-VM_REQUIREMENTS = ("dnspython", "docker", "requests", "urllib3", "certifi",
-                   "charset-normalizer", "idna")
-CACHE_ROOT = Path("/var/cache/devnet/images")
+CACHE_ROOT = Path(OPTIONS["qemu"]["image_cache"])  # the registry's default
 LOCK = PROJECT_DIR / "requirements.lock"
 DISK_MB = 6144  # the root file system: a sparse file, ~1 GB of it used
 CHROOT_ENV = ("/usr/bin/env", "-i", "PATH=/usr/sbin:/usr/bin:/sbin:/bin", "HOME=/root",

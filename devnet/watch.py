@@ -7,7 +7,7 @@
   what it finds, one log line per repair. A check every few seconds covers changes no event
   announces (a firewall rule).
 
-    python -m devnet.vpn.watch      (settings as JSON in DEVNET_SETTINGS; `invoke net.watch`)
+    python -m devnet.watch      (settings as JSON in DEVNET_SETTINGS; `invoke net.watch`)
 """
 
 from __future__ import annotations
@@ -21,50 +21,17 @@ import sys
 import threading
 import time
 
-from devnet import config, procs
-from devnet.config import PROJECT_DIR, not_private, suggest_free
+from devnet import config
+from devnet.config import not_private, suggest_free
 from devnet.core import Devnet
 from devnet.errors import DevnetError
-from devnet.host import linux, resolver_health
-from devnet.steps import Step
-from devnet.system import wait_until
-from devnet.vpn.fix import VpnFix
+from devnet.host import resolver_health
+from devnet.host.routes import conflicts, describe
+from devnet.steps.net_watch import NetNetwork
+from devnet.steps.vpn_fix import VpnFix
 from devnet.vpn.routes import host_routes
 
 SAFETY_CHECK = 3.0  # seconds between checks when nothing announces a change
-
-
-class NetNetwork(Step):
-    """A Docker network's route on the host and its DOCKER-USER accept in the VM."""
-
-    name = "net.network"
-    summary = "route a Docker network via the VM (net.watch adds and removes these)"
-
-    def _rule(self, dst):
-        return ["DOCKER-USER", "-s", str(self.dn.settings.hostonly.network), "-d", dst, "-j",
-                "ACCEPT"]
-
-    def add(self, dst: str) -> str:
-        via = self.dn.gateway
-        self.dn.journal.record(self.name, dst=dst, via=via)
-        if (self.dn.os.route_to(self.dn.host, dst) or {}).get("gateway") != via:
-            self.dn.os.add_route(self.dn.host, dst, via)
-        if self.dn.vm_run("iptables", "-w", "-C", *self._rule(dst), warn=True).failed:
-            self.dn.vm_run("iptables", "-w", "-I", *self._rule(dst)[:1], "1", *self._rule(dst)[1:])
-        return f"route {dst} via {via} (Docker network)"
-
-    def describe_undo(self, args):
-        return f"remove route {args['dst']} via {args['via']} (host), its DOCKER-USER rule"
-
-    def undo(self, args):
-        said = []
-        if self.dn.provider.host_exists() and self.dn.os.delete_route(self.dn.host, args["dst"],
-                                                                 args["via"]):
-            said.append(f"removed route {args['dst']} via {args['via']}")
-        if self.dn.provider.running() and self.dn.vm_run("iptables", "-w", "-D", *self._rule(
-                args["dst"]), warn=True).ok:
-            said.append("its DOCKER-USER rule")
-        return ", ".join(said) or f"route {args['dst']} was gone"
 
 
 def docker_networks(dn) -> dict[str, str]:
@@ -91,53 +58,9 @@ def refusal(dn, dst: str) -> str | None:
     why = not_private(dst)
     if why:
         return why
-    clash = [linux.describe(r) for r in linux.conflicts(host_routes(dn), dst)
+    clash = [describe(r) for r in conflicts(host_routes(dn), dst)
              if r.get("gateway") != dn.gateway]
     return f"{dst} would shadow the host's route {clash[0]}" if clash else None
-
-
-class NetWatch(Step):
-    """net.watch as a background process of its own, stopped by `down`."""
-
-    name = "net.watch"
-    summary = "keep routes right in the background: VPN repairs, Docker networks' routes"
-
-    @property
-    def pidfile(self):
-        return self.dn.settings.state_dir / "watch.pid"
-
-    @property
-    def logfile(self):
-        return self.dn.settings.state_dir / "watch.log"
-
-    def check(self):
-        pid = procs.Pidfile(self.pidfile).pid()
-        return f"net.watch runs (pid {pid}, log {self.logfile})" if pid else None
-
-    def plan(self):
-        return [f"start net.watch in the background (log {self.logfile})"]
-
-    def apply(self):
-        self.dn.journal.record(self.name)
-        env = dict(os.environ, DEVNET_SETTINGS=json.dumps(self.dn.settings.raw),
-                   PYTHONPATH=str(PROJECT_DIR))
-        with open(self.logfile, "ab") as log:
-            proc = procs.Pidfile(self.pidfile).spawn(
-                [sys.executable, "-m", "devnet.vpn.watch"], env=env, stdout=log,
-                stderr=subprocess.STDOUT, start_new_session=True)
-        return f"net.watch started (pid {proc.pid}, log {self.logfile})"
-
-    def verify(self):
-        wait_until(lambda: "watching" in self.logfile.read_text(), 10,
-                   "net.watch to start", f"read {self.logfile}")
-
-    def describe_undo(self, args):
-        return "stop net.watch"
-
-    def undo(self, args):
-        stopped = procs.Pidfile(self.pidfile).stop(5)
-        self.logfile.unlink(missing_ok=True)
-        return "stopped net.watch" if stopped else "net.watch was not running"
 
 
 class Watcher:
@@ -205,15 +128,16 @@ class Watcher:
             threading.Thread(target=target, daemon=True).start()
         self.log(f"watching {self.dn.settings.instance}: host routes and links, Docker networks")
         while not self.stopping.is_set():
-            try:
-                self.sync_networks()
-                self.repair()
-                said = self.resolver.round()  # the host's DNS never worse
-                if said:
-                    self.log(f"resolver: {said}")
-            except Exception as err:  # one bad round must not end the watch
-                self.log(f"error: {type(err).__name__}: {err}")
-            self.dn.close()
+            # each round's SSH connection closes with it: none held open between rounds
+            with self.dn.session():
+                try:
+                    self.sync_networks()
+                    self.repair()
+                    said = self.resolver.round()  # the host's DNS never worse
+                    if said:
+                        self.log(f"resolver: {said}")
+                except Exception as err:  # one bad round must not end the watch
+                    self.log(f"error: {type(err).__name__}: {err}")
             self.kick.wait(SAFETY_CHECK)
             if self.kick.is_set():
                 self.stopping.wait(0.05)  # let a burst of changes settle
@@ -228,11 +152,12 @@ class Watcher:
 
 def main() -> int:
     settings = config.load(json.loads(os.environ.get("DEVNET_SETTINGS", "{}")))
-    watcher = Watcher(Devnet(settings),
-                      log=lambda line: print(f"{time.strftime('%H:%M:%S')} {line}", flush=True))
-    signal.signal(signal.SIGTERM, watcher.stop)
-    signal.signal(signal.SIGINT, watcher.stop)
-    watcher.run()
+    with Devnet(settings) as dn:
+        watcher = Watcher(dn, log=lambda line: print(f"{time.strftime('%H:%M:%S')} {line}",
+                                                     flush=True))
+        signal.signal(signal.SIGTERM, watcher.stop)
+        signal.signal(signal.SIGINT, watcher.stop)
+        watcher.run()
     return 0
 
 

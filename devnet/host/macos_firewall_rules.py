@@ -1,4 +1,4 @@
-"""macOS's firewalls' listings, read into devnet.vpn.firewall's Rule: `ipfw -a -S list` (rule
+"""macOS's firewalls' listings, read into devnet.host.firewall_rules's Rule: `ipfw -a -S list` (rule
 number, packet and byte counts, set, body, `// comment`) and `pfctl -vvsr` (`@N rule`, then
 `[ Evaluations: … Packets: … ]`); without -a / -vv the same rules without counters.
 """
@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from devnet.vpn.firewall import Rule, nets
+from devnet.host.firewall_rules import Rule, nets
 
 _IPFW = re.compile(r"^(\d{5})\s+(?:(\d+)\s+(\d+)\s+)?(?:set (\d+) )?(\D.*)$")
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from devnet.errors import DevnetError
-from devnet.steps import Step
+from devnet.steps.base import Step
 from devnet.system import wait_until
 
 # In-VM changes (an address, an iptables rule) do not survive the VM's power-off.
@@ -12,6 +12,7 @@ VM_DOWN = "VM is not running: the change went with it"
 
 class VmInit(Step):
     name = "vm.init"
+    up_order = 10
     summary = "create the VM with a host-only adapter (boot2docker init --dhcp=false --hostip)"
 
     def check(self):
@@ -39,6 +40,7 @@ class VmInit(Step):
 
 class VmUp(Step):
     name = "vm.up"
+    up_order = 20
     summary = "boot the VM and wait for SSH and Docker (boot2docker up)"
 
     def check(self):
@@ -59,12 +61,13 @@ class VmUp(Step):
         return "power the VM off"
 
     def undo(self, args):
-        self.dn.close()
+        self.dn.vm_going_away()
         return self.dn.provider.stop()
 
 
 class VmHostOnly(Step):
     name = "vm.hostonly"
+    up_order = 30
     inside_vm = True
     summary = "give the VM's host-only interface its address (ifconfig eth1 172.16.0.11)"
 
@@ -138,6 +141,7 @@ class VmForward(Step):
     walk-through's Docker 1.1 did not. DOCKER-USER is the chain Docker keeps for such rules."""
 
     name = "vm.forward"
+    up_order = 40
     inside_vm = True
     summary = "let the host-only network reach containers (iptables DOCKER-USER accept)"
 

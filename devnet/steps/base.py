@@ -1,8 +1,12 @@
-"""Plan, apply, verify: the shape of every step, and the runner that prints one line per step.
+"""Plan, apply, verify: the shape of every step, the registry of steps, and the runner that
+prints one line per step.
 
 A step reads state first (`check`) and does nothing when it is already right; otherwise it
 records what it is about to change in the journal, changes it (`apply`), and checks the
 result (`verify`). `undo` takes back one journal entry and tolerates finding nothing to undo.
+
+A step registers itself by being defined (a subclass that names itself): `up`'s order comes
+from each step's `up_order`, `down` can undo every registered step's journal entries.
 """
 
 from __future__ import annotations
@@ -21,11 +25,28 @@ class Outcome:
     seconds: float
 
 
+# step name -> its class, filled as each step's class is defined (see Step.__init_subclass__)
+REGISTRY: dict[str, type[Step]] = {}
+
+
 class Step:
     name = "step"
     summary = ""
     inside_vm = False  # its change lives only in the VM: destroying the VM undoes it
     on_host = False  # its change lives only on the host: a gone (sim) host took it along
+    up_order: int | None = None  # where `up` runs it; None: a step of its own task only
+    up_when: str | None = None  # a setting that must be true for `up` to run it
+    undo_first = False  # `down` undoes it before anything else, whatever the journal's order
+
+    def __init_subclass__(cls, **kwargs):
+        super().__init_subclass__(**kwargs)
+        name = cls.__dict__.get("name")
+        if name is None:
+            return  # a base or a stand-in without a class-level name: not a step of devnet's
+        known = REGISTRY.get(name)
+        if known is not None and known.__qualname__ != cls.__qualname__:
+            raise TypeError(f"two steps named {name!r}: {known.__qualname__}, {cls.__qualname__}")
+        REGISTRY[name] = cls
 
     def __init__(self, dn):
         self.dn = dn  # the devnet.core.Devnet this step acts on
@@ -104,6 +125,11 @@ def undo(dn, steps_by_name: dict[str, Step], dry_run: bool = False, echo=print,
     if not entries:
         what = f"{only} changed nothing" if only else "the journal is empty, devnet changed nothing"
         echo(f"skip   {only or 'down':<14} already done: {what}")
+    unknown = sorted({e["step"] for e in entries} - set(steps_by_name))
+    if unknown:
+        raise DevnetError(f"the journal ({dn.journal.path}) names step(s) this devnet does not "
+                          f"know: {', '.join(unknown)}; nothing undone",
+                          "run `invoke down` with the devnet that made them")
     for entry in entries:
         step = steps_by_name[entry["step"]]
         start = time.monotonic()

@@ -18,26 +18,27 @@ import shutil
 import time
 from pathlib import Path
 
-from devnet import netns, procs, vmimage
+from devnet import netns, procs
 from devnet.errors import DevnetError
-from devnet.providers import qemu_boot, qemu_net, sim_daemons
 from devnet.providers.base import Piece
-from devnet.providers.qemu_guest import CODE_DIR
-from devnet.providers.sim import SimProvider, free_port
-from devnet.providers.sim_network import UPSTREAM_DNS
+from devnet.providers.qemu import boot as qemu_boot
+from devnet.providers.qemu import image as vmimage
+from devnet.providers.qemu import net as qemu_net
+from devnet.providers.qemu.guest import CODE_DIR
+from devnet.providers.sim.machine import SimulatedMachine, free_port
+from devnet.providers.sim.network import UPSTREAM_DNS
 from devnet.system import REMOTE_TIMEOUT, cmd, require_binaries, require_root, wait_until
 
 
-class QemuProvider(SimProvider):
-    """Shares the sim's host side (namespaces, SSH connection, known_hosts); the VM is QEMU."""
+class QemuProvider(SimulatedMachine):
+    """The VM is a QEMU process on the simulated machine (its namespaces, SSH side, resolver)."""
 
     name = "qemu"
-    network = qemu_net
+    network = qemu_net  # the host's and the upstream's namespaces, taps to the VM
     cli = "qemu-system-x86_64"
 
     def __init__(self, settings):
         super().__init__(settings)
-        self.vm_ns = None  # the VM is a QEMU process, not a namespace
         self.uplink = f"{settings.instance}-up0"
         self.meta_path = self.root / "qemu.json"
         self.power_pidfile = self.root / "qemu.pid"
@@ -47,7 +48,7 @@ class QemuProvider(SimProvider):
         self.qmp_sock = self.vmroot / "qmp.sock"
         self.docker_sock = self.vmroot / "docker.sock"
         self.console = self.vmroot / "log/console.log"
-        self.cache_root = Path(self.option("image_cache", str(vmimage.CACHE_ROOT)))
+        self.cache_root = Path(self.option("image_cache"))
 
     def preflight(self) -> None:
         require_root("create namespaces and tap devices and run QEMU for the VM")
@@ -88,10 +89,7 @@ class QemuProvider(SimProvider):
             self.local.run(cmd("qemu-img", "create", "-q", "-f", "qcow2", "-F", "raw", "-b",
                                image.disk, self.disk), hide=True)
         self.meta_path.write_text(json.dumps({"ssh_port": port, "image": str(image.dir)}))
-        self.host_resolv.parent.mkdir(parents=True, exist_ok=True)
-        if not self.host_resolv.exists():  # the simulated machine's own resolver
-            self.host_resolv.write_text(f"# {self.host_ns}: the developer machine's resolver\n"
-                                        f"nameserver {UPSTREAM_DNS}\n")
+        self.make_host_resolv()
         qemu_net.create(self)
         return (f"{built}overlay {self.disk} on {image.dir.name}, namespaces {self.host_ns} + "
                 f"{self.up_ns}, taps {self.link} {self.settings.hostonly.host_cidr} <-> eth1, "
@@ -114,13 +112,13 @@ class QemuProvider(SimProvider):
             raise DevnetError("the qemu VM has not been created", "invoke vm.init")
         t0, started = time.monotonic(), []
         if not self.upstream.alive():
-            sim_daemons.start_upstream(self)
+            self.start_upstream()
             started.append(f"upstream DNS {UPSTREAM_DNS}")
         if not self.power_pid():
             how = qemu_boot.boot(self)
             self.meta_path.write_text(json.dumps({**self.meta(), "accel": how}))
             started.append(f"qemu ({how})")
-        timeout = float(self.option("boot_timeout", 300))
+        timeout = float(self.option("boot_timeout"))
         wait_until(self._ssh_up, timeout, "the VM's sshd (through the NAT forward)",
                    f"read {self.console} (the VM's console)", pause=1)
         booted = time.monotonic() - t0
@@ -134,7 +132,7 @@ class QemuProvider(SimProvider):
 
     def _ssh_up(self) -> bool:
         try:
-            return sim_daemons.ssh_banner(self)
+            return self.ssh_banner()
         except OSError:
             return False
 
@@ -156,7 +154,7 @@ class QemuProvider(SimProvider):
         if pid:
             try:  # ACPI power button: systemd shuts the guest down, then QEMU exits
                 qemu_boot.qmp(self.qmp_sock, "system_powerdown")
-                polite = float(self.option("shutdown_timeout", 60))
+                polite = float(self.option("shutdown_timeout"))
                 wait_until(lambda: not procs.alive(pid), polite, "the VM to power off", "")
                 stopped.append("VM (ACPI power-off)")
             except (OSError, ValueError, DevnetError):

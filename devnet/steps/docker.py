@@ -6,9 +6,9 @@ from __future__ import annotations
 import json
 
 from devnet.errors import DevnetError
-from devnet.steps import Step
+from devnet.steps.base import Step
+from devnet.steps.vm import has_address
 from devnet.system import wait_until
-from devnet.vm import has_address
 
 DAEMON_JSON = "/etc/docker/daemon.json"
 
@@ -24,6 +24,7 @@ def first_address(ip_o_addr: str) -> str | None:
 
 class DockerConfigure(Step):
     name = "docker.configure"
+    up_order = 60
     inside_vm = True
     summary = "set the VM's dockerd --bip and --dns in daemon.json, then restart it"
 

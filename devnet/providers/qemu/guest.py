@@ -15,7 +15,7 @@ The VM's three NICs (names fixed by net.ifnames=0 and their PCI slots):
 
 from __future__ import annotations
 
-from devnet.providers.sim_network import UPSTREAM_DNS
+from devnet.providers.sim.network import UPSTREAM_DNS
 
 # eth2 <-> the tap in <instance>-up: a /24 of its own (QEMU's user net is 10.0.2.0/24).
 UPLINK_HOST, UPLINK_VM = "10.0.3.2/24", "10.0.3.15/24"

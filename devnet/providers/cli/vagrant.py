@@ -8,8 +8,8 @@ docker group: the Docker API reaches this machine as a unix socket through `ssh 
 from __future__ import annotations
 
 from devnet.config import PROJECT_DIR
-from devnet.providers.remote import RemoteProvider
-from devnet.providers.ssh_target import SshTarget
+from devnet.providers.cli.remote import RemoteProvider
+from devnet.providers.cli.ssh_target import SshTarget
 
 COMMA = "%!(VAGRANT_COMMA)"  # how --machine-readable writes a comma inside a field
 
@@ -38,6 +38,17 @@ class VagrantProvider(RemoteProvider):
         self.machine = self.option("machine")
         self.dir = self.option("dir") or str(PROJECT_DIR)  # where the Vagrantfile is
         self.label = f"machine {self.machine}"
+
+    @staticmethod
+    def vagrantfile_settings(settings) -> dict:
+        """What the Vagrantfile reads (through `invoke env --vagrant`): devnet's effective,
+        validated settings, INVOKE_DEVNET_* overrides included."""
+        ho = settings.hostonly
+        return {"instance": settings.instance,
+                "hostonly": {"network": str(ho.network), "netmask": str(ho.network.netmask),
+                             "host_ip": str(ho.host_ip), "vm_ip": str(ho.vm_ip),
+                             "vm_iface": ho.vm_iface},
+                "vagrant": dict(settings.options["vagrant"])}
 
     def cli_env(self) -> dict[str, str]:
         return {"VAGRANT_CWD": self.dir}

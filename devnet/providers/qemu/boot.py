@@ -26,9 +26,10 @@ from pathlib import Path
 
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
-from devnet.providers import qemu_guest as guest
-from devnet.providers import qemu_net, socket_forward
-from devnet.providers.sim_daemons import tail
+from devnet.providers import OPTIONS, socket_forward
+from devnet.providers.qemu import guest
+from devnet.providers.qemu import net as qemu_net
+from devnet.providers.sim.daemons import tail
 
 QEMU = "qemu-system-x86_64"
 SANDBOX = "on,obsolete=deny,spawn=deny,resourcecontrol=deny"
@@ -39,7 +40,8 @@ MAC = "52:54:00:de:0e:0{}"
 
 def qemu_argv(*, name: str, kernel: Path, initrd: Path, disk: Path, code_dir: Path,
               seed_dir: Path, console: Path, qmp: Path, ssh_port: int, tap_fds: tuple[int, int],
-              accel: str, memory_mb: int = 1536, cpus: int = 2,
+              accel: str, memory_mb: int = int(OPTIONS["qemu"]["memory_mb"]),
+              cpus: int = int(OPTIONS["qemu"]["cpus"]),
               runas: str | None = None) -> list[str]:
     """NICs in fixed PCI slots, so the guest (net.ifnames=0) names them eth0, eth1, eth2:
     user-net NAT with only the SSH forward, host-only tap, uplink tap. romfile= skips iPXE.
@@ -177,16 +179,16 @@ def boot(p) -> str:
     if not image.ready():
         raise DevnetError(f"the VM's image {image.dir} is gone", "invoke down; invoke up")
     accel, why = choose_accel(image.kernel, p.cache_root / "kvm-probe.json",
-                              p.option("accel", "auto"))
+                              p.option("accel"))
     p.console.unlink(missing_ok=True)
     p.qmp_sock.unlink(missing_ok=True)
-    runas, as_whom = runas_user(p.option("runas", "auto"), PROJECT_DIR, p.seed)
+    runas, as_whom = runas_user(p.option("runas"), PROJECT_DIR, p.seed)
     fds = (qemu_net.open_tap(p.host_ns, p.link), qemu_net.open_tap(p.up_ns, p.uplink))
     argv = qemu_argv(
         name=f"devnet-{p.settings.instance}", kernel=image.kernel, initrd=image.initrd,
         disk=p.disk, code_dir=PROJECT_DIR, seed_dir=p.seed, console=p.console, qmp=p.qmp_sock,
         ssh_port=p.ssh_port, tap_fds=fds, accel=accel,
-        memory_mb=int(p.option("memory_mb", 1536)), cpus=int(p.option("cpus", 2)), runas=runas)
+        memory_mb=int(p.option("memory_mb")), cpus=int(p.option("cpus")), runas=runas)
     log_path = p.vmroot / "log/qemu.log"
     try:
         with open(log_path, "ab") as log:

@@ -15,10 +15,10 @@ import sys
 from pathlib import Path
 
 from devnet.config import PROJECT_DIR
+from devnet.dns import VM_REQUIREMENTS
 from devnet.errors import DevnetError
 from devnet.host.sudo import run_as_root
 from devnet.system import cmd
-from devnet.vmimage import VM_REQUIREMENTS
 
 CODE_ROOT = Path("/usr/local/lib/devnet")
 

@@ -6,14 +6,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
 import subprocess
 import sys
 from pathlib import Path
 
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
-from devnet.providers.sim_network import TEST_ZONE, TEST_ZONE_ADDRESS, UPSTREAM_DNS
 from devnet.system import wait_until
 
 
@@ -49,18 +47,6 @@ def in_vm(p, pidfile, argv, **popen) -> subprocess.Popen:
     return pidfile.spawn(full, start_new_session=True, **popen)
 
 
-def start_upstream(p) -> None:
-    log = p.vmroot / "log/upstream.log"
-    p.upstream.spawn(
-        ["nsenter", f"--net=/run/netns/{p.up_ns}", "dnsmasq", "--keep-in-foreground",
-         "--conf-file=/dev/null", "--no-resolv", "--no-hosts", "--bind-interfaces",
-         f"--listen-address={UPSTREAM_DNS}", "--user=root", "--group=root",
-         f"--address=/{TEST_ZONE}/{TEST_ZONE_ADDRESS}", f"--log-facility={log}",
-         "--log-queries", "--pid-file="],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
-    )
-
-
 def start_forward(p) -> None:
     env = dict(os.environ, PYTHONPATH=str(PROJECT_DIR))
     with open(p.vmroot / "log/forward.log", "ab") as log:
@@ -94,11 +80,6 @@ def start_dockerd(p) -> None:
         if proc.poll() is not None:
             raise
         raise DevnetError(f"{err.what}\n{tail(log_path)}", err.hint) from err
-
-
-def ssh_banner(p) -> bool:
-    with socket.create_connection(("127.0.0.1", p.ssh_port), timeout=2) as s:
-        return s.recv(4).startswith(b"SSH-")
 
 
 def tail(path: Path, lines: int = 15) -> str:

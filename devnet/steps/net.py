@@ -7,8 +7,8 @@ import ipaddress
 
 from devnet.config import suggest_free
 from devnet.errors import ConfigError, DevnetError
-from devnet.host import linux
-from devnet.steps import Step
+from devnet.host.routes import conflicts, describe, destination
+from devnet.steps.base import Step
 
 
 def check_overlaps(settings, table: list[dict], via: str | None = "", no_vm: bool = False):
@@ -21,14 +21,14 @@ def check_overlaps(settings, table: list[dict], via: str | None = "", no_vm: boo
     ho, via = settings.hostonly.network, None if no_vm else (via or settings.vm_ip)
     problems = []
     for sub in settings.docker_subnets:
-        for r in linux.conflicts(table, sub):
-            if linux.destination(r) == sub and r.get("gateway") == via:
+        for r in conflicts(table, sub):
+            if destination(r) == sub and r.get("gateway") == via:
                 continue
-            problems.append(f"Docker subnet {sub} overlaps the host's route {linux.describe(r)}")
-    for r in linux.conflicts(table, ho, allowed=[ho]) if not no_vm else ():
-        problems.append(f"host-only network {ho} overlaps the host's route {linux.describe(r)}")
+            problems.append(f"Docker subnet {sub} overlaps the host's route {describe(r)}")
+    for r in conflicts(table, ho, allowed=[ho]) if not no_vm else ():
+        problems.append(f"host-only network {ho} overlaps the host's route {describe(r)}")
     if problems:
-        dsts = [linux.destination(r) for r in table]
+        dsts = [destination(r) for r in table]
         taken = [d for d in dsts if d and d.prefixlen] + [ho, *settings.docker_subnets]
         raise ConfigError(
             "subnets collide with the host's routes:\n  - " + "\n  - ".join(problems),
@@ -39,6 +39,7 @@ def check_overlaps(settings, table: list[dict], via: str | None = "", no_vm: boo
 
 class NetRoute(Step):
     name = "net.route"
+    up_order = 50  # the route before the DNS: dns.start proves the host gets answers
     on_host = True
     summary = "route the Docker subnets via the VM's host-only address (route -n add)"
 

@@ -16,8 +16,8 @@ import os
 import struct
 
 from devnet import netns
-from devnet.providers.qemu_guest import UPLINK_HOST
-from devnet.providers.sim_network import UPSTREAM_DNS
+from devnet.providers.qemu.guest import UPLINK_HOST
+from devnet.providers.sim.network import UPSTREAM_DNS
 from devnet.system import cmd
 
 CLONE_NEWNET = 0x40000000

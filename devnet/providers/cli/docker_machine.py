@@ -7,8 +7,8 @@ from __future__ import annotations
 import json
 
 from devnet.errors import DevnetError
-from devnet.providers.remote import RemoteProvider
-from devnet.providers.ssh_target import SshTarget, parse_ip
+from devnet.providers.cli.remote import RemoteProvider
+from devnet.providers.cli.ssh_target import SshTarget, parse_ip
 
 
 class DockerMachineProvider(RemoteProvider):

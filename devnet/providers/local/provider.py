@@ -16,8 +16,9 @@ import docker
 from invoke import Context
 
 from devnet.errors import DevnetError
-from devnet.providers import local_code
+from devnet.host.sudo import as_root_unattended
 from devnet.providers.base import Piece, Provider
+from devnet.providers.local import code as local_code
 from devnet.system import wait_until
 
 
@@ -91,9 +92,7 @@ class LocalProvider(Provider):
             "set devnet.local.docker_service to a command that takes start|stop|restart")
 
     def _service(self, action: str) -> None:
-        line = self.service_argv(action)
-        if self.local.user != "root":
-            line = "sudo -n " + line
+        line = as_root_unattended(self.local.user, self.service_argv(action))
         out = self.local.run(line, hide=True, warn=True)
         if out.failed:
             raise DevnetError(f"`{line}` failed ({out.exited}): "
@@ -142,7 +141,7 @@ class LocalProvider(Provider):
         return self.local
 
     def vm_python(self) -> tuple[str, str | None]:
-        """A root-owned copy of the code, the base interpreter (devnet.providers.local_code)."""
+        """A root-owned copy of the code, the base interpreter (devnet.providers.local.code)."""
         return local_code.install(self.local, self.settings.instance)
 
     def release_dns_code(self) -> None:
@@ -168,9 +167,8 @@ class GuestProvider(LocalProvider):
     has_vm = True
     assigns_vm_address = True
 
+    options_of = "local"  # devnet.local.*: Docker on this machine, which the guest is
+
     @classmethod
     def detect(cls, local, settings) -> str | None:
         return None  # only asked for by name, by provisioning
-
-    def option(self, key: str, default=None):
-        return self.settings.options["local"].get(key, default)

@@ -16,9 +16,10 @@ from invoke.exceptions import CommandTimedOut
 
 from devnet.errors import DevnetError
 from devnet.host import os_adapter
+from devnet.host.sudo import as_root_unattended
 from devnet.providers import socket_forward
 from devnet.providers.base import Piece, Provider
-from devnet.providers.ssh_target import HostKeyChanged, SshTarget, parse_exports
+from devnet.providers.cli.ssh_target import HostKeyChanged, SshTarget, parse_exports
 from devnet.system import REMOTE_TIMEOUT, cmd, wait_until
 
 NOT_FOUND = 127  # the shell's exit status for a program it cannot find
@@ -215,7 +216,7 @@ class RemoteProvider(Provider):
         target = self.pinned_target()
         conn = target.connect(self.connect_timeout)
         try:
-            return conn.run(line if conn.user == "root" else "sudo -n " + line,
+            return conn.run(as_root_unattended(conn.user, line),
                             hide=True, warn=True, in_stream=False, timeout=REMOTE_TIMEOUT)
         except CommandTimedOut as err:
             raise DevnetError(f"in {self.label}, `{line}` did not finish within "

@@ -9,8 +9,8 @@ import os
 from pathlib import Path
 
 from devnet.errors import DevnetError
-from devnet.providers.remote import RemoteProvider
-from devnet.providers.ssh_target import SshTarget
+from devnet.providers.cli.remote import RemoteProvider
+from devnet.providers.cli.ssh_target import SshTarget
 
 
 def parse_list(text: str) -> dict[str, dict]:

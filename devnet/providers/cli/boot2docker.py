@@ -12,8 +12,8 @@ import os
 import re
 
 from devnet.providers.base import Piece
-from devnet.providers.remote import RemoteProvider, detail
-from devnet.providers.ssh_target import SshTarget, parse_ip
+from devnet.providers.cli.remote import RemoteProvider, detail
+from devnet.providers.cli.ssh_target import SshTarget, parse_ip
 
 PROFILE_LINE = re.compile(r'^\s*(\w+)\s*=\s*"?([^"\n]*)"?\s*$', re.M)  # `Key = "value"`
 # What boot2docker uses when its profile does not say (boot2docker-cli's config.go flags);

@@ -14,8 +14,8 @@ import ipaddress
 import re
 from dataclasses import dataclass
 
-from devnet.vpn.firewall import Rule
-from devnet.vpn.probe import Probe
+from devnet.host.firewall_rules import Rule
+from devnet.host.probe import Probe
 
 DROPS = ("drop", "reject")
 IN_HOOKS, OUT_HOOKS = ("input", "prerouting"), ("output", "postrouting")
