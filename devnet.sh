@@ -12,7 +12,7 @@ cd "$(dirname "$(readlink -f "$0")")"
 APT_PACKAGES=(docker.io openssh-server openssh-client iproute2 iptables busybox-static
               docker-compose dnsutils iputils-ping netcat-openbsd util-linux hyperfine curl
               dnsmasq-base dnsperf nftables vagrant vagrant-libvirt
-              qemu-system-x86 qemu-utils debootstrap)
+              qemu-system-x86 qemu-utils debootstrap etcd-server wireguard-go wireguard-tools)
 python3 -c 'import ensurepip, venv' 2>/dev/null || APT_PACKAGES+=(python3-venv)
 POLICY=/usr/sbin/policy-rc.d
 

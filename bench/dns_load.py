@@ -18,8 +18,10 @@ TICK = os.sysconf("SC_CLK_TCK")
 
 
 def dnsperf(p, server: str, port: int, queries: Path, *extra) -> dict:
-    """One dnsperf run from the simulated host, on core 0, under time(1) for its own CPU."""
-    argv = ["ip", "netns", "exec", p.host_ns, "taskset", "-c", "0", "/usr/bin/time", "-f",
+    """One dnsperf run from the simulated host (`p` None: from here, to loopback), on core 0,
+    under time(1) for its own CPU."""
+    where = ["ip", "netns", "exec", p.host_ns] if p is not None else []
+    argv = [*where, "taskset", "-c", "0", "/usr/bin/time", "-f",
             "CPU %e %U %S", "dnsperf", "-s", server, "-p", str(port), "-d", str(queries),
             *extra]
     run = subprocess.run(argv, capture_output=True, text=True, check=True)

@@ -17,10 +17,13 @@ from pathlib import Path
 
 from devnet import providers
 from devnet.defaults import DEVNET
+from devnet.dns import store_config
 from devnet.dns.names import valid_name
+from devnet.dns.store_config import Etcd
 from devnet.errors import ConfigError
 
 PROVIDERS = providers.NAMES  # the registry's, plus auto
+REACH = ("auto", "route", "tunnel")  # devnet.reach: how the host reaches containers
 IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
 OPTION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 INSTANCE_RE = re.compile(r"^[a-z][a-z0-9]{1,7}$")
@@ -89,6 +92,8 @@ class Dns:
     resolver: str = DEVNET["dns"]["resolver"]  # how the host is pointed at devnet's DNS
     image: str = DEVNET["dns"]["image"]  # base of the DNS container, in VMs without Python
     runtime: str = DEVNET["dns"]["runtime"]  # process | container | auto: the provider's choice
+    store: str = DEVNET["dns"]["store"]  # memory | etcd: where the records live
+    etcd: Etcd = Etcd()
 
 
 @dataclass(frozen=True)
@@ -102,6 +107,7 @@ class Settings:
     dns: Dns = Dns()
     start_timeout: float = float(DEVNET["start_timeout"])
     watch: bool = DEVNET["watch"]  # `up` also starts net.watch in the background
+    reach: str = DEVNET["reach"]  # route | tunnel | auto (the provider's own way)
     options: dict = field(default_factory=dict, compare=False)  # per provider, with defaults
     chosen_because: str = ""  # provider=auto: why this provider
     raw: dict = field(default_factory=dict, compare=False)  # as given: for child processes
@@ -214,8 +220,11 @@ def load(tree) -> Settings:
     if bip and subnets and not any(bip.network.subnet_of(s) for s in subnets if s.version == 4):
         problems.append(f"devnet.docker.bip: {bip} is not inside devnet.docker.subnets, "
                         "so the host would have no route to the bridge (and the DNS on it)")
-    dns_settings = _dns(with_defaults(tree["dns"], DEVNET["dns"]), problems)
+    dns_settings = _dns(with_defaults(tree["dns"], DEVNET["dns"]), problems, instance)
 
+    reach = str(tree["reach"])
+    if reach not in REACH:
+        problems.append(f"devnet.reach: {reach!r} is not one of {', '.join(REACH)}")
     options = _options(given, problems)
     timeout = tree["start_timeout"]
     try:
@@ -237,6 +246,7 @@ def load(tree) -> Settings:
         dns=dns_settings,
         start_timeout=timeout,
         watch=bool(tree["watch"]),
+        reach=reach,
         options=options,
         raw=_plain(given),
     )
@@ -278,7 +288,7 @@ def _plain(tree) -> dict:
     return tree
 
 
-def _dns(tree: dict, problems: list[str]) -> Dns:
+def _dns(tree: dict, problems: list[str], instance: str = "") -> Dns:
     domain = str(tree["domain"]).lower().strip(".")
     env = str(tree["environment"]).lower()
     if not valid_name(domain):
@@ -308,8 +318,9 @@ def _dns(tree: dict, problems: list[str]) -> Dns:
     runtime = str(tree["runtime"])
     if runtime not in ("auto", "process", "container"):
         problems.append(f"devnet.dns.runtime: {runtime!r} is not auto, process or container")
+    store, etcd = store_config.parse(tree.get("etcd"), tree.get("store"), problems, instance)
     return Dns(domain, env, ttl if isinstance(ttl, int) else Dns.ttl, tuple(map(str, upstream)),
-               resolver, image, runtime)
+               resolver, image, runtime, store, etcd)
 
 
 def overlaps(named: list[tuple[str, ipaddress.IPv4Network]], subnets) -> list[str]:

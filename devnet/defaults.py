@@ -13,6 +13,7 @@ DEVNET = {
     "state_dir": "",  # "": /var/lib/devnet/<instance> or ~/.local/state/devnet/<instance>
     "start_timeout": 30,
     "watch": True,
+    "reach": "auto",  # route | tunnel | auto (the provider's own way)
     "hostonly": {
         "network": "172.16.0.0/16",
         "host_ip": "172.16.0.1",
@@ -31,6 +32,16 @@ DEVNET = {
         "resolver": "auto",
         "image": "python:3.11-slim",
         "runtime": "auto",
+        "store": "memory",  # memory | etcd (dns/store_config.py)
+        "etcd": {
+            "endpoints": [],
+            "prefix": "/skydns",  # CoreDNS's etcd plugin's default path
+            "host": "",  # "": the instance
+            "lease_ttl": 10,
+            "ca": "",
+            "cert": "",
+            "key": "",
+        },
     },
 }
 DNS = DEVNET["dns"]

@@ -7,6 +7,8 @@ import ipaddress
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 
+from devnet.dns import etcd_status
+from devnet.dns.control import read_status
 from devnet.errors import DevnetError
 from devnet.steps.net import check_overlaps
 from devnet.system import cmd
@@ -59,6 +61,8 @@ class Doctor:
             ("a container answers TCP", self.tcp, "invoke vm.forward   (or invoke vpn.fix)"),
             (f"DNS answers on {s.dns_ip}", self.dns, "invoke dns.start"),
             ("a record for a running container", self.record, "invoke dns.logs; invoke dns.start"),
+            *([(etcd_status.DOCTOR_HOP, self.etcd, etcd_status.DOCTOR_FIX)]
+              if s.dns.store == "etcd" else []),
             (f"host resolver sends .{s.dns.domain} to devnet", self.resolver,
              "invoke dns.resolver   (or invoke vpn.fix)"),
             ("no VPN rule blocks", self.firewall, "invoke vpn.fix"),
@@ -154,6 +158,12 @@ class Doctor:
         if c["ip"] not in got.split():
             raise HopFailed(f"{name} has no record of {c['ip']}")
         return f"{name} -> {c['ip']}"
+
+    def etcd(self) -> str:
+        try:
+            return etcd_status.doctor_check(read_status(self.dn))
+        except etcd_status.ViewProblem as err:
+            raise HopFailed(str(err)) from err
 
     def resolver(self) -> str:
         name = f"ns.{self.s.dns.domain}"

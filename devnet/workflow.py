@@ -13,6 +13,7 @@ UP = steps.UP
 def preflight(dn) -> None:
     """Everything that can be known wrong before the first change."""
     dn.provider.preflight()
+    dn.provider.check_reach()
     if dn.provider.host_exists():
         check_overlaps(dn.settings, dn.os.routes(dn.host), dn.gateway,
                        no_vm=not dn.provider.has_vm)
@@ -24,14 +25,15 @@ def up(dn, dry_run: bool = False):
         noted = providers.chosen_file(dn.settings)
         noted.parent.mkdir(parents=True, exist_ok=True)
         noted.write_text(dn.settings.provider + "\n")
-    return steps.run([S(dn) for S in steps.up_steps(dn.settings)], dry_run=dry_run,
-                     echo=dn.echo)
+    return steps.run([S(dn) for S in steps.up_steps(dn.settings, dn.provider.reach())],
+                     dry_run=dry_run, echo=dn.echo)
 
 
 def provision(dn, dry_run: bool = False):
     """Only the steps that live in the VM (forwarding, daemon.json, the DNS service): what the
     Vagrantfile's provisioner runs inside the VM with provider guest."""
-    return steps.run([S(dn) for S in UP if S.inside_vm], dry_run=dry_run, echo=dn.echo)
+    return steps.run([S(dn) for S in steps.up_steps(reach=dn.provider.reach()) if S.inside_vm],
+                     dry_run=dry_run, echo=dn.echo)
 
 
 def down(dn, dry_run: bool = False):

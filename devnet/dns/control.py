@@ -7,7 +7,7 @@ import json
 import shlex
 import time
 
-from devnet.dns import container
+from devnet.dns import container, etcd_status, store_config
 from devnet.system import cmd
 
 RUN_DIR = "/run/devnet-dns"
@@ -38,7 +38,7 @@ def service_args(settings) -> list[str]:
         args += ["--allow", str(sub), "--reverse", str(sub)]
     for up in s.dns.upstream:
         args += ["--upstream", up]
-    return args
+    return args + store_config.service_args(s.dns.store, s.dns.etcd, s.instance)
 
 
 def python_argv(dn, module: str) -> list[str]:
@@ -127,6 +127,7 @@ def describe_status(st: dict | None) -> list[str]:
         + (f" from {st['upstream_source']}" if st.get("upstream_source") else "")
         + (f" (last error: {st['upstream_error']})" if st.get("upstream_error") else ""),
         "queries: " + (", ".join(f"{k} {v}" for k, v in sorted(q.items())) or "none"),
+        *etcd_status.describe(st.get("store")),
     ]
 
 

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 
 from devnet.defaults import DEVNET, DNS, VM_DOCKER_SOCKET
+from devnet.dns import etcd_service
 from devnet.dns.names import Naming
 from devnet.dns.policy import RecursionPolicy
 from devnet.dns.registrar import Registrar
@@ -42,6 +43,7 @@ def parse(argv) -> argparse.Namespace:
     p.add_argument("--reverse", action="append", default=[], help="subnets to answer PTR for")
     p.add_argument("--docker", default=VM_DOCKER_SOCKET)
     p.add_argument("--status", default="/run/devnet-dns/status.json")
+    etcd_service.add_arguments(p)
     return p.parse_args(argv)
 
 
@@ -58,7 +60,8 @@ def main(argv=None) -> int:
     zone = Zone(naming, args.ttl, host, args.reverse)
     policy = RecursionPolicy(args.allow)  # + Docker's networks, from the registrar
     server = Server(zone, Upstream(upstreams), policy)
-    registrar = Registrar(zone, naming, args.docker, policy)
+    store = etcd_service.from_args(args, zone)  # None: the memory store
+    registrar = Registrar(store.sink if store else zone, naming, args.docker, policy)
 
     udp = udp_socket((host, int(port)))
     tcp = server.tcp_server((host, int(port)))
@@ -80,6 +83,7 @@ def main(argv=None) -> int:
                 "docker_connected": registrar.connected, "resyncs": registrar.resyncs,
                 "last_event": registrar.last_event, "queries": server.counters(),
                 "recursion": policy.networks,
+                "store": store.status() if store else {"kind": "memory"},
             }
             tmp = status.with_suffix(".tmp")
             tmp.write_text(json.dumps(data))

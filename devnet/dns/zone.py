@@ -108,18 +108,21 @@ class Zone:
             self._changed()
         return dropped
 
-    def replace_all(self, recs: list[Records]) -> None:
+    def replace_all(self, recs: list[Records], scope=None) -> None:
+        """Replace every container (or only those whose id `scope(cid)` accepts)."""
         parsed = [self._parse(r) for r in recs]
         with self._lock:
             for cid in list(self._containers):
-                self._drop(cid)
+                if scope is None or scope(cid):
+                    self._drop(cid)
             for parts in parsed:
                 self._add(parts)
             self.generation += 1
         self._changed()
 
     def container_ids(self) -> set[str]:
-        return set(self._containers)
+        with self._lock:  # the status thread asks while the registrar or etcd view changes it
+            return set(self._containers)
 
     def _changed(self) -> None:
         for listener in self.listeners:

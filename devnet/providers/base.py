@@ -6,6 +6,7 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass
 
 from devnet.config import Settings
+from devnet.errors import DevnetError
 from devnet.providers import OPTIONS
 
 
@@ -29,6 +30,10 @@ class Provider(ABC):
     # The host's resolv.conf as a file the host Context can rename over (the sim's host
     # namespace sees /etc/netns/<ns>/resolv.conf bind-mounted on /etc/resolv.conf).
     resolv_conf = "/etc/resolv.conf"
+    # How the host reaches containers (devnet.reach): "route" via a host-only address, or
+    # "tunnel" (devnet.tunnel) where the VM has none; the first is the provider's own (auto).
+    reach_modes: tuple[str, ...] = ("route",)
+    offline = False  # its VM reaches no registry: images are devnet's offline ones
 
     def __init__(self, settings: Settings):
         self.settings = settings
@@ -46,6 +51,23 @@ class Provider(ABC):
         by hand, as in tests) is the registry's default, providers.OPTIONS."""
         name = self.options_of or self.name
         return {**OPTIONS.get(name, {}), **self.settings.options.get(name, {})}.get(key)
+
+    def reach(self) -> str:
+        """route | tunnel: devnet.reach, or this provider's own way for auto."""
+        wanted = self.settings.reach
+        return self.reach_modes[0] if wanted == "auto" else wanted
+
+    def check_reach(self) -> None:
+        """Refuse a devnet.reach this provider cannot offer, before anything changes."""
+        if self.reach() not in self.reach_modes:
+            raise DevnetError(
+                f"devnet.reach: {self.settings.reach} is not possible with provider {self.name} "
+                f"(it offers {' or '.join(self.reach_modes)})",
+                "set devnet.reach to auto in invoke.yaml (or INVOKE_DEVNET_REACH=auto)")
+
+    def tunnel_endpoint(self) -> str:
+        """host:port where the tunnel's UDP reaches the VM's end (a published port)."""
+        raise DevnetError(f"provider {self.name} has no tunnel endpoint")
 
     def gateway(self) -> str:
         """The VM's address on the host-only network: the host's route to Docker goes there."""

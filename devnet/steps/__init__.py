@@ -15,11 +15,13 @@ for _module in pkgutil.iter_modules(__path__):
     importlib.import_module(f"{__name__}.{_module.name}")
 
 
-def up_steps(settings=None) -> list[type[Step]]:
+def up_steps(settings=None, reach: str | None = None) -> list[type[Step]]:
     """`up`'s steps in order; one with `up_when` only where that setting is true (without
-    settings: only the steps `up` always runs)."""
+    settings: only the steps `up` always runs); given the provider's reach, one made for
+    another reach is left out (a route `up` does not list the tunnel's steps)."""
     wanted = [S for S in REGISTRY.values() if S.up_order is not None
-              and (S.up_when is None or (settings is not None and getattr(settings, S.up_when)))]
+              and (S.up_when is None or (settings is not None and getattr(settings, S.up_when)))
+              and (reach is None or S.reach in (None, reach))]
     return sorted(wanted, key=lambda S: S.up_order)
 
 

@@ -36,6 +36,7 @@ class Step:
     on_host = False  # its change lives only on the host: a gone (sim) host took it along
     up_order: int | None = None  # where `up` runs it; None: a step of its own task only
     up_when: str | None = None  # a setting that must be true for `up` to run it
+    reach: str | None = None  # "tunnel": `up` runs it only where the provider reaches that way
     undo_first = False  # `down` undoes it before anything else, whatever the journal's order
 
     def __init_subclass__(cls, **kwargs):

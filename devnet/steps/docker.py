@@ -57,6 +57,9 @@ class DockerConfigure(Step):
         return f"daemon.json has bip {w['bip']}, dns {w['dns'][0]}; docker0 is {w['bip']}"
 
     def check(self):
+        if self.dn.provider.reach() == "tunnel":
+            return ("tunnel: the VM's engine settings are its app's own (Docker Desktop: "
+                    "Settings -> Docker Engine); tunnel.dns checks the bridge's address")
         _, data = self._current()
         in_file = all(data.get(k) == v for k, v in self._wanted().items())
         return self._describe() if in_file and self._bridge_ok() else None

@@ -94,6 +94,8 @@ class VmHostOnly(Step):
         p = self.dn.provider
         if not p.has_vm:
             return "no VM: no host-only network"
+        if p.reach() == "tunnel":
+            return f"no host-only network: tunnel.link gives the VM {self.dn.gateway}"
         if p.assigns_vm_address:
             return f"{p.name} gives the VM its host-only address ({self.dn.gateway})"
         has_addr, up = self._state()
@@ -158,6 +160,8 @@ class VmForward(Step):
     def check(self):
         if not self.dn.provider.has_vm:
             return "no VM: the host reaches containers on its own bridge"
+        if self.dn.provider.reach() == "tunnel":
+            return "tunnel: the helper accepts what comes out of the tunnel (DOCKER-USER)"
         if not self._chain():
             return "no DOCKER-USER chain: this dockerd does not filter forwarded traffic"
         subs = self.dn.settings.docker_subnets

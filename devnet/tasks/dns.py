@@ -41,4 +41,16 @@ def logs(c, dn, lines=50):
     print(dn.vm_run("sh", "-c", control.logs_command(dn, lines), warn=True).stdout, end="")
 
 
-ns = Collection("dns", start, stop, status, logs, resolver)
+@devnet_task
+def export(c, dn):
+    """Print the records in the SkyDNS/CoreDNS etcd layout (etcdctl put lines) and a Corefile
+    block, so a team's CoreDNS can serve devnet's names."""
+    argv = [*control.python_argv(dn, "devnet.dns.export"), *control.service_args(dn.settings)]
+    out = dn.vm_run(*argv, warn=True)
+    if not out.ok:
+        raise Exit(f"devnet: dns.export failed in the VM: {out.stderr.strip()[-300:]}\n"
+                   "  next: invoke status   (is the VM up? is etcd reachable from it?)", code=1)
+    print(out.stdout, end="")
+
+
+ns = Collection("dns", start, stop, status, logs, resolver, export)

@@ -12,11 +12,13 @@ import pytest
 from pytest_docker.plugin import get_docker_services
 
 from devnet import config, providers
-from tests.e2e.machine import Cli, snapshot
+from tests.e2e.machine import Cli, brought_up, snapshot
 
 HERE = os.path.dirname(__file__)
 # `invoke test.e2e --provider=qemu` runs these same files against a real VM.
 PROVIDER = os.environ.get("DEVNET_E2E_PROVIDER", "sim")
+# Providers reached through devnet's WireGuard tunnel: no host-only link, no SSH into the VM.
+TUNNEL = ("sim-desktop",)
 
 
 def pytest_collection_modifyitems(config, items):
@@ -27,6 +29,8 @@ def pytest_collection_modifyitems(config, items):
     keep, dropped = [], {}
     for item in items:
         mark = item.get_closest_marker("sim_only")
+        if PROVIDER in TUNNEL and not mark:
+            mark = item.get_closest_marker("route_only")
         if mark and "tests/e2e/" in str(item.fspath):
             dropped.setdefault(mark.args[0] if mark.args else "sim only", []).append(item.name)
         else:
@@ -78,13 +82,8 @@ def before(marks):
 @pytest.fixture(scope="session")
 def devnet_up(before, cli, settings):
     """`invoke up` from nothing; always torn down, whatever the tests did."""
-    try:
-        yield cli("up")
-    finally:
-        out = cli("down", check=False)
-        if out.returncode != 0:
-            print(f"invoke down failed, destroying the VM directly:\n{out.stdout}{out.stderr}")
-            providers.get(settings).destroy()
+    with brought_up(cli, settings) as out:
+        yield out
 
 
 @pytest.fixture(scope="session")

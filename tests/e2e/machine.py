@@ -11,6 +11,8 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from devnet import providers
+
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("tcp_probe.py")
 
@@ -167,3 +169,16 @@ def assert_same(before: dict, after: dict) -> None:
             new = [x for x in after[key] if x not in before[key]] if isinstance(
                 after[key], list) else after[key]
             assert after[key] == before[key], f"{key}: new {new}, gone {gone}"
+
+
+@contextlib.contextmanager
+def brought_up(cli, settings, **kwargs):
+    """`invoke up` from nothing, and its output; always taken down, whatever the tests did
+    (the VM destroyed directly when `invoke down` fails)."""
+    try:
+        yield cli("up", **kwargs)
+    finally:
+        out = cli("down", check=False)
+        if out.returncode != 0:
+            print(f"invoke down failed, destroying the VM directly:\n{out.stdout}{out.stderr}")
+            providers.get(settings).destroy()

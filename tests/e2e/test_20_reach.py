@@ -1,5 +1,7 @@
 """Containers started with pytest-docker (compose) answer TCP from the simulated host."""
 
+import pytest
+
 from tests.e2e.machine import echo_container, tcp_from_host
 
 
@@ -21,6 +23,8 @@ def test_without_the_route_it_fails_and_comes_back(cli, provider, echo_ips):
     assert tcp_from_host(provider.host_ns, ip).stdout == "hello from echo1\nping\n"
 
 
+@pytest.mark.route_only("takes the host-only DOCKER-USER rule away over SSH (the tunnel's is "
+                        "the helper's: test_80_desktop)")
 def test_without_the_forward_rule_the_vm_drops_it(cli, provider, echo_ips):
     ip = echo_ips["echo2"]
     rule = ["-s", "172.16.0.0/16", "-d", "172.17.0.0/16", "-j", "ACCEPT"]

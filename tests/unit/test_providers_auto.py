@@ -7,11 +7,12 @@ from invoke import Result
 
 from devnet import providers
 from devnet.providers.local.provider import LocalProvider
+from tests.unit.test_desktop_engines import text
 from tests.unit.test_providers_remote import failed, fixture, local, ran, settings
 
 MACOS = {"uname -s": Result("Darwin\n")}  # provider local is Linux only: it is not asked
 MISSING = {f"command -v {cli}": Result(exited=1)
-           for cli in ("colima", "docker-machine", "boot2docker", "vagrant")}
+           for cli in ("colima", "docker-machine", "boot2docker", "vagrant", "docker")}
 VAGRANT_STATUS = "VAGRANT_CWD=/srv/devnet vagrant status --machine-readable default"
 
 
@@ -24,7 +25,8 @@ def test_nothing_installed_means_the_sim():
     (name, why), ctx = choose()
     assert name == "sim" and why.startswith("no colima, docker-machine, boot2docker or vagrant")
     assert ran(ctx) == [f"command -v {cli}" for cli in
-                        ("colima", "docker-machine", "boot2docker", "vagrant")] + ["uname -s"]
+                        ("colima", "docker-machine", "boot2docker", "vagrant", "docker")] + \
+        ["uname -s"]
 
 
 def test_a_running_colima_profile_is_chosen_first():
@@ -72,3 +74,19 @@ def test_a_vm_wins_over_docker_on_this_machine(monkeypatch):
     (name, _), _ = choose(**{"command -v vagrant": Result("/usr/bin/vagrant\n"),
                              VAGRANT_STATUS: fixture("vagrant-status-running.txt")})
     assert name == "vagrant"
+
+
+def test_docker_desktop_is_chosen_before_docker_on_this_machine():
+    (name, why), ctx = choose(**{"command -v docker": Result("/usr/local/bin/docker\n"),
+                                 "docker context inspect": Result(text(
+                                     "orbstack-context-inspect.json")),
+                                 "docker version": Result(text("docker-desktop-version.txt"))})
+    assert name == "desktop" and "Docker Desktop 4.33.0" in why
+
+
+def test_orbstack_is_not_taken_for_a_desktop_vm():
+    (name, _), _ = choose(**{"command -v docker": Result("/usr/local/bin/docker\n"),
+                             "docker context inspect": Result(text(
+                                 "orbstack-context-inspect.json")),
+                             "docker version": Result(text("linux-dockerd-version.txt"))})
+    assert name == "sim"  # macOS here: provider local is not asked; OrbStack needs no tunnel

@@ -16,8 +16,8 @@ STEPS_DIR = Path(steps.__file__).parent
 
 def test_up_runs_the_walk_through_in_its_order():
     assert [S.name for S in workflow.UP] == [
-        "vm.init", "vm.up", "vm.hostonly", "vm.forward", "net.route", "docker.configure",
-        "dns.start", "dns.resolver"]
+        "vm.init", "vm.up", "tunnel.helper", "tunnel.link", "vm.hostonly", "vm.forward",
+        "net.route", "docker.configure", "dns.start", "tunnel.dns", "dns.resolver"]
 
 
 def test_net_watch_runs_last_and_only_where_the_setting_is_on(settings):

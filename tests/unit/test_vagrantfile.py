@@ -58,4 +58,4 @@ def test_provisioning_runs_devnets_own_in_vm_steps():
 
 def test_vm_provision_is_the_in_vm_steps_of_up():
     assert [S.name for S in workflow.UP if S.inside_vm] == [
-        "vm.hostonly", "vm.forward", "docker.configure", "dns.start"]
+        "vm.hostonly", "vm.forward", "docker.configure", "dns.start", "tunnel.dns"]

@@ -110,10 +110,7 @@ class QemuProvider(SimulatedMachine):
         self.preflight()
         if not self.exists():
             raise DevnetError("the qemu VM has not been created", "invoke vm.init")
-        t0, started = time.monotonic(), []
-        if not self.upstream.alive():
-            self.start_upstream()
-            started.append(f"upstream DNS {UPSTREAM_DNS}")
+        t0, started = time.monotonic(), self.start_missing([])
         if not self.power_pid():
             how = qemu_boot.boot(self)
             self.meta_path.write_text(json.dumps({**self.meta(), "accel": how}))

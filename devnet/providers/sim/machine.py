@@ -114,6 +114,17 @@ class SimulatedMachine(Provider):
     def power_pid(self) -> int | None:
         return self.power.pid()
 
+    def start_missing(self, parts) -> list[str]:
+        """Start each (label, pidfile, start) whose process is not running, in order, after the
+        machine's own upstream DNS; the labels of those started."""
+        started = []
+        for label, pidfile, start in [(f"upstream DNS {UPSTREAM_DNS}", self.upstream,
+                                       self.start_upstream), *parts]:
+            if not pidfile.alive():
+                start()
+                started.append(label)
+        return started
+
     def start_upstream(self) -> None:
         """The outside world's DNS, in the upstream namespace: the test zone, NXDOMAIN else."""
         log = self.vmroot / "log/upstream.log"

@@ -123,12 +123,14 @@ class SimProvider(SimulatedMachine):
 
     def daemons(self) -> list[tuple[str, procs.Pidfile, float]]:
         """(name, pidfile, stop timeout) of each process devnet starts for this VM, in the
-        order a power-off stops them."""
+        order a power-off stops them. The upstream DNS is not one: it is the outside world's,
+        outlives a halted VM, and destroy stops it."""
         return [("dockerd", self.dockerd, 20), ("sshd", self.sshd, 5),
-                ("ssh forward", self.forward, 5), ("upstream DNS", self.upstream, 5)]
+                ("ssh forward", self.forward, 5)]
 
     def running(self) -> bool:
-        return bool(self.power_pid()) and all(f.alive() for _, f, _ in self.daemons())
+        return bool(self.power_pid()) and self.upstream.alive() and all(
+            f.alive() for _, f, _ in self.daemons())
 
     def plan_start(self) -> list[str]:
         port = self.meta().get("ssh_port", "<port picked by vm.init>")
@@ -139,22 +141,20 @@ class SimProvider(SimulatedMachine):
         if not self.exists():
             raise DevnetError("the simulated VM has not been created", "invoke vm.init")
         power = self.power_pid() or sim_daemons.power_on(self)
-        started, sshd = [], None
-        if not self.sshd.alive():
-            sshd = sim_daemons.in_vm(self, self.sshd, [
+        spawned = {}  # sshd's Popen, if started now: its early exit is the error to show
+
+        def start_sshd():
+            spawned["sshd"] = sim_daemons.in_vm(self, self.sshd, [
                 which("sshd"), "-D", "-f", self.vmroot / "etc/ssh/sshd_config",
                 "-E", self.vmroot / "log/sshd.log"],
                 stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-            started.append("sshd")
-        if not self.forward.alive():
-            sim_daemons.start_forward(self)
-            started.append(f"ssh forward 127.0.0.1:{self.ssh_port}")
-        if not self.upstream.alive():
-            self.start_upstream()
-            started.append(f"upstream DNS {UPSTREAM_DNS}")
-        if not self.dockerd.alive():
-            sim_daemons.start_dockerd(self)
-            started.append("dockerd")
+
+        started = self.start_missing([
+            ("sshd", self.sshd, start_sshd),
+            (f"ssh forward 127.0.0.1:{self.ssh_port}", self.forward,
+             lambda: sim_daemons.start_forward(self)),
+            ("dockerd", self.dockerd, lambda: sim_daemons.start_dockerd(self))])
+        sshd = spawned.get("sshd")
 
         def banner():
             if sshd and sshd.poll() is not None:
@@ -186,8 +186,6 @@ class SimProvider(SimulatedMachine):
         vm = {procs.namespace(pid, "mnt") for pid in (self.power_pid(), self.dockerd.pid(),
                                                        self.sshd.pid()) if pid} - {None}
         for name, pidfile, timeout in self.daemons():
-            if name == "upstream DNS":
-                continue  # the outside world's DNS outlives a halted VM (destroy stops it)
             if pidfile.stop(timeout):
                 stopped.append(name)
         # Power off: whatever still runs in the VM (a wedged shim, a DNS service whose
@@ -226,7 +224,7 @@ class SimProvider(SimulatedMachine):
             Piece("namespaces", self.exists(), f"{self.host_ns}, {self.vm_ns}, {self.up_ns}"),
             Piece("power", bool(self.power_pid()), f"pid {self.power_pid() or '-'}"),
         ]
-        for name, pidfile, _ in self.daemons():
+        for name, pidfile, _ in [*self.daemons(), ("upstream DNS", self.upstream, 0)]:
             pid = pidfile.pid()
             pieces.append(Piece(name, bool(pid), f"pid {pid or '-'}"))
         return pieces
