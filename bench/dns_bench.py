@@ -9,7 +9,8 @@ core 1, interleaved devnet / dnsmasq, 5 runs each; median and min–max of each 
 1. mix: container names A and AAAA, image names, NXDOMAIN in the zone, forwarded names and
    case-randomised (0x20) variants, flat out; then p50/p99 at 1,000 qps; then cold: the
    whole list once right after a container event (devnet drops its answer caches then).
-2. lanes: the upstream silenced, 500 forwarded qps hanging, container names at 1,000 qps.
+2. lanes: the upstream silenced, 500 forwarded qps hanging, container names at 1,000 qps;
+   devnet and dnsmasq interleaved, with each server's run-queue wait meanwhile.
 3. start -> resolvable: from the container's start (dockerd's start event) to the first
    correct answer on the host; also from the `docker run` call, and after it returned.
 4. memory: devnet's RSS after 1,000,000 queries of distinct names, 0x20 variants and
@@ -147,23 +148,42 @@ def mix_runs(p, pids, tmp: Path, seconds: int, runs: int, client) -> dict:
     return out
 
 
-def lanes(p, tmp: Path) -> dict:
+def lanes(p, pids, tmp: Path, runs: int) -> dict:
     """Silence the upstream (a DROP rule in the sim VM's namespace only), hang 500
-    forwarded queries per second, and time container names meanwhile."""
+    forwarded queries per second, and time container names meanwhile; devnet and dnsmasq
+    interleaved. Each run also records the server's run-queue wait (ready, but another
+    process or thread had its core) and the load average: a tail the server's own work
+    does not explain shows there."""
     rule = ["OUTPUT", "-d", UPSTREAM_DNS, "-p", "udp", "--dport", "53", "-j", "DROP"]
     ipt = ["ip", "netns", "exec", p.vm_ns, "iptables", "-w"]
-    subprocess.run([*ipt, "-I", *rule], check=True)
-    try:
+
+    def run(port, pid):
         hang = subprocess.Popen(
             ["ip", "netns", "exec", p.host_ns, "taskset", "-c", "0", "dnsperf", "-s", DNS,
-             "-d", str(tmp / "forwards"), "-Q", "500", "-l", "10", "-q", "2000", "-t", "3"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "-p", str(port), "-d", str(tmp / "forwards"), "-Q", "500", "-l", "7", "-q", "2000",
+             "-t", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(2)  # ~1,000 forwarded questions in flight by now
-        names = load.dnsperf(p, DNS, 53, tmp / "containers", "-l", "6", "-Q", "1000", "-v")
+        before = load.sched(pid)
+        names = load.dnsperf(p, DNS, port, tmp / "containers", "-l", "4", "-Q", "1000", "-v")
+        after = load.sched(pid)
         hang.wait()
+        return {**{k: names[k] for k in ("p50_ms", "p99_ms", "max_ms", "lost")},
+                "server_runq_wait_ms": round(after["runq_wait_ms"] - before["runq_wait_ms"], 1),
+                "server_involuntary_switches": after["involuntary_switches"]
+                - before["involuntary_switches"],
+                "load_average": round(os.getloadavg()[0], 2)}
+
+    subprocess.run([*ipt, "-I", *rule], check=True)
+    try:
+        runs_by_server: dict = {name: [] for name, _ in SERVERS}
+        for _ in range(runs):
+            for name, port in SERVERS:
+                runs_by_server[name].append(run(port, pids[name]))
     finally:
         subprocess.run([*ipt, "-D", *rule], check=True)
-    return {"forwarded_qps_hanging": 500, "container_names_at_1000_qps": names}
+    return {"forwarded_qps_hanging": 500, "container_names_qps": 1000,
+            "runs": runs_by_server,
+            "container_names": {name: load.summary(r) for name, r in runs_by_server.items()}}
 
 
 def start_to_answer(p: SimProvider, client, count: int) -> dict:
@@ -246,7 +266,7 @@ def main() -> int:
             for _, port in SERVERS:  # warm up: both fill their caches once
                 load.dnsperf(p, DNS, port, tmp / "mix", "-n", "1")
             results["mix"] = mix_runs(p, pids, tmp, args.seconds, args.runs, client)
-            results["lanes"] = lanes(p, tmp)
+            results["lanes"] = lanes(p, pids, tmp, args.runs)
             results["start_to_resolvable"] = start_to_answer(p, client, args.starts)
             results["devnet_rss_mb_with_50_containers"] = load.rss_mb(pids["devnet"])
             results["memory"] = memory(p, pids["devnet"], tmp, args.memory_queries, rnd)

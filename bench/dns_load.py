@@ -47,6 +47,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def sched(pid: int) -> dict:
+    """All the process's threads: milliseconds spent ready but waiting for a CPU (run-queue
+    wait, /proc/<pid>/task/*/schedstat) and involuntary context switches."""
+    wait = switches = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            wait += int((task / "schedstat").read_text().split()[1])
+            status = (task / "status").read_text()
+        except (FileNotFoundError, ProcessLookupError):  # a thread gone meanwhile
+            continue
+        switches += int(re.search(r"nonvoluntary_ctxt_switches:\s+(\d+)", status).group(1))
+    return {"runq_wait_ms": wait / 1e6, "involuntary_switches": switches}
+
+
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
     text = Path(f"/proc/{pid}/status").read_text()
     return round(int(re.search(field + r":\s+(\d+)", text).group(1)) / 1024, 1)

@@ -15,7 +15,8 @@ import dns.rdatatype
 import pytest
 
 from devnet.dns.names import Naming, records
-from devnet.dns.server import Server, cache_key
+from devnet.dns.query_key import cache_key
+from devnet.dns.server import Server
 from devnet.dns.upstream import Upstream
 from devnet.dns.zone import Zone
 from tests.unit.conftest import fixture_json
@@ -228,16 +229,17 @@ def test_two_containers_claiming_one_name_share_it(server, zone):
 def test_the_exact_cache_is_dropped_on_every_change(server, zone):
     wire = dns.message.make_query("u2.docker", "A").to_wire()
     server.answer(wire, HOST)
-    assert len(server.exact)
+    assert len(server.caches.exact)
     zone.remove("id-u2")
-    assert not len(server.exact) and not len(server.cache)
+    assert not len(server.caches.exact) and not len(server.caches.question)
 
 
 def test_the_same_records_again_change_nothing(zone, server):
     ask(server, "u1.docker")
     generation = zone.generation
     assert zone.upsert(container("u1", "172.17.0.8", expose={"7777/tcp": {}})) is False
-    assert zone.generation == generation and len(server.exact) + len(server.cache) > 0
+    assert zone.generation == generation
+    assert len(server.caches.exact) + len(server.caches.question) > 0
     assert zone.upsert(container("u1", "172.17.0.18")) is True
     assert zone.generation == generation + 1
     assert addrs(ask(server, "u1.docker")[0]) == ["172.17.0.18"]
