@@ -142,6 +142,8 @@ def mix_runs(p, pids, tmp: Path, seconds: int, runs: int, client) -> dict:
            "at_1000_qps": interleaved(p, pids, at_1000, runs),
            "at_1000_qps_without_forwarded": interleaved(p, pids, at_1000_zone, runs),
            "cold_after_event": interleaved(p, pids, cold, runs)}
+    lines = (tmp / "mix").read_text().splitlines()
+    out["forwarded_share"] = round(sum(TEST_ZONE in q for q in lines) / len(lines), 3)
     for kind in ("flat_out", "flat_out_without_forwarded"):
         d, m = out[kind]["devnet"]["qps"], out[kind]["dnsmasq"]["qps"]
         out[kind]["qps_ratio_devnet_to_dnsmasq"] = round(d["median"] / m["median"], 3)
