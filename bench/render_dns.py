@@ -91,11 +91,12 @@ def cost_line(cost: dict | None) -> list[str]:
     def us(k):
         return spread(c[k], " µs", 2)
 
-    return [f"Where devnet's CPU goes per query (`bench/dns_cost.py`, {cost['started']}, "
+    return ["", f"Where devnet's CPU goes per query (`bench/dns_cost.py`, {cost['started']}, "
             f"{cost['rounds']} rounds, Python apart from socket calls): exact-cache hit "
             f"{us('exact_cache_hit')}, question-cache hit {us('question_cache_hit')}, "
             f"forwarded with TTL 0 {us('forwarded_ttl_0')} (plus four socket calls), "
-            f"parsed on the zone lane {us('zone_lane_parsed')}; one sendto + recvfrom pair "
+            f"parsed on the zone lane {us('zone_lane_parsed')} (each first question after a "
+            "container event goes there: the cold run's figure); one sendto + recvfrom pair "
             f"costs {us('socket_calls')}.", ""]
 
 
