@@ -18,7 +18,7 @@ from devnet.dns.names import Naming, records
 from devnet.dns.query_key import cache_key
 from devnet.dns.server import Server
 from devnet.dns.upstream import Upstream
-from devnet.dns.zone import Zone
+from devnet.dns.zone import MEMO_MAX, Zone
 from tests.unit.conftest import fixture_json
 
 HOST = "172.16.0.1"  # on the host-only network: may recurse
@@ -243,3 +243,17 @@ def test_the_same_records_again_change_nothing(zone, server):
     assert zone.upsert(container("u1", "172.17.0.18")) is True
     assert zone.generation == generation + 1
     assert addrs(ask(server, "u1.docker")[0]) == ["172.17.0.18"]
+
+
+def test_answers_built_once_per_generation_follow_every_change(zone):
+    for ip in ("172.17.0.8", "172.17.0.18", "172.17.0.8"):
+        zone.upsert(container("u1", ip, expose={"7777/tcp": {}}))
+        for _ in range(2):  # the second from the zone's memo
+            resp, _ = zone.answer(dns.message.make_query("u1.docker", "A"))
+            assert [r.address for r in resp.answer[0]] == [ip]
+    for i in range(3 * MEMO_MAX // 2):  # names that do not exist are never kept
+        resp, _ = zone.answer(dns.message.make_query(f"x{i}.docker", "A"))
+        assert resp.rcode() == dns.rcode.NXDOMAIN and resp.authority
+    for t in range(1, 3 * MEMO_MAX // 2):  # every type of a name: kept up to the bound
+        zone.answer(dns.message.make_query("u1.docker", t))
+        assert len(zone._memo) <= MEMO_MAX
