@@ -33,9 +33,9 @@ REFERENCE, DEVNET = "reference: vpn.fix by hand", "devnet: net.watch"
 
 PROBE = r"""
 import socket, struct, sys, time, random
-ip, name = sys.argv[1], sys.argv[2]
+ip, name, resolv = sys.argv[1], sys.argv[2], sys.argv[3]
 def dns_ok():
-    server = next(l.split()[1] for l in open("/etc/resolv.conf") if l.startswith("nameserver"))
+    server = next(l.split()[1] for l in open(resolv) if l.startswith("nameserver"))
     qid = random.randrange(65536)
     wire = struct.pack("!HHHHHH", qid, 0x0100, 1, 0, 0, 0) + b"".join(
         bytes([len(p)]) + p.encode() for p in name.split(".")) + b"\0\0\1\0\1"
@@ -69,9 +69,11 @@ def summary(values: list[float]) -> dict:
 def measure(p: SimProvider, ip: str, reconnects: int, manual_fix: bool, into: dict) -> None:
     """`reconnects` connects, each timed until the container answers (TCP and DNS); the times
     from the connect's start and end appended to `into`."""
+    # the host's resolv.conf by its own path: `ip netns exec` bind-mounts the file it found at
+    # start onto /etc/resolv.conf, which a rewrite by rename (the VPN's, devnet's) leaves stale
     probe = subprocess.Popen(["ip", "netns", "exec", p.host_ns, sys.executable, "-c", PROBE, ip,
-                              "bvpn.docker"], stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                             text=True)
+                              "bvpn.docker", p.resolv_conf], stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, text=True)
     try:
         for _ in range(reconnects):
             began = time.time()
