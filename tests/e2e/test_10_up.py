@@ -73,8 +73,13 @@ def test_up_again_changes_nothing_and_says_so(cli, provider, marks, devnet_up):
 
 def test_status_shows_every_piece_up(cli, provider, devnet_up):
     out = cli("status")
-    for piece in (*(p.name for p in provider.status()), *STEPS[2:]):
+    pieces = [*(p.name for p in provider.status()), *STEPS[2:]]
+    for piece in pieces:
         assert re.search(rf"^up\s+{re.escape(piece)}\s", out.stdout, re.M), out.stdout
+    # exactly those: a route provider's status lists no tunnel pieces
+    listed = [line[6:].split("  ")[0].strip() for line in out.stdout.splitlines()
+              if line.startswith(("up ", "DOWN "))]  # `up    <name, padded>  <detail>`
+    assert listed == pieces, out.stdout
 
 
 @pytest.mark.qemu_proves("the ssh line with devnet's key; vagrant's line is `vagrant ssh` "
