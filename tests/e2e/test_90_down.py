@@ -1,9 +1,13 @@
 """`invoke down` puts the machine back exactly as it was before `invoke up` (last module)."""
 
+import pytest
+
 from devnet.providers.sim.network import TEST_ZONE_ADDRESS, UPSTREAM_DNS
 from tests.e2e.machine import assert_same, dig, snapshot
 
 
+@pytest.mark.qemu_proves("the upstream DNS is the simulated internet's (the sim's and qemu's up "
+                         "namespace); the lab's VM has none")
 def test_halt_leaves_the_outside_worlds_dns_running(cli, provider, devnet_up):
     """The upstream DNS is the simulated internet's, not the VM's: `vm.halt` keeps it on the
     sim and on a qemu VM alike, still answering; down removes it."""
