@@ -15,7 +15,7 @@ from devnet.system import require_binaries
 from devnet.tasks.common import devnet_task
 
 PYTEST = f"{sys.executable} -m pytest"
-E2E_PROVIDERS = ("sim", "qemu")
+E2E_PROVIDERS = ("sim", "sim-desktop", "qemu")
 
 
 @task(help={"args": "extra pytest arguments"})
@@ -25,13 +25,14 @@ def unit(c, args=""):
 
 
 @task(help={"args": "extra pytest arguments",
-            "provider": "sim (default), or qemu: the same files against a real VM, its image "
-                        "built first (tests that need the sim's insides are deselected, "
-                        "each with why)"})
+            "provider": "sim (default); sim-desktop: the same files through the WireGuard "
+                        "tunnel (no host-only link, no SSH); or qemu: against a real VM, its "
+                        "image built first (tests that need the sim's insides, or a host-only "
+                        "route on sim-desktop, are deselected, each with why)"})
 def e2e(c, args="", provider="sim"):
     """End-to-end tests: real dockerd, sshd, routes, TCP, DNS clients (needs root)."""
     if provider not in E2E_PROVIDERS:
-        raise Exit(f"devnet: test.e2e runs on {' or '.join(E2E_PROVIDERS)}, not {provider!r}")
+        raise Exit(f"devnet: test.e2e runs on {', '.join(E2E_PROVIDERS)}, not {provider!r}")
     if provider == "qemu":
         why = vm_suite_impossible()
         if why:
@@ -62,9 +63,11 @@ def lint(c):
 @task(pre=[lint], default=True, help={"args": "extra pytest arguments"})
 def all(c, args=""):  # noqa: A001 - `invoke test.all` reads best
     """Everything: lint, unit and fuzz tests (as the user behind sudo), end-to-end tests on the
-    sim, then the end-to-end suite again on a real QEMU VM (those need root)."""
+    sim, again on sim-desktop (reach through the tunnel), then on a real QEMU VM (those need
+    root)."""
     c.run(as_caller(f"{PYTEST} tests/unit tests/fuzz {args}"), pty=False)
     c.run(f"{PYTEST} tests/e2e {args}", pty=False)
+    e2e(c, args, provider="sim-desktop")
     e2e(c, args, provider="qemu")
 
 

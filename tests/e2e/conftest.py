@@ -40,7 +40,7 @@ def pytest_collection_modifyitems(config, items):
         items[:] = keep
         reporter = config.pluginmanager.get_plugin("terminalreporter")
         for why, names in dropped.items():
-            line = f"provider {PROVIDER}: deselected {len(names)} sim-only test(s): {why}"
+            line = f"provider {PROVIDER}: deselected {len(names)} test(s): {why}"
             if reporter:
                 reporter.write_line(line)
 

@@ -1,12 +1,32 @@
 """`invoke up` from nothing, then again; status, env, dry run, SSH into the VM."""
 
-import json
 import re
 
-from tests.e2e.machine import assert_same, in_vm, sh, snapshot
+import pytest
+
+from devnet.tunnel.keys import Tunnel
+from tests.e2e.machine import assert_same, in_vm_sh, sh, snapshot, tunnel_reach, vm_iptables_save
 
 STEPS = ["vm.init", "vm.up", "vm.hostonly", "vm.forward", "net.route", "docker.configure",
          "dns.start", "dns.resolver"]
+# Through the tunnel (no host-only network, no SSH): the tunnel's steps take the place of the
+# host-only link, the VM's forward rule (the helper's own), dockerd's flags and the DNS service
+# over SSH; the rest skip, each saying why.
+TUNNEL_STEPS = ["vm.init", "vm.up", "tunnel.helper", "tunnel.link", "net.route", "tunnel.dns",
+                "dns.resolver"]
+TUNNEL_SKIPS = ["vm.hostonly", "vm.forward", "docker.configure", "dns.start"]
+
+
+@pytest.fixture(scope="module")
+def steps(provider) -> list[str]:
+    return TUNNEL_STEPS if tunnel_reach(provider) else STEPS
+
+
+@pytest.fixture(scope="module")
+def up_lines(provider) -> dict[str, str]:
+    """What `invoke up` says for each step the first time."""
+    done = {s: "done" for s in (TUNNEL_STEPS if tunnel_reach(provider) else STEPS)}
+    return {**done, **{s: "skip" for s in TUNNEL_SKIPS}} if tunnel_reach(provider) else done
 
 
 def step_lines(output: str) -> dict[str, str]:
@@ -18,8 +38,8 @@ def step_lines(output: str) -> dict[str, str]:
     return found
 
 
-def test_up_from_nothing_runs_every_step_with_its_time(devnet_up):
-    assert step_lines(devnet_up.stdout) == {s: "done" for s in STEPS}
+def test_up_from_nothing_runs_every_step_with_its_time(devnet_up, up_lines):
+    assert step_lines(devnet_up.stdout) == up_lines
     timed = r"net\.route\s+added route 172\.17\.0\.0/16 via 172\.16\.0\.11 +\(\d+\.\d\ds\)"
     assert re.search(timed, devnet_up.stdout)
     assert "Use it:" in devnet_up.stdout
@@ -28,50 +48,63 @@ def test_up_from_nothing_runs_every_step_with_its_time(devnet_up):
 def test_the_topology_is_the_walkthroughs(provider):
     # Admin state and address; the veth's carrier may flap for a moment (operstate), and
     # the reachability tests prove traffic flows.
-    for text, cidr in ((sh("ip", "-n", provider.host_ns, "-j", "addr", "show", "dev",
-                           provider.link), "172.16.0.1/16"),
-                       (in_vm(provider, "ip", "-j", "addr", "show", "dev", "eth1"),
+    # (-o, not -j: the tunnel's helper has busybox's ip; the tunnel's VM end is its wg link)
+    vm_link = (Tunnel(provider.settings.instance, provider.settings.state_dir).vm_iface
+               if tunnel_reach(provider) else "eth1")
+    host_link = ("ip", "-n", provider.host_ns, "-o")
+    for text, cidr in ((sh(*host_link, "link", "show", "dev", provider.hostonly_link()) +
+                        sh(*host_link, "addr", "show", "dev", provider.hostonly_link()),
+                        "172.16.0.1/16"),
+                       (in_vm_sh(provider, f"ip -o link show dev {vm_link}; "
+                                           f"ip -o addr show dev {vm_link}"),
                         "172.16.0.11/16")):
-        info = json.loads(text)[0]
-        assert "UP" in info["flags"]
-        assert cidr in [f"{a['local']}/{a['prefixlen']}" for a in info["addr_info"]]
+        assert re.search(r"<[^>]*\bUP\b", text), text
+        assert f" inet {cidr} " in text, text
     host_routes = sh("ip", "-n", provider.host_ns, "route")
     assert "172.17.0.0/16 via 172.16.0.11" in host_routes
     # Hermetic: neither the host nor the VM can send anything anywhere else (a real VM's
     # NAT is QEMU's restrict=on: it has a default route that leads nowhere).
     assert "default" not in sh("ip", "-n", provider.host_ns, "route", "show", "table", "all")
-    if provider.name == "sim":
-        assert "default" not in in_vm(provider, "ip", "route", "show", "table", "all")
+    if provider.name in ("sim", "sim-desktop"):
+        assert "default" not in in_vm_sh(provider, "ip route show table all")
 
 
-def test_up_again_changes_nothing_and_says_so(cli, provider, marks, devnet_up):
+def test_up_again_changes_nothing_and_says_so(cli, provider, marks, devnet_up, up_lines):
     before = snapshot(marks)
-    vm_rules = in_vm(provider, "iptables-save")
+    vm_rules = vm_iptables_save(provider)
     second = cli("up")
-    assert step_lines(second.stdout) == {s: "skip" for s in STEPS}
+    assert step_lines(second.stdout) == {s: "skip" for s in up_lines}
     assert "already done: route 172.17.0.0/16 via 172.16.0.11 present" in second.stdout
     assert "nothing to do, all steps already done" in second.stdout
     assert_same(before, snapshot(marks))
-    after_rules = in_vm(provider, "iptables-save")
+    after_rules = vm_iptables_save(provider)
     strip = lambda text: [x for x in text.splitlines() if not x.startswith(("#", ":"))]  # noqa
     assert strip(after_rules) == strip(vm_rules)
 
 
-def test_status_shows_every_piece_up(cli, provider, devnet_up):
+def test_status_shows_every_piece_up(cli, provider, devnet_up, steps):
     out = cli("status")
-    for piece in (*(p.name for p in provider.status()), *STEPS[2:]):
+    for piece in (*(p.name for p in provider.status()), *steps[2:]):
         assert re.search(rf"^up\s+{re.escape(piece)}\s", out.stdout, re.M), out.stdout
 
 
 def test_env_prints_docker_host_that_works(cli, provider, devnet_up):
     out = cli("env").stdout
     assert f"export DOCKER_HOST={provider.docker_url()}" in out
+    version = sh("docker", "-H", provider.docker_url(), "version", "-f", "{{.Server.Version}}")
+    assert version.strip()
+
+
+@pytest.mark.route_only("a Desktop VM has no SSH: env says so, and DOCKER_HOST is the way in")
+def test_env_prints_an_ssh_line_that_works(cli, provider, devnet_up):
+    out = cli("env").stdout
     ssh = out.split("# ssh into the VM: ")[1].strip()
     version = sh(*ssh.split(), "-o", "BatchMode=yes", "docker", "version", "-f",
                  "{{.Server.Version}}")
     assert version.strip()  # the user's own ssh, with devnet's key, reaches the VM's dockerd
 
 
+@pytest.mark.route_only("a Desktop VM has no SSH")
 def test_vm_ssh_runs_a_command_in_the_vm(cli, devnet_up):
     out = cli("vm.ssh", "-c", "ip -br addr show dev eth1; docker info -f '{{.Name}}'")
     assert "172.16.0.11/16" in out.stdout

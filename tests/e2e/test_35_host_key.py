@@ -3,6 +3,9 @@ that address) is refused with what to do, over a real SSH connection to the VM's
 
 import subprocess
 
+import pytest
+
+pytestmark = pytest.mark.route_only("a Desktop VM has no SSH, so no host key to pin")
 
 def test_another_host_key_is_refused(cli, provider, devnet_up, tmp_path):
     known = provider.known_hosts

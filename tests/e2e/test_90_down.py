@@ -1,11 +1,15 @@
 """`invoke down` puts the machine back exactly as it was before `invoke up` (last module)."""
 
-from tests.e2e.machine import assert_same, snapshot
+from tests.e2e.machine import assert_same, snapshot, tunnel_reach
+
+ROUTE_UNDO = ("net.route", "vm.forward", "vm.hostonly", "vm.up", "vm.init")
+TUNNEL_UNDO = ("dns.resolver", "tunnel.dns", "net.route", "tunnel.link", "tunnel.helper",
+               "vm.up", "vm.init")
 
 
-def test_down_leaves_nothing_behind(cli, before, marks, settings, devnet_up):
+def test_down_leaves_nothing_behind(cli, before, marks, settings, provider, devnet_up):
     out = cli("down")
-    for step in ("net.route", "vm.forward", "vm.hostonly", "vm.up", "vm.init"):
+    for step in (TUNNEL_UNDO if tunnel_reach(provider) else ROUTE_UNDO):
         assert f"undone {step}" in out.stdout, out.stdout
     after = snapshot(marks)
     assert_same(before, after)
