@@ -190,10 +190,10 @@ def test_doctor_names_a_stopped_helper_and_its_fix(desk, desk_cli, client, echo)
         assert f"devnet: tunnel helper running: {name} is exited" in out.stderr
         assert "next: invoke tunnel.helper" in out.stderr
         desk_cli("tunnel.helper")  # the fix doctor names
-    finally:
-        helper.reload()
-        if helper.status != "running":
-            helper.start()
+    finally:  # tunnel.helper made a new one; the old one only if the fix did not run
+        now = client.containers.get(name)
+        if now.status != "running":
+            now.start()
     ip = ip_of(client, "echo1")
     wait_for(lambda: reaches(p.host_ns, ip, "echo1"), timeout=10)
     assert "FAIL" not in desk_cli("doctor").stdout
