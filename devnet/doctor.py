@@ -123,7 +123,9 @@ class Doctor:
     def vm(self) -> str:
         if not self.dn.provider.running():
             raise HopFailed("the VM (or its sshd, dockerd) is not running")
-        return f"{self.dn.provider.name} VM up, SSH and Docker answer"
+        said = "Docker answers" if self.dn.provider.reach() == "tunnel" else \
+            "SSH and Docker answer"  # a tunnel's VM has no SSH
+        return f"{self.dn.provider.name} VM up, {said}"
 
     def hostonly(self) -> str:
         ip = self.dn.gateway
