@@ -1,14 +1,16 @@
-"""What the benchmark scripts share: run devnet's CLI on the bench instance, percentiles, and
-writing results."""
+"""What the benchmark scripts share: run devnet's CLI on the bench instance, percentiles,
+writing results, and rendering README's marked sections from them."""
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -34,3 +36,23 @@ def write_results(name: str, results: dict) -> None:
     out.parent.mkdir(exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     print(json.dumps(results, indent=2))
+
+
+def render_readme(sections: Callable[[], dict[str, str]], what: str) -> int:
+    """Each README section between `<!-- MARKER:start -->` and `<!-- MARKER:end -->` replaced
+    by its body (sections(): marker -> body); with --check, only whether README is current."""
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--check", action="store_true", help="fail if README is not up to date")
+    args = ap.parse_args()
+    readme = ROOT / "README.md"
+    text = new = readme.read_text()
+    for marker, body in sections().items():
+        start, end = f"<!-- {marker}:start -->", f"<!-- {marker}:end -->"
+        head, rest = new.split(start, 1)
+        _, tail = rest.split(end, 1)
+        new = f"{head}{start}\n{body}\n{end}{tail}"
+    if args.check:
+        return 0 if new == text else 1
+    readme.write_text(new)
+    print(f"README.md: {what}")
+    return 0

@@ -6,13 +6,14 @@ section comes from the file; run after bench/dns_bench.py).
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-START, END = "<!-- dns-bench:start -->", "<!-- dns-bench:end -->"
+sys.path.insert(0, str(ROOT))
+
+from bench.common import render_readme  # noqa: E402
 
 
 def spread(f: dict, unit: str = "", digits: int = 0) -> str:
@@ -84,20 +85,9 @@ def render(r: dict) -> str:
 
 
 def main() -> int:
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--check", action="store_true", help="fail if README is not up to date")
-    args = ap.parse_args()
-    results = json.loads((ROOT / "bench/results/dns.json").read_text())
-    readme = ROOT / "README.md"
-    text = readme.read_text()
-    head, rest = text.split(START, 1)
-    _, tail = rest.split(END, 1)
-    new = f"{head}{START}\n{render(results)}\n{END}{tail}"
-    if args.check:
-        return 0 if new == text else 1
-    readme.write_text(new)
-    print("README.md: DNS performance section rendered from bench/results/dns.json")
-    return 0
+    return render_readme(
+        lambda: {"dns-bench": render(json.loads((ROOT / "bench/results/dns.json").read_text()))},
+        "DNS performance section rendered from bench/results/dns.json")
 
 
 if __name__ == "__main__":

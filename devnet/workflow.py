@@ -51,11 +51,14 @@ def down(dn, dry_run: bool = False):
 
 
 def status(dn) -> list[Piece]:
-    """Each piece and whether it is up; a piece that cannot be asked is down, with why."""
+    """Each piece and whether it is up; a piece that cannot be asked is down, with why. The
+    steps are `up`'s for the provider's reach (a route provider has no tunnel to list), after
+    the VM's own two (vm.init, vm.up), which the provider's status reports."""
     pieces = list(dn.provider.status())
+    after_the_vm = steps.up_steps(reach=dn.provider.reach())[2:]
     if not dn.provider.running():
-        return pieces + [Piece(S.name, False, "VM is not running") for S in UP[2:]]
-    for S in UP[2:]:
+        return pieces + [Piece(S.name, False, "VM is not running") for S in after_the_vm]
+    for S in after_the_vm:
         try:
             done = S(dn).check()
             pieces.append(Piece(S.name, bool(done), done or "not done"))

@@ -102,27 +102,46 @@ class VpnFix(Step):
             raise DevnetError("still broken after the repair: " + "; ".join(p.text for p in left),
                               "invoke vpn.fix --dry-run   (and see what changed it again)")
 
+    # undo: one handler pair per journaled kind, `_describe_<kind>` and `_undo_<kind>`, as
+    # apply's `_fix_<kind>`; a kind with none is a chain the OS adapter named (iptables, nft,
+    # ipfw, pf, ...): the firewall's
+    def _undoer(self, verb: str, kind: str):
+        return getattr(self, f"_{verb}_{kind}", None) or getattr(self, f"_{verb}_firewall")
+
     def describe_undo(self, args):
-        if args["kind"] == "policy":
-            return f"ip rule del priority {args['priority']} to {args['dst']} lookup main"
-        if args["kind"] not in _NOT_FIREWALL and "mark" not in args:
-            return _OLDER.format(args)
-        if args["kind"] in ("route", "hostonly"):
-            return f"put back the VPN's route {describe(args['was'])}"
-        return self.dn.os.describe_exception(args["kind"], args)
+        return self._undoer("describe", args["kind"])(args)
 
     def undo(self, args):
-        if args["kind"] == "policy":
-            gone = not self.dn.os.delete_policy_rule(self.dn.host, args["dst"], args["priority"])
-            return f"rule {args['priority']}: to {args['dst']} lookup main " + (
-                "was gone" if gone else "removed")
-        if args["kind"] not in _NOT_FIREWALL and "mark" not in args:
-            return _OLDER.format(args)  # never re-adds a deny: that would break devnet again
-        if args["kind"] not in ("route", "hostonly"):
-            return self.dn.os.remove_exception(self.dn.host, args["kind"], args)
+        return self._undoer("undo", args["kind"])(args)
+
+    def _describe_policy(self, args) -> str:
+        return f"ip rule del priority {args['priority']} to {args['dst']} lookup main"
+
+    def _undo_policy(self, args) -> str:
+        gone = not self.dn.os.delete_policy_rule(self.dn.host, args["dst"], args["priority"])
+        return f"rule {args['priority']}: to {args['dst']} lookup main " + (
+            "was gone" if gone else "removed")
+
+    def _describe_route(self, args) -> str:
+        return f"put back the VPN's route {describe(args['was'])}"
+
+    def _undo_route(self, args) -> str:
         was = args["was"]
         out = self.dn.os.replace_route(self.dn.host, was["dst"], via=was.get("gateway"),
-                                           dev=was.get("dev"), warn=True)
+                                       dev=was.get("dev"), warn=True)
         if out.failed:
             return f"route {was['dst']} could not be put back ({out.stderr.strip()})"
         return f"put back route {describe(was)}"
+
+    # the host-only network's own route: the VPN's put back as any other route
+    _describe_hostonly, _undo_hostonly = _describe_route, _undo_route
+
+    def _describe_firewall(self, args) -> str:
+        if "mark" not in args:
+            return _OLDER.format(args)
+        return self.dn.os.describe_exception(args["kind"], args)
+
+    def _undo_firewall(self, args) -> str:
+        if "mark" not in args:
+            return _OLDER.format(args)  # never re-adds a deny: that would break devnet again
+        return self.dn.os.remove_exception(self.dn.host, args["kind"], args)

@@ -85,8 +85,13 @@ def test_up_again_changes_nothing_and_says_so(cli, provider, marks, devnet_up, u
 
 def test_status_shows_every_piece_up(cli, provider, devnet_up, steps):
     out = cli("status")
-    for piece in (*(p.name for p in provider.status()), *steps[2:]):
+    pieces = [*(p.name for p in provider.status()), *steps[2:]]
+    for piece in pieces:
         assert re.search(rf"^up\s+{re.escape(piece)}\s", out.stdout, re.M), out.stdout
+    # exactly those: a route provider's status lists no tunnel pieces
+    listed = [line[6:].split("  ")[0].strip() for line in out.stdout.splitlines()
+              if line.startswith(("up ", "DOWN "))]  # `up    <name, padded>  <detail>`
+    assert listed == pieces, out.stdout
 
 
 def test_env_prints_docker_host_that_works(cli, provider, devnet_up):

@@ -1,10 +1,26 @@
 """`invoke down` puts the machine back exactly as it was before `invoke up` (last module)."""
 
-from tests.e2e.machine import assert_same, snapshot, tunnel_reach
+from devnet.providers.sim.network import TEST_ZONE_ADDRESS, UPSTREAM_DNS
+from tests.e2e.machine import assert_same, dig, snapshot, tunnel_reach
 
 ROUTE_UNDO = ("net.route", "vm.forward", "vm.hostonly", "vm.up", "vm.init")
 TUNNEL_UNDO = ("dns.resolver", "tunnel.dns", "net.route", "tunnel.link", "tunnel.helper",
                "vm.up", "vm.init")
+
+
+def test_halt_leaves_the_outside_worlds_dns_running(cli, provider, devnet_up):
+    """The upstream DNS is the simulated internet's, not the VM's: `vm.halt` keeps it on the
+    sim and on a qemu VM alike, still answering; down removes it."""
+    pid = provider.upstream.pid()
+    assert pid
+    out = cli("vm.halt").stdout
+    try:
+        assert "upstream DNS" not in out and not provider.running(), out
+        assert provider.upstream.pid() == pid
+        assert dig(provider.up_ns, f"@{UPSTREAM_DNS}", "www.example.test") == \
+            [TEST_ZONE_ADDRESS]  # asked in its own namespace: qemu's host has no link to it
+    finally:
+        cli("up")  # as it was: the down below undoes a running devnet
 
 
 def test_down_leaves_nothing_behind(cli, before, marks, settings, provider, devnet_up):

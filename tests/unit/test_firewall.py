@@ -164,7 +164,7 @@ def test_an_unreadable_firewall_is_an_error_only_when_a_probe_was_dropped():
         linux_firewall.firewall_problems(c, SCOPE, PROBES)
 
 
-def test_iptables_exception_goes_right_before_the_drop_and_leaves_by_its_mark():
+def test_iptables_exception_goes_right_before_the_drop_and_leaves_by_its_mark(settings):
     c = host(**{"iptables-save -c": [Result(IPT_BEFORE), Result(IPT_AFTER)],
                 probe.command(PROBES): answered(False, False, False, False),
                 "nft -a list ruleset": Result("")})
@@ -189,6 +189,17 @@ def test_iptables_exception_goes_right_before_the_drop_and_leaves_by_its_mark():
     assert linux_firewall.remove_exception(c, kind, data) == \
         "removed devnet's exception (4 rule(s)) from filter ciscovpn"
     assert all("--comment devnet:dntest" in line for line in ran(c))
+
+    # the same, from vpn.fix's journal entry (what `down` and `vpn.restore` undo)
+    dn = Devnet(settings, echo=lambda _: None)
+    c = host(**{"uname -s": Result("Linux\n")}, **deletes, **{
+        check: [Result(""), Result("", exited=1)] for check in checks})
+    dn.provider.host = lambda: c
+    entry = {"kind": kind, **entries[0]}
+    assert VpnFix(dn).describe_undo(entry) == \
+        "remove devnet's exception (devnet:dntest) from filter ciscovpn"
+    assert VpnFix(dn).undo(entry) == "removed devnet's exception (4 rule(s)) from filter ciscovpn"
+    assert sum(" -D ciscovpn " in line for line in ran(c)) == 4
 
 
 def test_nft_rule_without_a_counter_is_found_by_trace_and_excepted_by_handle():

@@ -142,3 +142,27 @@ def test_when_the_replay_cannot_name_the_rule_nothing_changes(settings):
     with pytest.raises(DevnetError, match="changed nothing"):
         VpnFix(dn)._fix_policy(found[0])
     assert not any("rule add" in line for line in ran(c)) and dn.journal.entries() == []
+
+
+def test_undo_puts_back_the_vpns_own_routes_devnet_replaced(settings):
+    """vpn.fix's route and hostonly entries: `down` and `vpn.restore` route as the VPN had
+    it (the routes as `ip -j route` printed them with a VPN up: fixtures/ip-route-vpn.json)."""
+    vpn = {r["dst"]: r for r in fixture_json("ip-route-vpn.json")}
+    took_docker = {**vpn["172.16.0.0/12"], "dst": "172.17.0.0/16"}
+    took_hostonly = {**vpn["172.16.0.0/12"], "dst": "172.16.0.0/16"}
+    put_back = "ip route replace {} via 10.8.0.1 dev tun0"
+    c = MockContext(run={"id -u": Result("0\n"), "uname -s": Result("Linux\n"),
+                         put_back.format("172.17.0.0/16"): Result(""),
+                         put_back.format("172.16.0.0/16"): Result(
+                             exited=2, stderr="RTNETLINK answers: No such device\n")})
+    step = VpnFix(devnet_on(settings, c))
+    route = {"kind": "route", "dst": "172.17.0.0/16", "was": took_docker}
+    hostonly = {"kind": "hostonly", "was": took_hostonly}
+    assert step.describe_undo(route) == \
+        "put back the VPN's route 172.17.0.0/16 via 10.8.0.1 dev tun0"
+    assert step.undo(route) == "put back route 172.17.0.0/16 via 10.8.0.1 dev tun0"
+    assert step.describe_undo(hostonly) == \
+        "put back the VPN's route 172.16.0.0/16 via 10.8.0.1 dev tun0"
+    assert step.undo(hostonly) == \
+        "route 172.16.0.0/16 could not be put back (RTNETLINK answers: No such device)"
+    assert ran(c)[-2:] == [put_back.format("172.17.0.0/16"), put_back.format("172.16.0.0/16")]

@@ -155,6 +155,19 @@ def test_endpoints(provider):
     assert provider.stop() == "already stopped"
 
 
+def test_halt_keeps_the_upstream_dns_as_the_sims_does(provider):
+    """The upstream DNS is the simulated outside world's (the host asks it too), not the VM's:
+    `vm.halt` leaves it running, as the sim's halt does; only destroy stops it."""
+    provider.root.mkdir(parents=True)
+    world = provider.upstream.spawn(["sleep", "60"])
+    try:
+        assert provider.stop() == "already stopped"  # no VM, no forward: nothing of the VM's
+        assert provider.upstream.alive() and world.poll() is None
+    finally:
+        provider.upstream.stop(5)
+        world.wait()
+
+
 def test_plan_says_when_the_image_must_be_built(provider, tmp_path):
     provider.cache_root = tmp_path / "empty-cache"
     assert provider.plan_create()[0].startswith("build the VM image")

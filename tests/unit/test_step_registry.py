@@ -56,3 +56,15 @@ def test_a_journal_entry_of_an_unknown_step_is_a_clear_error_and_nothing_is_undo
     with pytest.raises(DevnetError, match="vm.teleport"):
         steps.undo(dn, steps.undoers(dn), echo=lambda _: None)
     assert [e["step"] for e in dn.journal.entries()] == ["net.route", "vm.teleport"]
+
+
+@pytest.mark.parametrize(("provider", "tunnel"), [("sim", []), (
+    "sim-desktop", ["tunnel.helper", "tunnel.link", "tunnel.dns"])])
+def test_status_lists_the_steps_of_the_providers_reach_only(settings, provider, tunnel):
+    """A route provider's status has no tunnel pieces; a tunnel provider's has all three
+    (the VM is not running here: each step is listed, none asked)."""
+    dn = Devnet(dataclasses.replace(settings, provider=provider), echo=lambda _: None)
+    listed = [p.name for p in workflow.status(dn)][len(dn.provider.status()):]
+    assert [name for name in listed if name.startswith("tunnel.")] == tunnel
+    assert listed[-1] == "dns.resolver" and "vm.up" not in listed
+    assert [S.name for S in steps.up_steps(reach=dn.provider.reach())][2:] == listed
