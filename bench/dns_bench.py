@@ -9,8 +9,10 @@ core 1, interleaved devnet / dnsmasq, 5 runs each; median and min–max of each 
 1. mix: container names A and AAAA, image names, NXDOMAIN in the zone, forwarded names and
    case-randomised (0x20) variants, flat out; then p50/p99 at 1,000 qps; then cold: the
    whole list once right after a container event (devnet drops its answer caches then).
-2. lanes: the upstream silenced, 500 forwarded qps hanging, container names at 1,000 qps.
-3. start -> resolvable: from the `docker run` call to the first answer on the host.
+2. lanes: the upstream silenced, 500 forwarded qps hanging, container names at 1,000 qps;
+   devnet and dnsmasq interleaved, with each server's run-queue wait meanwhile.
+3. start -> resolvable: from the container's start (dockerd's start event) to the first
+   correct answer on the host; also from the `docker run` call, and after it returned.
 4. memory: devnet's RSS after 1,000,000 queries of distinct names, 0x20 variants and
    padded queries.
 Results: bench/results/dns.json (with the machine), rendered into README by
@@ -20,6 +22,7 @@ bench/render_dns.py.
 from __future__ import annotations
 
 import argparse
+import os
 import random
 import subprocess
 import sys
@@ -104,19 +107,25 @@ def interleaved(p, pids, run, times: int) -> dict:
 
 
 def mix_runs(p, pids, tmp: Path, seconds: int, runs: int, client) -> dict:
+    upstream = procs.read_pid(p.upstream_pidfile)  # the sim's, on either core
+
     def flat_out(port, pid, queries="mix"):
-        before = load.cpu_seconds(pid)
+        before, up_before = load.cpu_seconds(pid), load.cpu_seconds(upstream)
         r = load.dnsperf(p, DNS, port, tmp / queries, "-l", str(seconds), "-c", "4",
                          "-q", "200")
         r["server_cpu"] = round((load.cpu_seconds(pid) - before) / r["seconds"], 2)
+        r["upstream_cpu"] = round((load.cpu_seconds(upstream) - up_before) / r["seconds"], 2)
         r["client_bound"] = r["client_cpu"] >= 0.9 and r["server_cpu"] < 0.9
         return r
 
     def zone_only(port, pid):
         return flat_out(port, pid, "mix-zone")
 
-    def at_1000(port, _pid):
-        return load.dnsperf(p, DNS, port, tmp / "mix", "-l", "4", "-Q", "1000", "-v")
+    def at_1000(port, _pid, queries="mix"):
+        return load.dnsperf(p, DNS, port, tmp / queries, "-l", "4", "-Q", "1000", "-v")
+
+    def at_1000_zone(port, pid):
+        return at_1000(port, pid, "mix-zone")
 
     count = iter(range(10**6))
 
@@ -131,36 +140,62 @@ def mix_runs(p, pids, tmp: Path, seconds: int, runs: int, client) -> dict:
     out = {"flat_out": interleaved(p, pids, flat_out, runs),
            "flat_out_without_forwarded": interleaved(p, pids, zone_only, runs),
            "at_1000_qps": interleaved(p, pids, at_1000, runs),
+           "at_1000_qps_without_forwarded": interleaved(p, pids, at_1000_zone, runs),
            "cold_after_event": interleaved(p, pids, cold, runs)}
+    lines = (tmp / "mix").read_text().splitlines()
+    out["forwarded_share"] = round(sum(TEST_ZONE in q for q in lines) / len(lines), 3)
     for kind in ("flat_out", "flat_out_without_forwarded"):
         d, m = out[kind]["devnet"]["qps"], out[kind]["dnsmasq"]["qps"]
         out[kind]["qps_ratio_devnet_to_dnsmasq"] = round(d["median"] / m["median"], 3)
     return out
 
 
-def lanes(p, tmp: Path) -> dict:
+def lanes(p, pids, tmp: Path, runs: int) -> dict:
     """Silence the upstream (a DROP rule in the sim VM's namespace only), hang 500
-    forwarded queries per second, and time container names meanwhile."""
+    forwarded queries per second, and time container names meanwhile; devnet and dnsmasq
+    interleaved. Each run also records the server's run-queue wait (ready, but another
+    process or thread had its core) and the load average: a tail the server's own work
+    does not explain shows there."""
     rule = ["OUTPUT", "-d", UPSTREAM_DNS, "-p", "udp", "--dport", "53", "-j", "DROP"]
     ipt = ["ip", "netns", "exec", p.vm_ns, "iptables", "-w"]
-    subprocess.run([*ipt, "-I", *rule], check=True)
-    try:
+
+    def run(port, pid):
         hang = subprocess.Popen(
             ["ip", "netns", "exec", p.host_ns, "taskset", "-c", "0", "dnsperf", "-s", DNS,
-             "-d", str(tmp / "forwards"), "-Q", "500", "-l", "10", "-q", "2000", "-t", "3"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+             "-p", str(port), "-d", str(tmp / "forwards"), "-Q", "500", "-l", "7", "-q", "2000",
+             "-t", "3"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         time.sleep(2)  # ~1,000 forwarded questions in flight by now
-        names = load.dnsperf(p, DNS, 53, tmp / "containers", "-l", "6", "-Q", "1000", "-v")
+        before = load.sched(pid)
+        names = load.dnsperf(p, DNS, port, tmp / "containers", "-l", "4", "-Q", "1000", "-v")
+        after = load.sched(pid)
         hang.wait()
+        return {**{k: names[k] for k in ("p50_ms", "p99_ms", "max_ms", "lost")},
+                "server_runq_wait_ms": round(after["runq_wait_ms"] - before["runq_wait_ms"], 1),
+                "server_involuntary_switches": after["involuntary_switches"]
+                - before["involuntary_switches"],
+                "load_average": round(os.getloadavg()[0], 2)}
+
+    subprocess.run([*ipt, "-I", *rule], check=True)
+    try:
+        runs_by_server: dict = {name: [] for name, _ in SERVERS}
+        for _ in range(runs):
+            for name, port in SERVERS:
+                runs_by_server[name].append(run(port, pids[name]))
     finally:
         subprocess.run([*ipt, "-D", *rule], check=True)
-    return {"forwarded_qps_hanging": 500, "container_names_at_1000_qps": names}
+    return {"forwarded_qps_hanging": 500, "container_names_qps": 1000,
+            "runs": runs_by_server,
+            "container_names": {name: load.summary(r) for name, r in runs_by_server.items()}}
 
 
 def start_to_answer(p: SimProvider, client, count: int) -> dict:
+    """Each container's name polled at the host from before `docker run` is called, until
+    the first correct answer; timed from the container's start (dockerd's `start` event,
+    timeNano: the moment the container runs), from the call, and from its return."""
     poller = subprocess.Popen(["ip", "netns", "exec", p.host_ns, sys.executable, "-c", load.POLLER],
                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    times, after_return = [], []
+    started = load.StartEvents(client)
+    from_start, from_call, after_return = [], [], []
     try:
         for i in range(count):
             poller.stdin.write(f"start{i}.docker\n")  # polling from before the call
@@ -169,19 +204,21 @@ def start_to_answer(p: SimProvider, client, count: int) -> dict:
             c = client.containers.run("ubuntu", "sleep 3600", name=f"start{i}", detach=True)
             returned = time.time()
             answered = float(poller.stdout.readline())
-            times.append((answered - t0) * 1000)
+            from_start.append((answered - started.at(f"start{i}")) * 1000)
+            from_call.append((answered - t0) * 1000)
             after_return.append((answered - returned) * 1000)
             c.remove(force=True)
     finally:
         poller.kill()
+        started.close()
 
     def figures(values):
         return {"p50_ms": round(pct(values, 50), 1), "p99_ms": round(pct(values, 99), 1),
                 "max_ms": round(max(values), 1)}
 
-    # The second: how long after `docker run` returned (negative: resolvable before it did).
-    return {"count": count, "from_the_call": figures(times),
-            "after_the_call_returned": figures(after_return)}
+    # The last: how long after `docker run` returned (negative: resolvable before it did).
+    return {"count": count, "from_the_start_event": figures(from_start),
+            "from_the_call": figures(from_call), "after_the_call_returned": figures(after_return)}
 
 
 def memory(p, pid: int, tmp: Path, total: int, rnd: random.Random) -> dict:
@@ -231,7 +268,7 @@ def main() -> int:
             for _, port in SERVERS:  # warm up: both fill their caches once
                 load.dnsperf(p, DNS, port, tmp / "mix", "-n", "1")
             results["mix"] = mix_runs(p, pids, tmp, args.seconds, args.runs, client)
-            results["lanes"] = lanes(p, tmp)
+            results["lanes"] = lanes(p, pids, tmp, args.runs)
             results["start_to_resolvable"] = start_to_answer(p, client, args.starts)
             results["devnet_rss_mb_with_50_containers"] = load.rss_mb(pids["devnet"])
             results["memory"] = memory(p, pids["devnet"], tmp, args.memory_queries, rnd)
@@ -242,6 +279,7 @@ def main() -> int:
             ref.kill()
         client.close()
         invoke("down")
+    results["load_average_after"] = [round(x, 2) for x in os.getloadavg()]
     results["settings"] = vars(args)
     write_results(args.out, results)
     return 0

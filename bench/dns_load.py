@@ -9,6 +9,7 @@ import random
 import re
 import statistics
 import subprocess
+import threading
 from pathlib import Path
 
 from bench.common import pct
@@ -46,6 +47,20 @@ def cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK
 
 
+def sched(pid: int) -> dict:
+    """All the process's threads: milliseconds spent ready but waiting for a CPU (run-queue
+    wait, /proc/<pid>/task/*/schedstat) and involuntary context switches."""
+    wait = switches = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            wait += int((task / "schedstat").read_text().split()[1])
+            status = (task / "status").read_text()
+        except (FileNotFoundError, ProcessLookupError):  # a thread gone meanwhile
+            continue
+        switches += int(re.search(r"nonvoluntary_ctxt_switches:\s+(\d+)", status).group(1))
+    return {"runq_wait_ms": wait / 1e6, "involuntary_switches": switches}
+
+
 def rss_mb(pid: int, field: str = "VmRSS") -> float:
     text = Path(f"/proc/{pid}/status").read_text()
     return round(int(re.search(field + r":\s+(\d+)", text).group(1)) / 1024, 1)
@@ -63,7 +78,8 @@ def machine() -> dict:
     return {"cpu": cpu.group(1) if cpu else platform.processor(), "cores": os.cpu_count(),
             "memory_gb": round(int(mem.group(1)) / 2**20, 1) if mem else None,
             "kernel": platform.release(), "python": platform.python_version(),
-            "dnsperf": version("dnsperf", "-h"), "dnsmasq": version("dnsmasq", "--version")}
+            "dnsperf": version("dnsperf", "-h"), "dnsmasq": version("dnsmasq", "--version"),
+            "load_average": [round(x, 2) for x in os.getloadavg()]}
 
 
 def summary(runs: list[dict]) -> dict:
@@ -82,6 +98,35 @@ def summary(runs: list[dict]) -> dict:
 def randcase(name: str, rnd: random.Random) -> str:
     """A 0x20 variant: each letter's case chosen at random."""
     return "".join(c.upper() if rnd.random() < 0.5 else c for c in name)
+
+
+class StartEvents:
+    """dockerd's container start events, read as they come: name -> time (time.time())."""
+
+    def __init__(self, client):
+        self.times: dict[str, float] = {}
+        self.done = threading.Condition()
+        self.stream = client.events(decode=True, filters={"type": "container", "event": "start"})
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self):
+        try:
+            for event in self.stream:
+                with self.done:
+                    name = event.get("Actor", {}).get("Attributes", {}).get("name", "")
+                    self.times[name] = event["timeNano"] / 1e9
+                    self.done.notify_all()
+        except Exception:  # closed
+            pass
+
+    def at(self, name: str, timeout: float = 10.0) -> float:
+        with self.done:
+            if not self.done.wait_for(lambda: name in self.times, timeout):
+                raise SystemExit(f"no start event for {name} within {timeout} s")
+            return self.times[name]
+
+    def close(self):
+        self.stream.close()
 
 
 POLLER = r"""

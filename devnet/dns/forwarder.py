@@ -1,11 +1,16 @@
 """Forward questions outside devnet's zones the way a caching resolver does.
 
-One thread and a handful of non-blocking sockets serve every question in flight (no thread
-waits per query); identical questions in flight share one upstream query; answers are kept
-for their TTL, negative ones for the SOA's minimum (RFC 2308). Each try waits the budget
-divided among the servers not tried yet; a question nobody answers in time is SERVFAIL.
-Each query leaves from a random one of the sockets with a random ID, and an answer counts
-only from the server asked, with that ID and the same question.
+A handful of non-blocking sockets serve every question in flight (no thread waits per query);
+identical questions in flight share one upstream query; answers are kept for their TTL,
+negative ones for the SOA's minimum (RFC 2308). Each try waits the budget divided among the
+servers not tried yet; a question nobody answers in time is SERVFAIL. Each query leaves from a
+random one of the sockets with a random ID, and an answer counts only from the server asked,
+with that ID and the same question.
+
+The sockets are read by one loop: the server's UDP loop when it runs (`attach`: the clients'
+socket and these in one selector, so a forwarded question costs no thread switch and no
+wake-up), else a thread of the forwarder's own. Callbacks run in that loop: they must not
+block.
 """
 
 from __future__ import annotations
@@ -14,13 +19,14 @@ import heapq
 import itertools
 import logging
 import random
-import selectors
+import select
 import socket
 import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import partial
 
 import dns.exception
 import dns.message
@@ -30,13 +36,13 @@ from devnet.dns.cache import LRU
 from devnet.dns.upstream import Upstream
 
 log = logging.getLogger("devnet.dns.forwarder")
-SOCKETS = 8
+SOCKET_BITS = 3  # 8 sockets: one picked at random per query
 MAX_PENDING = 4096  # distinct questions in flight; beyond, SERVFAIL at once (counted)
 CACHE_BYTES = 3 << 20
 GOOD = (wire.NOERROR, wire.NXDOMAIN)
 
 
-@dataclass
+@dataclass(slots=True)
 class Answer:
     """An upstream's answer as it came (with the ID of our query), and its shape."""
 
@@ -53,14 +59,13 @@ class Answer:
         return self.parsed
 
 
-@dataclass
 class _Pending:
-    key: tuple
-    wire: bytes  # the upstream query, ID 0
-    waiters: list = field(default_factory=list)
-    tries: int = 0
-    sent_to: tuple = ()
-    ident: tuple = ()  # (socket fileno, query ID) of the try in flight
+    __slots__ = ("key", "wire", "waiters", "tries", "sent_to", "ident")
+
+    def __init__(self, key: tuple, query: bytes, callback):
+        self.key, self.wire, self.waiters = key, query, [callback]  # wire: the query, ID 0
+        self.tries, self.sent_to = 0, ()
+        self.ident = ()  # (socket fileno, query ID) of the try in flight
 
 
 class Forwarder:
@@ -73,13 +78,16 @@ class Forwarder:
         self._deadlines: list = []  # heap of (deadline, seq, key, try number)
         self._seq = itertools.count()
         self._lock = threading.Lock()
-        self._started = False
+        self._handlers: dict | None = None  # file descriptor -> what reads it
+        self._socks: list[socket.socket] = []
+        self._loop_thread = None  # ident of the thread reading the sockets, once one does
         self._tcp = ThreadPoolExecutor(2, thread_name_prefix="dns-tcp-retry")  # TC only: rare
 
     def submit(self, key: tuple, query: bytes, callback) -> None:
         """callback(Answer or None), now or later; None: no answer in time (SERVFAIL).
 
-        key: (lower-cased name, type, class, DO, CD, EDNS); query: the bytes to send, ID 0.
+        key: (question: lower-cased name in wire form, type, class; DO, CD, EDNS); query: the
+        bytes to send, ID 0.
         """
         now = time.monotonic()
         hit = self.answers.get(key, now)
@@ -103,13 +111,17 @@ class Forwarder:
                 full = True
             else:
                 full = False
-                p = self.pending[key] = _Pending(key, query, [callback])
-                self._start()
+                p = self.pending[key] = _Pending(key, query, callback)
+                if self._handlers is None:
+                    self._open()
+                    threading.Thread(target=self._loop, name="dns-forwarder",
+                                     daemon=True).start()
                 # The loop sleeps until the earliest deadline at most: wake it only when this
-                # query's deadline comes sooner (a syscall and a thread switch saved per query).
+                # query's deadline comes sooner, and never from the loop itself.
                 earliest = self._deadlines[0][0] if self._deadlines else None
                 self._send(p, now)
-                wake = earliest is None or self._deadlines[0][0] < earliest
+                wake = (earliest is None or self._deadlines[0][0] < earliest) and \
+                    threading.get_ident() != self._loop_thread
         if full:
             callback(None)
             return
@@ -119,22 +131,29 @@ class Forwarder:
 
     # -- the loop ------------------------------------------------------------------------
 
-    def _start(self) -> None:
-        if self._started:
-            return
-        self._started = True
-        self._sel = selectors.DefaultSelector()
-        self._socks = []
-        for _ in range(SOCKETS):
+    def attach(self) -> dict:
+        """For the caller's own loop (the server's UDP loop): {file descriptor: what to call
+        when it is readable} for the forwarder's sockets. That loop waits at most
+        `timeout()` and calls `expire()` after each wait."""
+        with self._lock:
+            if self._handlers is None:
+                self._open()
+            self._loop_thread = threading.get_ident()
+        return dict(self._handlers)
+
+    def _open(self) -> None:
+        """The sockets and what reads each (under the lock)."""
+        handlers = {}
+        for _ in range(1 << SOCKET_BITS):
             s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
             s.setblocking(False)
             s.bind(("0.0.0.0", 0))
-            self._sel.register(s, selectors.EVENT_READ)
+            handlers[s.fileno()] = partial(self._read, s, s.fileno())
             self._socks.append(s)
         self._wake_r, self._wake_w = socket.socketpair()
         self._wake_r.setblocking(False)
-        self._sel.register(self._wake_r, selectors.EVENT_READ)
-        threading.Thread(target=self._loop, name="dns-forwarder", daemon=True).start()
+        handlers[self._wake_r.fileno()] = self._woken
+        self._handlers = handlers
 
     def _send(self, p: _Pending, now: float) -> None:
         """Send try number p.tries (under the lock): the next server, a fresh ID and socket."""
@@ -142,55 +161,61 @@ class Forwarder:
         server = servers[p.tries % len(servers)]
         left = len(servers) - p.tries
         wait = self.upstream.budget / len(servers) if left > 0 else 0
-        sock = random.choice(self._socks)
-        qid = random.randrange(1, 65536)
-        while (sock.fileno(), qid) in self._by_ident:
-            qid = random.randrange(1, 65536)
+        sock = self._socks[random.getrandbits(SOCKET_BITS)]
+        fd = sock.fileno()
+        qid = random.getrandbits(16)
+        while not qid or (fd, qid) in self._by_ident:
+            qid = random.getrandbits(16)
         self._by_ident.pop(p.ident, None)
-        p.ident, p.sent_to = (sock.fileno(), qid), server
+        p.ident, p.sent_to = (fd, qid), server
         self._by_ident[p.ident] = p.key
         heapq.heappush(self._deadlines, (now + wait, next(self._seq), p.key, p.tries))
         try:
-            sock.sendto(qid.to_bytes(2, "big") + p.wire[2:], server)
+            sock.sendto(qid.to_bytes(2) + p.wire[2:], server)
         except OSError as err:
             self.upstream.last_error = f"{server[0]}:{server[1]}: {err}"
 
+    def timeout(self) -> float | None:
+        """Seconds until the earliest deadline (None: nothing in flight)."""
+        deadlines = self._deadlines
+        return max(deadlines[0][0] - time.monotonic(), 0) if deadlines else None
+
     def _loop(self) -> None:
-        socks = {s.fileno(): s for s in self._socks}
+        """The forwarder's own loop, while no server loop has attached."""
+        self._loop_thread = threading.get_ident()
+        handlers = self._handlers
+        poll = epoll(handlers).poll
         while True:
-            with self._lock:
-                timeout = self._deadlines[0][0] - time.monotonic() if self._deadlines else None
-            for key, _ in self._sel.select(None if timeout is None else max(timeout, 0)):
-                if key.fileobj is self._wake_r:
-                    try:
-                        self._wake_r.recv(4096)
-                    except BlockingIOError:
-                        pass
-                    continue
-                self._drain(socks[key.fd])
-            self._expire(time.monotonic())
+            for fd, _ in poll(self.timeout()):
+                handlers[fd]()
+            self.expire()
 
-    def _drain(self, sock: socket.socket) -> None:
-        while True:
-            try:
-                data, addr = sock.recvfrom(65535)
-            except (BlockingIOError, InterruptedError):
-                return
-            except OSError:  # ICMP port unreachable from a closed server: its deadline ends it
-                continue
-            try:
-                self._received(sock, data, addr)
-            except Exception:
-                log.exception("handling an upstream answer from %s failed", addr[0])
+    def _woken(self) -> None:
+        try:
+            self._wake_r.recv(4096)
+        except BlockingIOError:
+            pass
 
-    def _received(self, sock, data: bytes, addr) -> None:
+    def _read(self, sock: socket.socket, fd: int) -> None:
+        """One datagram: the poll reports the socket again while more wait (reading until
+        EAGAIN would cost an exception per answer)."""
+        try:
+            data, addr = sock.recvfrom(65535)
+        except OSError:  # EAGAIN, or ICMP port unreachable: the deadline ends that query
+            return
+        try:
+            self._received(fd, data, addr)
+        except Exception:
+            log.exception("handling an upstream answer from %s failed", addr[0])
+
+    def _received(self, fd: int, data: bytes, addr) -> None:
         if len(data) < 12:
             return
-        ident = (sock.fileno(), int.from_bytes(data[:2], "big"))
+        ident = (fd, int.from_bytes(data[:2]))
         with self._lock:
             key = self._by_ident.get(ident)
             p = self.pending.get(key) if key else None
-            if p is None or p.ident != ident or tuple(addr[:2]) != p.sent_to:
+            if p is None or p.ident != ident or addr != p.sent_to:  # (ip, port)
                 self.stats["forward_unexpected"] += 1
                 return
         try:
@@ -211,7 +236,8 @@ class Forwarder:
         try:
             query = dns.message.from_wire(p.wire)
             raw = dns.query.tcp(query, host, timeout=self.upstream.budget, port=port).to_wire()
-            answer = Answer(raw, *wire.shape(raw))
+            qend, keep, opt_at = wire.shape(raw)
+            answer = Answer(raw, qend, opt_at, keep)
         except (dns.exception.DNSException, OSError, ValueError) as err:
             self.upstream.last_error = f"{host}:{port}: TCP {type(err).__name__} {err}".strip()
             answer = None
@@ -226,7 +252,14 @@ class Forwarder:
             self._send(p, time.monotonic())
         return True
 
-    def _expire(self, now: float) -> None:
+    def expire(self) -> None:
+        """Move each question past its deadline on to the next server, or SERVFAIL it."""
+        deadlines = self._deadlines
+        if not deadlines:
+            return
+        now = time.monotonic()
+        if deadlines[0][0] > now:
+            return
         gone = []
         with self._lock:
             while self._deadlines and self._deadlines[0][0] <= now:
@@ -253,15 +286,20 @@ class Forwarder:
                 return
             self._by_ident.pop(p.ident, None)
         if answer is not None and answer.keep > 0:
-            try:  # parsed once now, so hits from the cache need not parse it again
-                answer.message()
-                # A parsed message takes several times its wire size in memory.
-                self.answers.put(key, (answer, now), len(answer.raw) * 8 + 1024, 0,
-                                 now + answer.keep)
-            except dns.exception.DNSException:
-                answer = None  # malformed beyond what shape() checks: SERVFAIL
+            # Room for a parsed copy too (several times the wire size), should a client's
+            # answer ever need dnspython to render it.
+            self.answers.put(key, (answer, now), len(answer.raw) * 8 + 1024, 0,
+                             now + answer.keep)
         for callback in p.waiters:
             try:
                 callback(answer)
             except Exception:
                 log.exception("answering a forwarded question failed")
+
+
+def epoll(handlers: dict) -> select.epoll:
+    """An epoll set waiting for input on every file descriptor of `handlers`."""
+    ep = select.epoll()
+    for fd in handlers:
+        ep.register(fd, select.EPOLLIN)
+    return ep

@@ -1,13 +1,12 @@
 """The DNS server: UDP and TCP, a resolver chain (zone, then upstream), and a hot path.
 
-The hot path answers a repeated query from bytes rendered the first time: the exact cache
-(these very query bytes) is one dict lookup in the UDP loop; the question cache checks the
-header, walks the question's labels, and glues the client's ID and question onto the cached
-rest. Both are size-bounded LRUs whose entries carry the zone generation they were computed
-from. Anything else goes to the zone lane (a bounded queue, a few threads): dnspython parses
-it, the zone answers its own names at once, and other names go to the forwarder, which never
-holds a thread while the upstream thinks. A malformed packet gets FORMERR, or is dropped
-when it is not even a DNS header; nothing stops the server.
+The hot path (udp_loop) answers a repeated query from bytes rendered the first time
+(answer_cache). A plain question for a name outside the zone, from a client that may
+recurse, goes from the UDP loop straight to the forwarder (relay): no parse, no thread.
+Anything else takes the slow path here, on the zone lane's threads or a TCP connection's:
+dnspython parses it, the zone answers its own names at once, and other names go to the
+forwarder, which never holds a thread while the upstream thinks. A malformed packet gets
+FORMERR, or is dropped when it is not even a DNS header; nothing stops the server.
 """
 
 from __future__ import annotations
@@ -15,93 +14,25 @@ from __future__ import annotations
 import logging
 import queue
 import socket
-import struct
-import sys
 import threading
-import time
 from collections import Counter
 
-import dns.exception
 import dns.flags
 import dns.message
 import dns.opcode
 import dns.rcode
-from devnet.dns.cache import LRU
+from devnet.dns import render, udp_loop
+from devnet.dns.answer_cache import INFINITY, AnswerCaches
 from devnet.dns.forwarder import Forwarder
 from devnet.dns.policy import RecursionPolicy
-from devnet.dns.tcp import IP_FREEBIND, tcp_server
+from devnet.dns.query_key import cache_key
+from devnet.dns.relay import Relay
+from devnet.dns.tcp import tcp_server
 from devnet.dns.upstream import Upstream
-from devnet.dns.wire import EDNS_PAYLOAD
-from devnet.dns.wire import query as wire_query
 from devnet.dns.zone import Zone
 
 log = logging.getLogger("devnet.dns")
-CACHE_BYTES = 5 << 20  # each of the two answer caches: ~15,000 answers
 LANE_QUEUE = 2048
-INFINITY = float("inf")
-SWITCH_INTERVAL = 0.0002
-
-
-def question_end(wire: bytes) -> int:
-    """Offset just past the question of a plain one-question query, or 0 if not plain."""
-    n = len(wire)
-    if n < 17 or wire[2] & 0xF8 or wire[4:10] != b"\x00\x01\x00\x00\x00\x00":
-        return 0  # a response, another opcode, or not exactly one question
-    i = 12
-    while i < n:
-        length = wire[i]
-        if length == 0:
-            return i + 5 if i + 5 <= n else 0
-        if length > 63:
-            return 0  # a compression pointer (or garbage) in the question
-        i += length + 1
-    return 0
-
-
-PADDING = 12  # the one EDNS option the hot path understands (RFC 7830): it never matters
-
-
-def cache_key(wire: bytes):
-    """(key, question end, client UDP payload, plain?) for the hot path, or None.
-
-    The key is the question (name lower-cased, type, class) and what changes the answer:
-    EDNS present and its buffer size class, DO and CD; never the query's raw bytes, so a
-    padded or case-randomised query costs no more memory than a plain one. `plain` (no EDNS
-    options at all) marks queries whose exact bytes may key the exact cache too. Packets over
-    512 bytes, and EDNS options other than padding, take the slow path.
-    """
-    n = len(wire)
-    if n > 512:
-        return None
-    qend = question_end(wire)
-    if not qend:
-        return None
-    ar = wire[10:12]
-    if ar == b"\x00\x00":
-        if qend != n:
-            return None
-        size_class, payload, do, plain = 0, 512, 0, True
-    elif ar == b"\x00\x01":
-        # Exactly one OPT RR, version 0: root owner, type 41, then its rdata to the end.
-        if n < qend + 11 or wire[qend] != 0 or wire[qend + 1 : qend + 3] != b"\x00\x29":
-            return None
-        if wire[qend + 6] != 0 or qend + 11 + int.from_bytes(wire[qend + 9 : qend + 11]) != n:
-            return None
-        i = qend + 11
-        while i < n:
-            if n < i + 4 or int.from_bytes(wire[i : i + 2]) != PADDING:
-                return None
-            i += 4 + int.from_bytes(wire[i + 2 : i + 4])
-        if i != n:
-            return None
-        payload = max(512, int.from_bytes(wire[qend + 3 : qend + 5]))
-        size_class = 1 if payload < EDNS_PAYLOAD else 2
-        do, plain = wire[qend + 7] & 0x80, n == qend + 11
-    else:
-        return None
-    # Names are case-insensitive; the type and class bytes are not text.
-    key = (wire[12 : qend - 4].lower() + wire[qend - 4 : qend], size_class, do, wire[3] & 0x10)
-    return key, qend, payload, plain
 
 
 class Server:
@@ -110,32 +41,20 @@ class Server:
         # A RecursionPolicy the registrar keeps current, or a fixed list of networks.
         self.policy = allowed_networks if isinstance(allowed_networks, RecursionPolicy) \
             else RecursionPolicy(allowed_networks)
-        self._allowed_memo = self.policy.memo
         self.stats: Counter = Counter()
         generation = lambda: zone.generation  # noqa: E731
-        # (question key, may recurse) -> (header, answer after the question)
-        self.cache = LRU(CACHE_BYTES, generation)
-        # (query bytes after the ID, may recurse) -> (answer after the ID,): zone answers only,
-        # which never expire (only a zone change ends them), so the UDP loop checks no clock
-        self.exact = LRU(CACHE_BYTES, generation)
+        self.caches = AnswerCaches(generation, self.stats)
         self.forwarder = Forwarder(upstream)
+        self.relay = Relay(self.forwarder, self.caches, generation, self.stats)
         # The zone lane: what the hot path could not answer. Bounded: when full, dropped
         # (counted); forwarded questions leave it at once for the forwarder's own loop.
         self.lane: queue.Queue = queue.Queue(LANE_QUEUE)
         self.workers = workers
-        zone.listeners.append(self.clear_cache)
-
-    def clear_cache(self) -> None:
-        """For memory only: entries of an older zone generation are never served."""
-        self.cache.clear()
-        self.exact.clear()
+        zone.listeners.append(self.caches.clear)
 
     def counters(self) -> dict:
         """What `invoke dns.status` shows: queries by path, drops, forwarding, cache use."""
-        return {**self.stats, **self.forwarder.stats,
-                "cache_entries": len(self.cache) + len(self.exact),
-                "cache_bytes": self.cache.bytes + self.exact.bytes,
-                "cache_evicted": self.cache.evicted + self.exact.evicted}
+        return {**self.stats, **self.forwarder.stats, **self.caches.counters()}
 
     def may_recurse(self, ip: str) -> bool:
         return self.policy.allows(ip)
@@ -144,23 +63,7 @@ class Server:
 
     def fast(self, wire: bytes, ip: str):
         found = cache_key(wire)
-        if found is None:
-            return None
-        key, qend, payload, plain = found
-        recurse = self.may_recurse(ip)
-        hit = self.cache.get((key, recurse), time.monotonic())
-        if hit is None:
-            return None
-        head, tail, _, generation, until = hit
-        if qend + len(tail) > payload:
-            return None  # this client takes less than the cached answer: let the slow path cut
-        self.stats["fast"] += 1
-        out = wire[:2] + bytes((head[0] | (wire[2] & 0x01), head[1])) + head[2:] + \
-            wire[12:qend] + tail
-        if plain and until == INFINITY:
-            self.exact.put((wire[2:], recurse), (out[2:],), len(wire) + len(out),
-                           generation, until)
-        return out
+        return None if found is None else self.caches.lookup(wire, found, self.may_recurse(ip))
 
     def slow(self, wire: bytes, ip: str, udp: bool, reply) -> None:
         """Answer anything: reply(bytes) now or when the upstream answers; None means drop."""
@@ -171,145 +74,27 @@ class Server:
             self.stats["dropped"] += 1
             return reply(None)
         except Exception:  # any malformation dnspython detects: FORMERR
-            return reply(self._formerr(wire))
+            return reply(render.formerr(wire, self.stats))
         if query.flags & dns.flags.QR:
             self.stats["dropped"] += 1
             return reply(None)
         if query.opcode() != dns.opcode.QUERY:
-            return reply(self._error(query, dns.rcode.NOTIMP))
+            return reply(render.error(query, dns.rcode.NOTIMP))
         if len(query.question) != 1:
-            return reply(self._formerr(wire))
+            return reply(render.formerr(wire, self.stats))
         if query.edns > 0:  # RFC 6891 6.1.3: a version we do not speak
-            return reply(self._error(query, dns.rcode.BADVERS))
+            return reply(render.error(query, dns.rcode.BADVERS))
         recurse = self.may_recurse(ip)
         if self.zone.owns(query.question[0].name):
             resp, generation = self.zone.answer(query)
-            return reply(self._finish(query, resp, wire, recurse, udp, generation, INFINITY))
+            out = render.finish(query, resp, recurse, udp, self.stats)
+            if udp:
+                self.caches.remember(wire, out, recurse, generation, INFINITY)
+            return reply(out)
         if not recurse:
             self.stats["refused"] += 1
-            return reply(self._error(query, dns.rcode.REFUSED))
-        self._forward(query, wire, udp, reply)
-
-    def _forward(self, query, wire: bytes, udp: bool, reply) -> None:
-        q = query.question[0]
-        edns = query.edns >= 0
-        do = bool(edns and query.ednsflags & dns.flags.DO)
-        cd = bool(query.flags & dns.flags.CD)
-        name = q.name.canonicalize()
-        generation = self.zone.generation
-
-        def answered(up) -> None:
-            out = self._relay(wire, query, up, udp) if up is not None and not up.age else None
-            if out is None:
-                resp = self._from_upstream(query, up)
-                out = self._finish(query, resp, wire, True, udp, generation, 0.0)
-            # The hot path may repeat it for a second at most: the TTLs it shows stay true.
-            if udp and up is not None and up.keep > 0:
-                until = time.monotonic() + min(up.keep, 1.0)
-                self._remember(wire, out, True, generation, until)
-            reply(out)
-
-        key = (name, q.rdtype, q.rdclass, do, cd, edns)
-        self.forwarder.submit(key, wire_query(name.to_wire(), q.rdtype, q.rdclass, edns, do, cd),
-                              answered)
-
-    def _relay(self, wire: bytes, query, up, udp: bool) -> bytes | None:
-        """The upstream's fresh answer as bytes, with the client's ID, flags and question; None
-        when it needs more than that (an OPT to rewrite with options, a smaller buffer)."""
-        raw, qend = up.raw, question_end(wire)
-        if qend != up.qend:
-            return None  # compression in the client's question, or an odd answer
-        if query.edns >= 0:
-            if up.opt_at != len(raw) - 11:
-                return None  # no OPT, or one with options: let dnspython render it
-            do = query.ednsflags & dns.flags.DO
-            raw = raw[:-8] + struct.pack("!HBBHH", EDNS_PAYLOAD, raw[-6], 0, do, 0)
-        elif up.opt_at != -1:
-            return None
-        flags = bytes((0x80 | (wire[2] & 0x01),  # QR, RD as asked; AA and TC clear
-                       0x80 | (raw[3] & 0x20) | (wire[3] & 0x10) | (raw[3] & 0x0F)))  # RA AD CD
-        out = wire[:2] + flags + raw[4:12] + wire[12:qend] + raw[qend:]
-        limit = min(max(512, query.payload), EDNS_PAYLOAD) if query.edns >= 0 else 512
-        return None if udp and len(out) > limit else out
-
-    @staticmethod
-    def _from_upstream(query, up) -> dns.message.Message:
-        resp = dns.message.make_response(query, pad=0)
-        if up is None:
-            resp.set_rcode(dns.rcode.SERVFAIL)
-            return resp
-        theirs = up.message()
-        resp.set_rcode(theirs.rcode())
-        resp.flags |= theirs.flags & dns.flags.AD
-        for mine, their in ((resp.answer, theirs.answer), (resp.authority, theirs.authority),
-                            (resp.additional, theirs.additional)):
-            for rrset in their:
-                aged = rrset.copy()
-                aged.ttl = max(0, rrset.ttl - int(up.age))
-                mine.append(aged)
-        return resp
-
-    def _finish(self, query, resp, wire, recurse, udp, generation, until) -> bytes:
-        if recurse:
-            resp.flags |= dns.flags.RA
-        resp.flags |= query.flags & dns.flags.CD  # RFC 6840 5.9: CD copied
-        out = self._render(resp, query, udp)
-        if udp and until > 0:
-            self._remember(wire, out, recurse, generation, until)
-        return out
-
-    def _render(self, resp, query, udp: bool) -> bytes:
-        if query.edns >= 0:  # OPT in the answer when the query had one; DO echoed (RFC 3225)
-            resp.use_edns(0, query.ednsflags & dns.flags.DO, EDNS_PAYLOAD, pad=0)
-        if not udp:
-            try:
-                return resp.to_wire(max_size=65535)
-            except dns.exception.TooBig:  # not even TCP can carry it
-                self.stats["too_big"] += 1
-                return self._emptied(resp, dns.rcode.SERVFAIL).to_wire()
-        limit = min(max(512, query.payload), EDNS_PAYLOAD) if query.edns >= 0 else 512
-        try:
-            return resp.to_wire(max_size=limit)
-        except dns.exception.TooBig:
-            self.stats["truncated"] += 1
-            resp = self._emptied(resp, resp.rcode())
-            resp.flags |= dns.flags.TC
-            return resp.to_wire(max_size=limit)
-
-    @staticmethod
-    def _emptied(resp, rcode):
-        resp.answer.clear()
-        resp.authority.clear()
-        resp.additional.clear()
-        resp.set_rcode(rcode)
-        return resp
-
-    def _remember(self, wire: bytes, out: bytes, recurse: bool, generation, until) -> None:
-        found = cache_key(wire)
-        if found is None:
-            return
-        key, qend, _, plain = found
-        if plain and until == INFINITY:  # the exact cache never expires: zone answers only
-            self.exact.put((wire[2:], recurse), (out[2:],), len(wire) + len(out),
-                           generation, until)
-        if key[1] == 1 and out[2] & 0x02:
-            return  # truncated for a buffer between 512 and 1232: depends on the exact size
-        head = bytes((out[2] & 0xFE, out[3])) + out[4:12]
-        self.cache.put((key, recurse), (head, out[qend:]), len(key[0]) + len(out),
-                       generation, until)
-
-    def _formerr(self, wire: bytes) -> bytes:
-        self.stats["formerr"] += 1
-        flags = 0x8000 | (wire[2] & 0x79) << 8 | dns.rcode.FORMERR  # QR, opcode, RD kept
-        return wire[:2] + struct.pack("!HHHHH", flags, 0, 0, 0, 0)
-
-    def _error(self, query, rcode) -> bytes:
-        resp = dns.message.make_response(query, pad=0)
-        resp.flags |= query.flags & dns.flags.CD
-        if query.edns >= 0:  # OPT back, in the version we speak (BADVERS included)
-            resp.use_edns(0, query.ednsflags & dns.flags.DO, EDNS_PAYLOAD, pad=0)
-        resp.set_rcode(rcode)
-        return resp.to_wire()
+            return reply(render.error(query, dns.rcode.REFUSED))
+        self.relay.parsed(query, wire, udp, reply)
 
     def answer(self, wire: bytes, ip: str, udp: bool = True) -> bytes | None:
         """The whole chain for one packet, waiting for the upstream if it must; never raises."""
@@ -340,70 +125,7 @@ class Server:
     # -- transports ----------------------------------------------------------------------
 
     def serve_udp(self, sock: socket.socket) -> None:
-        # A thread holding the GIL keeps it up to the switch interval (5 ms by default) while
-        # this loop waits with an answer ready: a short interval keeps hot answers' tail short.
-        sys.setswitchinterval(SWITCH_INTERVAL)
-        for i in range(self.workers):
-            threading.Thread(target=self._zone_lane, args=(sock,), name=f"dns-zone-{i}",
-                             daemon=True).start()
-        # Every name here is a local: this loop is the whole hot path.
-        recv, send, fast, zone = sock.recvfrom, sock.sendto, self.fast, self.zone
-        exact_get, exact_move = self.exact.data.get, self.exact.data.move_to_end
-        memo, may_recurse, enqueue = self._allowed_memo, self.may_recurse, self.lane.put_nowait
-        hits = 0
-        while True:
-            try:
-                wire, addr = recv(65535)
-            except OSError:
-                continue
-            try:
-                recurse = memo.get(addr[0])
-                if recurse is None:
-                    recurse = may_recurse(addr[0])
-                key = (wire[2:], recurse)
-                hit = exact_get(key)
-                if hit is not None and hit[2] == zone.generation:
-                    send(wire[:2] + hit[0], addr)
-                    try:
-                        exact_move(key)
-                    except KeyError:
-                        pass
-                    hits += 1
-                    if hits & 0xFFF == 0:
-                        self.stats["exact"] += 0x1000
-                    continue
-                out = fast(wire, addr[0])
-                if out is not None:
-                    send(out, addr)
-                    continue
-            except Exception:  # a send error, an odd source: never stop serving
-                continue
-            try:
-                enqueue((wire, addr))
-            except queue.Full:
-                self.stats["dropped_busy"] += 1
-
-    def _zone_lane(self, sock) -> None:
-        def sender(addr):
-            def send(out):
-                if out is not None:
-                    try:
-                        sock.sendto(out, addr)
-                    except OSError as err:
-                        log.warning("cannot answer %s: %s", addr[0], err)
-            return send
-
-        while True:
-            wire, addr = self.lane.get()
-            self.safe_slow(wire, addr[0], True, sender(addr))
+        udp_loop.serve(self, sock)
 
     def tcp_server(self, address: tuple[str, int]):
         return tcp_server(self, address)
-
-
-def udp_socket(address: tuple[str, int]) -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    sock.setsockopt(socket.SOL_IP, IP_FREEBIND, 1)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
-    sock.bind(address)
-    return sock

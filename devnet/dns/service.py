@@ -23,7 +23,8 @@ from devnet.dns import etcd_service
 from devnet.dns.names import Naming
 from devnet.dns.policy import RecursionPolicy
 from devnet.dns.registrar import Registrar
-from devnet.dns.server import Server, udp_socket
+from devnet.dns.server import Server
+from devnet.dns.udp_loop import udp_socket
 from devnet.dns.upstream import Upstream
 from devnet.dns.vm_resolvers import discover
 from devnet.dns.zone import Zone

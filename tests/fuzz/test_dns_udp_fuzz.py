@@ -12,7 +12,8 @@ import dns.message
 import dns.rcode
 import dns.rrset
 
-from devnet.dns.server import Server, udp_socket
+from devnet.dns.server import Server
+from devnet.dns.udp_loop import udp_socket
 from devnet.dns.upstream import Upstream
 from tests.fuzz.test_dns_fuzz import mutate, seeds
 from tests.fuzz.test_dns_fuzz import server as make_server

@@ -15,8 +15,10 @@ import pytest
 
 from devnet.dns.cache import LRU
 from devnet.dns.names import Naming, Records
-from devnet.dns.server import Server, cache_key, udp_socket
+from devnet.dns.query_key import cache_key
+from devnet.dns.server import Server
 from devnet.dns.tcp import tcp_server
+from devnet.dns.udp_loop import udp_socket
 from devnet.dns.upstream import Upstream
 from devnet.dns.zone import Zone
 from tests.unit.test_dns_server import HOST, addrs, ask, container
@@ -57,8 +59,8 @@ def test_an_answer_computed_before_a_change_is_never_stored(server, zone):
     stale, _ = ask(server, "u1.docker")
     assert addrs(stale) == ["172.17.0.8"]  # computed before the change: fine to send
     zone.answer = real
-    assert not len(server.cache) and not len(server.exact)
-    assert server.cache.refused and server.exact.refused
+    assert not len(server.caches.question) and not len(server.caches.exact)
+    assert server.caches.question.refused and server.caches.exact.refused
     assert ask(server, "u1.docker")[0].rcode() == dns.rcode.NXDOMAIN
 
 
@@ -94,8 +96,8 @@ def test_case_variants_and_padding_share_one_key(server):
                                    pad=rnd.choice([64, 128, 468]))
         resp = dns.message.from_wire(server.answer(q.to_wire(), HOST))
         assert addrs(resp) == ["172.17.0.8"] and resp.question[0].name == q.question[0].name
-    assert len(server.cache) == 1  # one question, one entry
-    assert not len(server.exact)  # padded bytes never key anything
+    assert len(server.caches.question) == 1  # one question, one entry
+    assert not len(server.caches.exact)  # padded bytes never key anything
     assert server.stats["fast"] == 299
 
 
@@ -123,14 +125,14 @@ def test_big_packets_and_unknown_options_take_the_slow_path(server):
 
 
 def test_distinct_names_case_variants_and_padding_stay_within_the_budget(server):
-    server.cache.max_bytes = server.exact.max_bytes = 200_000
+    server.caches.question.max_bytes = server.caches.exact.max_bytes = 200_000
     rnd = random.Random(5)
     for i in range(4_000):
         q = dns.message.make_query(randcase(f"n{i}.docker", rnd), "A",
                                    use_edns=0 if i % 2 else None, pad=128 if i % 4 == 1 else 0)
         server.answer(q.to_wire(), HOST)
         server.answer(q.to_wire(), HOST)  # a hit also fills the exact cache
-    for lru in (server.cache, server.exact):
+    for lru in (server.caches.question, server.caches.exact):
         assert 150_000 < lru.bytes <= 200_000 and lru.evicted > 1_000
 
 

@@ -10,7 +10,8 @@ import dns.message
 import dns.rcode
 
 from devnet.dns.names import Naming
-from devnet.dns.server import Server, udp_socket
+from devnet.dns.server import Server
+from devnet.dns.udp_loop import udp_socket
 from devnet.dns.upstream import Upstream
 from devnet.dns.zone import Zone
 from tests.unit.test_dns_cache import randcase, rec

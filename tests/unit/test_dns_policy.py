@@ -58,7 +58,7 @@ def test_the_server_follows_the_policy(networks):
     zone = Zone(Naming(), 30, "172.17.42.1", ["172.17.0.0/16"])
     policy = RecursionPolicy(CONFIGURED)
     server = Server(zone, Upstream([]), policy, workers=1)
-    assert server._allowed_memo is policy.memo
+    assert server.policy is policy
     assert ask(server, "www.example.test", COMPOSE_CLIENT).rcode() == dns.rcode.REFUSED
     assert not ask(server, "ns.docker", COMPOSE_CLIENT).flags & dns.flags.RA
     policy.set_docker(bridge_subnets(networks))

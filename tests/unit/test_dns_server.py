@@ -15,9 +15,10 @@ import dns.rdatatype
 import pytest
 
 from devnet.dns.names import Naming, records
-from devnet.dns.server import Server, cache_key
+from devnet.dns.query_key import cache_key
+from devnet.dns.server import Server
 from devnet.dns.upstream import Upstream
-from devnet.dns.zone import Zone
+from devnet.dns.zone import MEMO_MAX, Zone
 from tests.unit.conftest import fixture_json
 
 HOST = "172.16.0.1"  # on the host-only network: may recurse
@@ -228,16 +229,31 @@ def test_two_containers_claiming_one_name_share_it(server, zone):
 def test_the_exact_cache_is_dropped_on_every_change(server, zone):
     wire = dns.message.make_query("u2.docker", "A").to_wire()
     server.answer(wire, HOST)
-    assert len(server.exact)
+    assert len(server.caches.exact)
     zone.remove("id-u2")
-    assert not len(server.exact) and not len(server.cache)
+    assert not len(server.caches.exact) and not len(server.caches.question)
 
 
 def test_the_same_records_again_change_nothing(zone, server):
     ask(server, "u1.docker")
     generation = zone.generation
     assert zone.upsert(container("u1", "172.17.0.8", expose={"7777/tcp": {}})) is False
-    assert zone.generation == generation and len(server.exact) + len(server.cache) > 0
+    assert zone.generation == generation
+    assert len(server.caches.exact) + len(server.caches.question) > 0
     assert zone.upsert(container("u1", "172.17.0.18")) is True
     assert zone.generation == generation + 1
     assert addrs(ask(server, "u1.docker")[0]) == ["172.17.0.18"]
+
+
+def test_answers_built_once_per_generation_follow_every_change(zone):
+    for ip in ("172.17.0.8", "172.17.0.18", "172.17.0.8"):
+        zone.upsert(container("u1", ip, expose={"7777/tcp": {}}))
+        for _ in range(2):  # the second from the zone's memo
+            resp, _ = zone.answer(dns.message.make_query("u1.docker", "A"))
+            assert [r.address for r in resp.answer[0]] == [ip]
+    for i in range(3 * MEMO_MAX // 2):  # names that do not exist are never kept
+        resp, _ = zone.answer(dns.message.make_query(f"x{i}.docker", "A"))
+        assert resp.rcode() == dns.rcode.NXDOMAIN and resp.authority
+    for t in range(1, 3 * MEMO_MAX // 2):  # every type of a name: kept up to the bound
+        zone.answer(dns.message.make_query("u1.docker", t))
+        assert len(zone._memo) <= MEMO_MAX
