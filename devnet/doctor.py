@@ -13,6 +13,7 @@ from devnet.errors import DevnetError
 from devnet.steps.docker import DockerConfigure
 from devnet.steps.net import check_overlaps
 from devnet.system import cmd
+from devnet.tunnel.doctor_hops import TunnelBroken, TunnelHops
 from devnet.vpn.fix import firewall_problems
 
 CAUSES = ("no VPN rule blocks", "no subnet overlap")
@@ -55,14 +56,20 @@ class Doctor:
 
     def hops(self) -> list[tuple[str, Callable[[], str], str]]:
         s = self.s
+        # Through the tunnel, its hops take the host-only link's place, its helper holds the
+        # VM's forward rule, and the DNS service is a container (tunnel.dns).
+        tunnel = self.dn.provider.reach() == "tunnel"
         return [
             ("VM running", self.vm, "invoke vm.up"),
-            ("host-only IP answers", self.hostonly, "invoke vm.hostonly"),
+            *(TunnelHops(self.dn).hops() if tunnel else
+              [("host-only IP answers", self.hostonly, "invoke vm.hostonly")]),
             ("route present and chosen", self.route, "invoke net.route   (or invoke vpn.fix)"),
-            ("a container answers TCP", self.tcp, "invoke vm.forward   (or invoke vpn.fix)"),
+            ("a container answers TCP", self.tcp,
+             f"invoke {'tunnel.helper' if tunnel else 'vm.forward'}   (or invoke vpn.fix)"),
             # after a VM restart: did devnet's settings survive where this VM keeps them?
             ("dockerd has devnet's bip and dns", self.dockerd, self.dn.provider.dockerd_fix),
-            (f"DNS answers on {s.dns_ip}", self.dns, "invoke dns.start"),
+            (f"DNS answers on {s.dns_ip}", self.dns,
+             f"invoke {'tunnel.dns' if tunnel else 'dns.start'}"),
             ("a record for a running container", self.record, "invoke dns.logs; invoke dns.start"),
             *([(etcd_status.DOCTOR_HOP, self.etcd, etcd_status.DOCTOR_FIX)]
               if s.dns.store == "etcd" else []),
@@ -122,7 +129,7 @@ class Doctor:
         try:
             detail = check()
             return Hop(name, "skip" if detail.startswith("skipped") else "ok", detail)
-        except (DevnetError, OSError, HopFailed) as err:
+        except (DevnetError, OSError, HopFailed, TunnelBroken) as err:
             text = err.what if isinstance(err, DevnetError) else str(err)
             return Hop(name, "FAIL", text.splitlines()[0], fix)
 
@@ -143,8 +150,10 @@ class Doctor:
         if not p.running():
             raise HopFailed("the VM (or its sshd, dockerd) is not running" if p.has_vm
                             else "dockerd on this machine does not answer")
-        return (f"{p.name} VM up, SSH and Docker answer" if p.has_vm
-                else "no VM: Docker answers on this machine")
+        if not p.has_vm:
+            return "no VM: Docker answers on this machine"
+        said = "Docker answers" if p.reach() == "tunnel" else "SSH and Docker answer"
+        return f"{p.name} VM up, {said}"  # (a tunnel's VM has no SSH)
 
     def hostonly(self) -> str:
         ip = self.dn.gateway
@@ -156,9 +165,14 @@ class Doctor:
         for sub in self.s.docker_subnets:
             probe = str(next(sub.hosts()))
             chosen = self.dn.os.route_get(self.dn.host, probe)
+            # through the tunnel, the gateway is only reached over the tunnel's link
+            link = self.dn.provider.hostonly_link() if self.dn.provider.reach() == "tunnel" \
+                else None
             if chosen.get("gateway") != self.dn.gateway:
                 via = chosen.get("gateway") or chosen.get("dev")
                 raise HopFailed(f"{probe} goes via {via}, not {self.dn.gateway}")
+            if link and chosen.get("dev") not in (None, link):  # the gateway on another link
+                raise HopFailed(f"{probe} goes out {chosen['dev']}, not {link}")
         return f"{', '.join(map(str, self.s.docker_subnets))} via {self.dn.gateway}"
 
     def tcp(self) -> str:

@@ -17,7 +17,7 @@ from devnet.system import require_binaries
 from devnet.tasks.common import devnet_task
 
 PYTEST = f"{sys.executable} -m pytest"
-E2E_PROVIDERS = ("sim", "qemu", "vagrant")
+E2E_PROVIDERS = ("sim", "sim-desktop", "qemu", "vagrant")
 # Debian's vagrant-libvirt is a system gem (vagrant-libvirt-<version>) under this directory
 VAGRANT_LIBVIRT_DIRS = ("/usr/share/rubygems-integration/all/gems",)
 LAB_INSTANCE = "e2e"  # the Vagrant suite's libvirt lab (namespace e2e-lv)
@@ -30,14 +30,16 @@ def unit(c, args=""):
 
 
 @task(help={"args": "extra pytest arguments",
-            "provider": "sim (default), qemu or vagrant: the same files against a real VM, "
+            "provider": "sim (default); sim-desktop: the same files through the WireGuard "
+                        "tunnel (no host-only link, no SSH); qemu or vagrant: against a real VM, "
                         "its image built first (vagrant: `vagrant up` of the Vagrantfile in a "
-                        "libvirt lab; tests that need the sim's insides, or that qemu's pass "
-                        "already proves, are deselected, each with why)"})
+                        "libvirt lab; tests that need the sim's insides, a host-only route on "
+                        "sim-desktop, or that qemu's pass already proves, are deselected, each "
+                        "with why)"})
 def e2e(c, args="", provider="sim"):
     """End-to-end tests: real dockerd, sshd, routes, TCP, DNS clients (needs root)."""
     if provider not in E2E_PROVIDERS:
-        raise Exit(f"devnet: test.e2e runs on {' or '.join(E2E_PROVIDERS)}, not {provider!r}")
+        raise Exit(f"devnet: test.e2e runs on {', '.join(E2E_PROVIDERS)}, not {provider!r}")
     if provider in ("qemu", "vagrant"):
         why = vm_suite_impossible(provider)
         if why:
@@ -96,10 +98,12 @@ def lint(c):
 @task(pre=[lint], default=True, help={"args": "extra pytest arguments"})
 def all(c, args=""):  # noqa: A001 - `invoke test.all` reads best
     """Everything: lint, unit and fuzz tests (as the user behind sudo), end-to-end tests on the
-    sim, then the end-to-end suite again on a real QEMU VM, then the files that prove what
-    only a Vagrant VM can on `vagrant up` of the Vagrantfile (those need root)."""
+    sim, again on sim-desktop (reach through the tunnel), then on a real QEMU VM, then the files
+    that prove what only a Vagrant VM can on `vagrant up` of the Vagrantfile (those need
+    root)."""
     c.run(as_caller(f"{PYTEST} tests/unit tests/fuzz {args}"), pty=False)
     c.run(f"{PYTEST} tests/e2e {args}", pty=False)
+    e2e(c, args, provider="sim-desktop")
     e2e(c, args, provider="qemu")
     e2e(c, args, provider="vagrant")
 

@@ -82,8 +82,9 @@ def env(c, vagrant=False):
 
 @devnet_task(help={"json": "print the hops as JSON, for scripts"})
 def doctor(c, dn, json=False):
-    """Check every hop in order (VM, host-only IP, route, TCP, DNS, record, resolver, firewall,
-    overlap); stop at the first that fails and name the command that fixes it."""
+    """Check every hop in order (VM, host-only IP or the tunnel's helper, endpoint, handshake
+    and VM end, route, TCP, DNS, record, resolver, firewall, overlap); stop at the first that
+    fails and name the command that fixes it."""
     doctor = Doctor(dn)
     hops = doctor.run()
     print(json_module.dumps(as_json(hops), indent=2) if json else table(hops))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shlex
 import subprocess
@@ -12,6 +13,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from devnet import providers
+from devnet.dns import container
+from devnet.dns.control import STATUS
+from devnet.tunnel.keys import Tunnel
 
 ROOT = Path(__file__).resolve().parents[2]
 PROBE = Path(__file__).with_name("tcp_probe.py")
@@ -43,6 +47,46 @@ def in_vm(provider, *argv: str) -> str:
         return conn.run(shlex.join(argv), hide=True, in_stream=False).stdout
     finally:
         conn.close()
+
+
+def tunnel_reach(provider) -> bool:
+    """Reached through devnet's WireGuard tunnel (no host-only link, no SSH into the VM)."""
+    return provider.reach() == "tunnel"
+
+
+def in_vm_sh(provider, script: str) -> str:
+    """A shell script's output in the VM's network: over SSH where devnet has it, else in the
+    tunnel's helper container (host network: the VM's own), the one way into a Desktop VM."""
+    if not tunnel_reach(provider):
+        return in_vm(provider, "sh", "-c", script)
+    client = provider.docker_client()
+    try:
+        helper = client.containers.get(Tunnel(provider.settings.instance,
+                                              provider.settings.state_dir).container)
+        return helper.exec_run(["sh", "-c", script]).output.decode()
+    finally:
+        client.close()
+
+
+def vm_iptables_save(provider) -> str:
+    """The VM's rules; the helper carries iptables as xtables' multi-binaries (both backends)."""
+    if not tunnel_reach(provider):
+        return in_vm(provider, "iptables-save")
+    return in_vm_sh(provider, "xtables-legacy-multi iptables-save 2>/dev/null; "
+                              "xtables-nft-multi iptables-save 2>/dev/null")
+
+
+def dns_status(provider) -> dict:
+    """The DNS service's status file: on the VM's disk (SSH), or in its container (tunnel)."""
+    if not tunnel_reach(provider):
+        return json.loads(in_vm(provider, "cat", STATUS))
+    client = provider.docker_client()
+    try:
+        out = client.containers.get(container.NAME).exec_run(
+            ["python3", "-c", f"print(open({STATUS!r}).read())"])
+        return json.loads(out.output)
+    finally:
+        client.close()
 
 
 def sh(*argv: str) -> str:

@@ -79,6 +79,9 @@ def test_other_names_go_to_the_upstream(provider, walkthrough):
     assert on_host(provider, "getent", "hosts", "example.test").split()[0] == "192.0.2.10"
 
 
+@pytest.mark.route_only("containers ask devnet's DNS through dockerd's --dns, which "
+                        "docker.configure sets over SSH; a Desktop VM's engine settings are "
+                        "its user's (Settings -> Docker Engine)")
 def test_a_container_resolves_another_by_name(docker_client, walkthrough):
     u1 = walkthrough["u1"]
     assert f"nameserver {DNS}" in u1.exec_run("cat /etc/resolv.conf").output.decode()

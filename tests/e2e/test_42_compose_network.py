@@ -4,7 +4,6 @@ name. Before recursion followed Docker's networks, every outside name was REFUSE
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import time
@@ -80,6 +79,9 @@ def test_its_containers_resolve_outside_names(project):
     assert "REFUSED" not in out, out
 
 
+@pytest.mark.route_only("containers ask devnet's DNS through dockerd's --dns, which "
+                        "docker.configure sets over SSH; a Desktop VM's engine settings are "
+                        "its user's (Settings -> Docker Engine)")
 def test_its_containers_resolve_devnet_names(project, walk_ips):
     client, web_ip = project["client"][0], project["web"][1]
     assert web_ip in nslookup(client, f"web.{PROJECT}.docker")
@@ -111,8 +113,7 @@ def test_the_host_reaches_its_service_by_name(provider, project):
 
 def test_a_removed_network_is_trusted_no_more(provider, project):
     def recursion() -> list[str]:
-        text = machine.in_vm(provider, "cat", "/run/devnet-dns/status.json")
-        return json.loads(text).get("recursion", [])
+        return machine.dns_status(provider).get("recursion", [])
 
     assert project["subnet"] in recursion()
     compose(provider, "down", "-v", "-t", "1")

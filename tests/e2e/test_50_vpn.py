@@ -74,7 +74,8 @@ def test_the_vpn_breaks_it_and_vpn_fix_repairs_it(cli, provider, target, setting
         assert [x for x in now.splitlines() if "devnet:" not in x] == vpn_firewall.splitlines()
         mark = f'devnet:{settings.instance}'
         ours = [x for x in now.splitlines() if mark in x]
-        assert ours and all(x.startswith("-A ciscovpn ") and provider.link in x for x in ours)
+        assert ours and all(x.startswith("-A ciscovpn ") and provider.hostonly_link() in x
+                           for x in ours)
         assert now.splitlines()[now.splitlines().index(ours[-1]) + 1] == "-A ciscovpn -j DROP"
         assert "already done: nothing blocks devnet" in cli("vpn.fix").stdout
 

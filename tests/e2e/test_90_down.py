@@ -3,7 +3,11 @@
 import pytest
 
 from devnet.providers.sim.network import TEST_ZONE_ADDRESS, UPSTREAM_DNS
-from tests.e2e.machine import assert_same, dig, snapshot
+from tests.e2e.machine import assert_same, dig, snapshot, tunnel_reach
+
+ROUTE_UNDO = ("net.route", "vm.forward", "vm.hostonly", "vm.up", "vm.init")
+TUNNEL_UNDO = ("dns.resolver", "tunnel.dns", "net.route", "tunnel.link", "tunnel.helper",
+               "vm.up", "vm.init")
 
 
 @pytest.mark.qemu_proves("the upstream DNS is the simulated internet's (the sim's and qemu's up "
@@ -22,15 +26,17 @@ def test_halt_leaves_the_outside_worlds_dns_running(cli, provider, devnet_up):
     finally:
         cli("up")  # as it was: the down below undoes a running devnet
 
+
 # vagrant: vm.up's halt and vm.init's `vagrant destroy`; the steps that the Vagrantfile's
 # provisioning did in the VM go with it
 UNDONE = {"vagrant": ("net.route", "vm.up", "vm.init")}
 
 
-def test_down_leaves_nothing_behind(cli, before, marks, settings, devnet_up):
+def test_down_leaves_nothing_behind(cli, before, marks, settings, provider, devnet_up):
     out = cli("down")
-    for step in UNDONE.get(settings.provider, ("net.route", "vm.forward", "vm.hostonly",
-                                                "vm.up", "vm.init")):
+    undone = (TUNNEL_UNDO if tunnel_reach(provider) else
+              UNDONE.get(settings.provider, ROUTE_UNDO))
+    for step in undone:
         assert f"undone {step}" in out.stdout, out.stdout
     after = snapshot(marks)
     assert_same(before, after)

@@ -6,6 +6,7 @@ import pytest
 from invoke import Result
 
 from devnet import providers
+from devnet.errors import DevnetError
 from devnet.providers.local.provider import LocalProvider
 from tests.unit.test_desktop_engines import text
 from tests.unit.test_providers_remote import failed, fixture, local, ran, settings
@@ -84,9 +85,12 @@ def test_docker_desktop_is_chosen_before_docker_on_this_machine():
     assert name == "desktop" and "Docker Desktop 4.33.0" in why
 
 
-def test_orbstack_is_not_taken_for_a_desktop_vm():
-    (name, _), _ = choose(**{"command -v docker": Result("/usr/local/bin/docker\n"),
-                             "docker context inspect": Result(text(
-                                 "orbstack-context-inspect.json")),
-                             "docker version": Result(text("linux-dockerd-version.txt"))})
-    assert name == "sim"  # macOS here: provider local is not asked; OrbStack needs no tunnel
+def test_orbstack_is_named_and_nothing_is_chosen():
+    """Not a Desktop VM for the tunnel, and not the sim either: auto says OrbStack already
+    routes and names its containers, before anything changes."""
+    with pytest.raises(DevnetError, match=r"OrbStack answers here \(docker context 'orbstack'"
+                                          r".* names them \(<container>\.orb\.local\)") as err:
+        choose(**{"command -v docker": Result("/usr/local/bin/docker\n"),
+                  "docker context inspect": Result(text("orbstack-context-inspect.json")),
+                  "docker version": Result(text("linux-dockerd-version.txt"))})
+    assert "devnet.provider" in err.value.hint

@@ -16,7 +16,8 @@ EXPECTED = {"up", "down", "status", "env", "doctor", "vm.init", "vm.up", "vm.ssh
             "vm.hostonly", "vm.forward", "vm.halt", "net.route", "net.watch", "docker.configure",
             "dns.start", "dns.stop", "dns.status", "dns.logs", "dns.resolver", "vpn.fix",
             "vpn.restore", "vpn.sim.connect", "vpn.sim.disconnect", "sim.shell", "test.unit",
-            "test.e2e", "test.all", "test.lint", "test.image"}
+            "test.e2e", "test.all", "test.lint", "test.image", "tunnel.helper", "tunnel.link",
+            "tunnel.dns"}
 
 
 def all_tasks():
@@ -38,7 +39,7 @@ def test_each_task_has_help_for_itself_and_its_flags(name):
 def test_changing_steps_offer_dry_run():
     for name in ("up", "down", "vm.init", "vm.up", "vm.hostonly", "vm.forward", "vm.halt",
                  "net.route", "docker.configure", "dns.start", "dns.resolver", "vpn.fix",
-                 "vpn.restore"):
+                 "vpn.restore", "tunnel.helper", "tunnel.link", "tunnel.dns"):
         flags = {a.name for a in tasks.ns[name].get_arguments()}
         assert "dry_run" in flags, name
 

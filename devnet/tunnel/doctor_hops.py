@@ -1,0 +1,110 @@
+"""invoke doctor's hops for the tunnel (devnet.reach: tunnel), in the order a packet meets
+them: the helper container in the VM, the UDP endpoint the host sends to, WireGuard's last
+handshake (`wg show IFACE latest-handshakes`), then the VM's end of the tunnel answering ping.
+The route through the tunnel's link and DNS over it are doctor's own route and DNS hops."""
+
+from __future__ import annotations
+
+import time
+
+import docker
+
+from devnet.system import cmd
+from devnet.tunnel import keys
+
+# WireGuard drops a session no handshake renewed for REJECT_AFTER_TIME (180 s, the protocol
+# paper section 6.1); with traffic (the keepalive every 25 s) it renews every 120 s, so an
+# older handshake means the peer has stopped answering.
+STALE_AFTER = 180
+
+# Sends one byte to the endpoint from a connected UDP socket: a port nobody listens on
+# answers with ICMP port unreachable, which the next recv() raises as ECONNREFUSED; a
+# WireGuard end drops the byte silently (no answer within the timeout). Python, not nc: `nc
+# -u -z` reports success whether or not anything listens.
+UDP_PROBE = (
+    "import socket,sys\n"
+    "h,p=sys.argv[1].rsplit(':',1)\n"
+    "s=socket.socket(socket.AF_INET,socket.SOCK_DGRAM);s.settimeout(0.5)\n"
+    "s.connect((h,int(p)));s.send(b'\\0')\n"
+    "try:\n s.recv(64)\nexcept ConnectionRefusedError:\n print('refused');sys.exit(1)\n"
+    "except TimeoutError:\n pass\n"
+    "print('open')\n")
+
+
+class TunnelBroken(Exception):
+    """A tunnel hop is broken; its text is what doctor's table shows."""
+
+
+def handshake_ages(text: str, now: float) -> dict[str, float | None]:
+    """`wg show IFACE latest-handshakes` ("<peer public key>\\t<unix seconds>" a line; 0 when
+    never) -> peer -> seconds since its last handshake, None when there was none."""
+    ages: dict[str, float | None] = {}
+    for line in text.splitlines():
+        peer, _, stamp = line.strip().partition("\t")
+        if peer and stamp.strip().isdigit():
+            when = int(stamp)
+            ages[peer] = max(0.0, now - when) if when else None
+    return ages
+
+
+class TunnelHops:
+    def __init__(self, dn):
+        self.dn = dn
+        self.t = keys.Tunnel(dn.settings.instance, dn.settings.state_dir)
+
+    def hops(self) -> list[tuple[str, object, str]]:
+        """(name, check, fix) for doctor, after "VM running"."""
+        t, endpoint = self.t, self.dn.provider.tunnel_endpoint()
+        return [
+            ("tunnel helper running", self.helper, "invoke tunnel.helper"),
+            (f"tunnel endpoint {endpoint} answers", self.endpoint,
+             f"invoke vm.up   (the VM's UDP forward to {t.container})"),
+            ("WireGuard handshake recent", self.handshake, "invoke tunnel.link"),
+            ("tunnel's VM end answers", self.vm_end,
+             f"invoke tunnel.link; docker logs {t.container}"),
+        ]
+
+    def helper(self) -> str:
+        name = self.t.container
+        client = self.dn.provider.docker_client(timeout=5)
+        try:
+            c = client.containers.get(name)
+        except docker.errors.NotFound:
+            raise TunnelBroken(f"no container {name} in the VM") from None
+        finally:
+            client.close()
+        if c.status != "running":
+            raise TunnelBroken(f"{name} is {c.status}")
+        return f"{name} running"
+
+    def endpoint(self) -> str:
+        where = self.dn.provider.tunnel_endpoint()
+        out = self.dn.host.run(cmd("python3", "-c", UDP_PROBE, where), hide=True, warn=True)
+        if "open" not in out.stdout:
+            raise TunnelBroken(f"nothing listens on udp {where} "
+                               f"({out.stdout.strip() or out.stderr.strip() or 'no answer'})")
+        return f"udp {where} open"
+
+    def handshake(self, now: float | None = None) -> str:
+        iface = self.t.host_iface
+        out = self.dn.host.run(cmd("wg", "show", iface, "latest-handshakes"), hide=True,
+                               warn=True)
+        if out.failed:
+            raise TunnelBroken(f"no WireGuard interface {iface} on the host "
+                               f"({out.stderr.strip() or 'wg show failed'})")
+        ages = handshake_ages(out.stdout, time.time() if now is None else now)
+        if not ages:
+            raise TunnelBroken(f"{iface} has no peer")
+        age = min((a for a in ages.values() if a is not None), default=None)
+        if age is None:
+            raise TunnelBroken(f"{iface} never completed a handshake with the VM's end")
+        if age > STALE_AFTER:
+            raise TunnelBroken(f"{iface}'s last handshake was {age:.0f}s ago "
+                               f"(WireGuard gives up after {STALE_AFTER}s)")
+        return f"{iface}: last handshake {age:.0f}s ago"
+
+    def vm_end(self) -> str:
+        ip = self.dn.settings.vm_ip
+        if self.dn.host.run(cmd("ping", "-c1", "-W1", ip), hide=True, warn=True).failed:
+            raise TunnelBroken(f"{ip} does not answer ping through {self.t.host_iface}")
+        return f"{ip} answers ping through {self.t.host_iface}"
