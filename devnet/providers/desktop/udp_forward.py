@@ -3,7 +3,11 @@ Desktop's vpnkit (macOS) or gvisor-tap-vsock (Rancher, Podman, Docker Desktop's 
 carries a published UDP port from the host's loopback into the VM.
 
 Each client address on the host's side gets its own socket on the VM's side (as a NAT keeps
-one mapping per flow), so replies find their way back.
+one mapping per flow), so replies find their way back; a flow idle for IDLE seconds is
+forgotten, as a NAT's mapping times out. Every socket is non-blocking: a send that fails on a
+connected UDP socket consumes the ICMP error that made select() report it readable, and a
+blocking recvfrom would then wait forever (the forward stalled with 24 KB queued, found by
+test_80's doctor case).
 
     python -m devnet.providers.desktop.udp_forward HOST_NETNS PORT VM_NETNS TARGET_PORT
 """
@@ -13,8 +17,11 @@ from __future__ import annotations
 import selectors
 import socket
 import sys
+import time
 
 from devnet.providers.portforward import enter_netns
+
+IDLE = 180.0  # seconds: longer than WireGuard's 25 s keepalive, as a NAT's UDP timeout is
 
 
 def main(argv: list[str]) -> int:
@@ -22,22 +29,32 @@ def main(argv: list[str]) -> int:
     enter_netns(host_ns)
     outside = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     outside.bind(("127.0.0.1", port))
+    outside.setblocking(False)
     enter_netns(vm_ns)  # every socket made from here on lives in the VM's namespace
     sel = selectors.DefaultSelector()
     sel.register(outside, selectors.EVENT_READ, None)
     flows: dict[tuple, socket.socket] = {}
+    used: dict[tuple, float] = {}
     print(f"udp forward 127.0.0.1:{port} -> VM 127.0.0.1:{target}", file=sys.stderr, flush=True)
     while True:
-        for key, _ in sel.select():
+        ready = sel.select(timeout=IDLE / 4)
+        now = time.monotonic()
+        for peer in [p for p, t in used.items() if now - t > IDLE]:
+            sel.unregister(flows[peer])
+            flows.pop(peer).close()
+            del used[peer]
+        for key, _ in ready:
             sock, client = key.fileobj, key.data
             try:
                 data, peer = sock.recvfrom(65535)
-            except OSError:
+            except OSError:  # (BlockingIOError: the error that woke us was taken by a send)
                 continue  # ICMP unreachable from a restarting VM end: the flow stays
             if client is None:  # host -> VM
                 inside = flows.get(peer)
+                used[peer] = time.monotonic()
                 if inside is None:
                     inside = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+                    inside.setblocking(False)
                     inside.connect(("127.0.0.1", target))
                     flows[peer] = inside
                     sel.register(inside, selectors.EVENT_READ, peer)
@@ -46,7 +63,11 @@ def main(argv: list[str]) -> int:
                 except OSError:
                     pass  # nobody listens in the VM yet: dropped, as a real forward does
             else:  # VM -> host
-                outside.sendto(data, client)
+                used[client] = time.monotonic()
+                try:
+                    outside.sendto(data, client)
+                except OSError:
+                    pass  # the host's end is gone or its buffer full: dropped, as UDP is
 
 
 if __name__ == "__main__":
