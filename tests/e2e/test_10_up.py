@@ -104,8 +104,6 @@ def test_status_shows_every_piece_up(cli, provider, devnet_up):
     assert listed == pieces, out.stdout
 
 
-@pytest.mark.qemu_proves("the ssh line with devnet's key; vagrant's line is `vagrant ssh` "
-                         "with vagrant's own key, which test_vm_ssh runs")
 def test_env_prints_docker_host_that_works(cli, provider, devnet_up):
     out = cli("env").stdout
     assert f"export DOCKER_HOST={provider.docker_url()}" in out
@@ -114,6 +112,8 @@ def test_env_prints_docker_host_that_works(cli, provider, devnet_up):
 
 
 @pytest.mark.route_only("a Desktop VM has no SSH: env says so, and DOCKER_HOST is the way in")
+@pytest.mark.qemu_proves("the ssh line with devnet's key; vagrant's line is `vagrant ssh` "
+                         "with vagrant's own key, which test_vm_ssh runs")
 def test_env_prints_an_ssh_line_that_works(cli, provider, devnet_up):
     out = cli("env").stdout
     ssh = out.split("# ssh into the VM: ")[1].strip()
