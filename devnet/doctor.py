@@ -9,19 +9,14 @@ from dataclasses import asdict, dataclass
 
 from devnet.dns import etcd_status
 from devnet.dns.control import read_status
-from devnet.errors import DevnetError
+from devnet.errors import DevnetError, HopFailed
 from devnet.steps.docker import DockerConfigure
 from devnet.steps.net import check_overlaps
 from devnet.system import cmd
-from devnet.tunnel.doctor_hops import TunnelBroken, TunnelHops
+from devnet.tunnel.doctor_hops import TunnelHops
 from devnet.vpn.fix import firewall_problems
 
 CAUSES = ("no VPN rule blocks", "no subnet overlap")
-
-
-class HopFailed(Exception):
-    """A hop's check found the hop broken; its text is what the table shows. (Not an
-    AssertionError: a real bug in a check stays a traceback, not a FAIL line.)"""
 
 
 @dataclass
@@ -129,7 +124,7 @@ class Doctor:
         try:
             detail = check()
             return Hop(name, "skip" if detail.startswith("skipped") else "ok", detail)
-        except (DevnetError, OSError, HopFailed, TunnelBroken) as err:
+        except (DevnetError, OSError, HopFailed) as err:
             text = err.what if isinstance(err, DevnetError) else str(err)
             return Hop(name, "FAIL", text.splitlines()[0], fix)
 
@@ -162,12 +157,12 @@ class Doctor:
         return f"{ip} answers ping"
 
     def route(self) -> str:
+        # through the tunnel, the gateway is only reached over the tunnel's link
+        link = self.dn.provider.hostonly_link() if self.dn.provider.reach() == "tunnel" \
+            else None
         for sub in self.s.docker_subnets:
             probe = str(next(sub.hosts()))
             chosen = self.dn.os.route_get(self.dn.host, probe)
-            # through the tunnel, the gateway is only reached over the tunnel's link
-            link = self.dn.provider.hostonly_link() if self.dn.provider.reach() == "tunnel" \
-                else None
             if chosen.get("gateway") != self.dn.gateway:
                 via = chosen.get("gateway") or chosen.get("dev")
                 raise HopFailed(f"{probe} goes via {via}, not {self.dn.gateway}")

@@ -17,3 +17,8 @@ class DevnetError(Exception):
 
 class ConfigError(DevnetError):
     """Settings that cannot work; raised before anything is changed."""
+
+
+class HopFailed(Exception):
+    """A doctor hop's check found the hop broken; its text is what the table shows. (Not an
+    AssertionError: a real bug in a check stays a traceback, not a FAIL line.)"""

@@ -9,6 +9,7 @@ import time
 
 import docker
 
+from devnet.errors import HopFailed
 from devnet.system import cmd
 from devnet.tunnel import keys
 
@@ -29,10 +30,6 @@ UDP_PROBE = (
     "try:\n s.recv(64)\nexcept ConnectionRefusedError:\n print('refused');sys.exit(1)\n"
     "except TimeoutError:\n pass\n"
     "print('open')\n")
-
-
-class TunnelBroken(Exception):
-    """A tunnel hop is broken; its text is what doctor's table shows."""
 
 
 def handshake_ages(text: str, now: float) -> dict[str, float | None]:
@@ -70,18 +67,18 @@ class TunnelHops:
         try:
             c = client.containers.get(name)
         except docker.errors.NotFound:
-            raise TunnelBroken(f"no container {name} in the VM") from None
+            raise HopFailed(f"no container {name} in the VM") from None
         finally:
             client.close()
         if c.status != "running":
-            raise TunnelBroken(f"{name} is {c.status}")
+            raise HopFailed(f"{name} is {c.status}")
         return f"{name} running"
 
     def endpoint(self) -> str:
         where = self.dn.provider.tunnel_endpoint()
         out = self.dn.host.run(cmd("python3", "-c", UDP_PROBE, where), hide=True, warn=True)
         if "open" not in out.stdout:
-            raise TunnelBroken(f"nothing listens on udp {where} "
+            raise HopFailed(f"nothing listens on udp {where} "
                                f"({out.stdout.strip() or out.stderr.strip() or 'no answer'})")
         return f"udp {where} open"
 
@@ -90,21 +87,21 @@ class TunnelHops:
         out = self.dn.host.run(cmd("wg", "show", iface, "latest-handshakes"), hide=True,
                                warn=True)
         if out.failed:
-            raise TunnelBroken(f"no WireGuard interface {iface} on the host "
+            raise HopFailed(f"no WireGuard interface {iface} on the host "
                                f"({out.stderr.strip() or 'wg show failed'})")
         ages = handshake_ages(out.stdout, time.time() if now is None else now)
         if not ages:
-            raise TunnelBroken(f"{iface} has no peer")
+            raise HopFailed(f"{iface} has no peer")
         age = min((a for a in ages.values() if a is not None), default=None)
         if age is None:
-            raise TunnelBroken(f"{iface} never completed a handshake with the VM's end")
+            raise HopFailed(f"{iface} never completed a handshake with the VM's end")
         if age > STALE_AFTER:
-            raise TunnelBroken(f"{iface}'s last handshake was {age:.0f}s ago "
+            raise HopFailed(f"{iface}'s last handshake was {age:.0f}s ago "
                                f"(WireGuard gives up after {STALE_AFTER}s)")
         return f"{iface}: last handshake {age:.0f}s ago"
 
     def vm_end(self) -> str:
         ip = self.dn.settings.vm_ip
         if self.dn.host.run(cmd("ping", "-c1", "-W1", ip), hide=True, warn=True).failed:
-            raise TunnelBroken(f"{ip} does not answer ping through {self.t.host_iface}")
+            raise HopFailed(f"{ip} does not answer ping through {self.t.host_iface}")
         return f"{ip} answers ping through {self.t.host_iface}"

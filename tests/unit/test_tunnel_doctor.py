@@ -13,11 +13,11 @@ import pytest
 from invoke import MockContext, Result
 
 from devnet.doctor import Doctor
+from devnet.errors import HopFailed
 from devnet.system import cmd
 from devnet.tunnel.doctor_hops import (
     STALE_AFTER,
     UDP_PROBE,
-    TunnelBroken,
     TunnelHops,
     handshake_ages,
 )
@@ -69,7 +69,7 @@ def test_a_recent_handshake_passes(settings):
 ])
 def test_a_stale_or_missing_handshake_is_named(settings, stdout, exited, now, said):
     host = MockContext(run={WG: Result(stdout, exited=exited)})
-    with pytest.raises(TunnelBroken, match=said):
+    with pytest.raises(HopFailed, match=said):
         TunnelHops(tunnel_dn(settings, host)).handshake(now=now)
 
 
@@ -77,7 +77,7 @@ def test_a_stale_or_missing_handshake_is_named(settings, stdout, exited, now, sa
                                           ("exited", "devnet-dntest-tunnel is exited")])
 def test_the_helper_hop(settings, status, said):
     assert TunnelHops(tunnel_dn(settings)).helper() == "devnet-dntest-tunnel running"
-    with pytest.raises(TunnelBroken, match=said):
+    with pytest.raises(HopFailed, match=said):
         TunnelHops(tunnel_dn(settings, helper=status)).helper()
 
 
@@ -88,7 +88,7 @@ def test_the_endpoint_hop(settings):
     ok = MockContext(run={PROBE: Result("open\n")})
     assert TunnelHops(tunnel_dn(settings, ok)).endpoint() == "udp 127.0.0.1:51820 open"
     refused = MockContext(run={PROBE: Result("refused\n", exited=1)})
-    with pytest.raises(TunnelBroken, match="nothing listens on udp 127.0.0.1:51820 .refused"):
+    with pytest.raises(HopFailed, match="nothing listens on udp 127.0.0.1:51820 .refused"):
         TunnelHops(tunnel_dn(settings, refused)).endpoint()
 
 
@@ -96,7 +96,7 @@ def test_the_vm_end_hop(settings):
     ping = "ping -c1 -W1 172.16.0.11"
     assert "answers ping through dntest-wg" in TunnelHops(
         tunnel_dn(settings, MockContext(run={ping: Result("")}))).vm_end()
-    with pytest.raises(TunnelBroken, match="does not answer ping"):
+    with pytest.raises(HopFailed, match="does not answer ping"):
         TunnelHops(tunnel_dn(settings, MockContext(run={ping: Result("", exited=1)}))).vm_end()
 
 
