@@ -53,7 +53,7 @@ class Doctor:
         s = self.s
         # Through the tunnel, its hops take the host-only link's place, its helper holds the
         # VM's forward rule, and the DNS service is a container (tunnel.dns).
-        tunnel = self.dn.provider.reach() == "tunnel"
+        tunnel = self.dn.provider.tunnels()
         return [
             ("VM running", self.vm, "invoke vm.up"),
             *(TunnelHops(self.dn).hops() if tunnel else
@@ -84,6 +84,10 @@ class Doctor:
                                            "network")
             why["route present and chosen"] = (f"provider {p.name}: the containers' bridges "
                                                 "are this machine's own links, no route")
+        if p.tunnels():  # the engine's settings are its app's; tunnel.dns checks the bridge
+            why["dockerd has devnet's bip and dns"] = (
+                f"provider {p.name} reached through the tunnel: the VM's engine settings are "
+                "its app's own (Docker Desktop: Settings -> Docker Engine)")
         if p.name == "guest":  # doctor run inside the VM: the host's side is the host's
             host_side = "provider guest runs inside the VM; run invoke doctor on the host"
             for name in ("route present and chosen", "no VPN rule blocks",
@@ -147,7 +151,7 @@ class Doctor:
                             else "dockerd on this machine does not answer")
         if not p.has_vm:
             return "no VM: Docker answers on this machine"
-        said = "Docker answers" if p.reach() == "tunnel" else "SSH and Docker answer"
+        said = "Docker answers" if p.tunnels() else "SSH and Docker answer"
         return f"{p.name} VM up, {said}"  # (a tunnel's VM has no SSH)
 
     def hostonly(self) -> str:
@@ -158,7 +162,7 @@ class Doctor:
 
     def route(self) -> str:
         # through the tunnel, the gateway is only reached over the tunnel's link
-        link = self.dn.provider.hostonly_link() if self.dn.provider.reach() == "tunnel" \
+        link = self.dn.provider.hostonly_link() if self.dn.provider.tunnels() \
             else None
         for sub in self.s.docker_subnets:
             probe = str(next(sub.hosts()))

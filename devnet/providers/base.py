@@ -61,6 +61,10 @@ class Provider(ABC):
         wanted = self.settings.reach
         return self.reach_modes[0] if wanted == "auto" else wanted
 
+    def tunnels(self) -> bool:
+        """Reached through the WireGuard tunnel: no SSH into the VM, only its Docker socket."""
+        return self.reach() == "tunnel"
+
     def check_reach(self) -> None:
         """Refuse a devnet.reach this provider cannot offer, before anything changes."""
         if self.reach() not in self.reach_modes:

@@ -32,7 +32,7 @@ class DnsStart(Step):
     summary = "start devnet's DNS service in the VM (registrar + server on the bridge IP)"
 
     def check(self):
-        if self.dn.provider.reach() == "tunnel":
+        if self.dn.provider.tunnels():
             return "tunnel: no SSH into the VM, tunnel.dns runs the service through Docker"
         st = running(self.dn)
         if st:

@@ -47,7 +47,7 @@ class DockerConfigure(Step):
                 f"{w['bip']}")
 
     def check(self):
-        if self.dn.provider.reach() == "tunnel":
+        if self.dn.provider.tunnels():
             return ("tunnel: the VM's engine settings are its app's own (Docker Desktop: "
                     "Settings -> Docker Engine); tunnel.dns checks the bridge's address")
         data = self.store().settings()

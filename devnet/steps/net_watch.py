@@ -29,7 +29,7 @@ class NetNetwork(Step):
         self.dn.journal.record(self.name, dst=dst, via=via)
         if (self.dn.os.route_to(self.dn.host, dst) or {}).get("gateway") != via:
             self.dn.os.add_route(self.dn.host, dst, via)
-        if self.dn.provider.reach() == "tunnel":
+        if self.dn.provider.tunnels():
             pass  # the helper's one DOCKER-USER rule accepts the tunnel's traffic to any network
         elif self.dn.vm_run("iptables", "-w", "-C", *self._rule(dst), warn=True).failed:
             self.dn.vm_run("iptables", "-w", "-I", *self._rule(dst)[:1], "1", *self._rule(dst)[1:])
@@ -43,7 +43,7 @@ class NetNetwork(Step):
         if self.dn.provider.host_exists() and self.dn.os.delete_route(self.dn.host, args["dst"],
                                                                  args["via"]):
             said.append(f"removed route {args['dst']} via {args['via']}")
-        in_vm = self.dn.provider.reach() != "tunnel" and self.dn.provider.running()
+        in_vm = not self.dn.provider.tunnels() and self.dn.provider.running()
         if in_vm and self.dn.vm_run("iptables", "-w", "-D", *self._rule(
                 args["dst"]), warn=True).ok:
             said.append("its DOCKER-USER rule")

@@ -14,7 +14,7 @@ from devnet.dns.control import RUN_DIR, STATUS, service_args
 from devnet.errors import DevnetError
 from devnet.host import resolver_health
 from devnet.steps.base import Step
-from devnet.steps.tunnel_helper import docker_api, uses_tunnel
+from devnet.steps.tunnel_helper import docker_api
 from devnet.system import cmd, wait_until
 
 # seconds the host waits for the DNS answer over the tunnel: a VM restart brings a new
@@ -63,7 +63,7 @@ class TunnelDns(Step):
         return any(c.get("Gateway") == self.dn.settings.dns_ip for c in cfg)
 
     def check(self):
-        if not uses_tunnel(self.dn):
+        if not self.dn.provider.tunnels():
             return f"reach is {self.dn.provider.reach()}: dns.start runs the DNS service"
         st = self.status() if self.dn.provider.docker_answers() else None
         return (f"DNS serving {st['domain']} on {st['listen']}, {st['containers']} container(s)"

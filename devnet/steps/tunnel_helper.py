@@ -21,10 +21,6 @@ def docker_api(dn, timeout: int):
     return contextlib.closing(dn.provider.docker_client(timeout=timeout))
 
 
-def uses_tunnel(dn) -> bool:
-    return dn.provider.reach() == "tunnel"
-
-
 def tunnel_of(dn) -> keys.Tunnel:
     return keys.Tunnel(dn.settings.instance, dn.settings.state_dir)
 
@@ -57,7 +53,7 @@ class TunnelHelper(Step):
                 "HOST_IP": str(ho.host_ip), "HOST_PUB": keys.public(t, "host")}
 
     def check(self):
-        if not uses_tunnel(self.dn):
+        if not self.dn.provider.tunnels():
             return f"reach is {self.dn.provider.reach()}: no tunnel"
         t = tunnel_of(self.dn)
         if not t.key("vm").exists() or not self.dn.provider.docker_answers():

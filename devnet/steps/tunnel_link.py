@@ -13,7 +13,7 @@ from devnet import procs
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
 from devnet.steps.base import Step
-from devnet.steps.tunnel_helper import tunnel_of, uses_tunnel
+from devnet.steps.tunnel_helper import tunnel_of
 from devnet.system import cmd, require_binaries, wait_until
 from devnet.tunnel import keys
 
@@ -43,7 +43,7 @@ class TunnelLink(Step):
                 and procs.Pidfile(t.keeper_pidfile).alive())
 
     def check(self):
-        if not uses_tunnel(self.dn):
+        if not self.dn.provider.tunnels():
             return f"reach is {self.dn.provider.reach()}: no tunnel"
         if not self.dn.provider.host_exists() or not self._up():
             return None

@@ -94,7 +94,7 @@ class VmHostOnly(Step):
         p = self.dn.provider
         if not p.has_vm:
             return "no VM: no host-only network"
-        if p.reach() == "tunnel":
+        if p.tunnels():
             return f"no host-only network: tunnel.link gives the VM {self.dn.gateway}"
         if p.assigns_vm_address:
             return f"{p.name} gives the VM its host-only address ({self.dn.gateway})"
@@ -161,7 +161,7 @@ class VmForward(Step):
     def check(self):
         if not self.dn.provider.has_vm:
             return "no VM: the host reaches containers on its own bridge"
-        if self.dn.provider.reach() == "tunnel":
+        if self.dn.provider.tunnels():
             return "tunnel: the helper accepts what comes out of the tunnel (DOCKER-USER)"
         if not self._chain():
             return "no DOCKER-USER chain: this dockerd does not filter forwarded traffic"

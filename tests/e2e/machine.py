@@ -51,7 +51,7 @@ def in_vm(provider, *argv: str) -> str:
 
 def tunnel_reach(provider) -> bool:
     """Reached through devnet's WireGuard tunnel (no host-only link, no SSH into the VM)."""
-    return provider.reach() == "tunnel"
+    return provider.tunnels()
 
 
 def in_vm_sh(provider, script: str) -> str:

@@ -49,7 +49,10 @@ def test_healthy_setup_is_all_green(cli, served, provider):
     out, hops = doctor(cli)
     assert out.returncode == 0, out.stdout + out.stderr
     assert list(hops) == expected_hops(provider)
-    assert [h["status"] for h in hops.values()] == ["ok"] * len(hops)
+    # through the tunnel the VM's engine settings are its app's own: doctor says it skips them
+    skipped = {"dockerd has devnet's bip and dns"} if tunnel_reach(provider) else set()
+    assert {n for n, h in hops.items() if h["status"] == "skip"} == skipped
+    assert all(h["status"] == "ok" for n, h in hops.items() if n not in skipped)
     table = cli("doctor").stdout
     assert "a container answers TCP" in table and "doc1" in table
 

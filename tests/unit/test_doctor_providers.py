@@ -20,13 +20,15 @@ ALL = ["VM running", "host-only IP answers", "route present and chosen",
 NO_VM = "has no VM, so no host-only network"
 OWN_LINKS = "the containers' bridges are this machine's own links, no route"
 ON_HOST = "provider guest runs inside the VM; run invoke doctor on the host"
+APP_OWN = "the VM's engine settings are its app's own"
 # provider -> {hop: a words of why it is skipped}; every other hop runs.
 SKIPS = {
     "sim": {}, "qemu": {}, "vagrant": {}, "boot2docker": {}, "docker-machine": {},
     "colima": {},
     # tunnel reach: the VM's end of the tunnel holds the host-only VM address and the route
-    # goes via it, so every hop has something to check
-    "desktop": {}, "sim-desktop": {},
+    # goes via it; only the engine's settings are the Desktop app's, not devnet's to check
+    "desktop": {"dockerd has devnet's bip and dns": APP_OWN},
+    "sim-desktop": {"dockerd has devnet's bip and dns": APP_OWN},
     "local": {"host-only IP answers": NO_VM, "route present and chosen": OWN_LINKS},
     "guest": {"route present and chosen": ON_HOST, "no VPN rule blocks": ON_HOST,
               "host resolver sends .docker to devnet": ON_HOST},

@@ -28,6 +28,7 @@ def test_reach_is_validated_and_defaults_to_auto(tmp_path):
 def test_auto_reach_is_the_providers_own(tmp_path, provider, reach, chosen):
     p = providers.get(settings(tmp_path, provider=provider, reach=reach))
     assert p.reach() == chosen
+    assert p.tunnels() == (chosen == "tunnel")
     p.check_reach()
 
 

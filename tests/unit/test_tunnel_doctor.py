@@ -42,6 +42,7 @@ class FakeContainers:
 def tunnel_dn(settings, host=None, helper="running"):
     client = SimpleNamespace(containers=FakeContainers(helper), close=lambda: None)
     provider = SimpleNamespace(tunnel_endpoint=lambda: "127.0.0.1:51820", reach=lambda: "tunnel",
+                               tunnels=lambda: True,
                                docker_client=lambda timeout=30: client, name="sim-desktop",
                                has_vm=True, dockerd_fix="invoke docker.configure")
     return SimpleNamespace(settings=settings, provider=provider, host=host)
