@@ -1,5 +1,5 @@
-"""tunnel.link: the host's end of the tunnel (Linux: Debian's wireguard-go on a tun device;
-the kernel's WireGuard would do as well, this kernel has none) and its keeper, which brings
+"""tunnel.link: the host's end of the tunnel (the kernel's WireGuard where it has one, else
+Debian's wireguard-go on a tun device: devnet.tunnel.host_link) and its keeper, which brings
 the tunnel back at once when the VM's end restarts."""
 
 from __future__ import annotations
@@ -7,17 +7,13 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
-from pathlib import Path
 
 from devnet import procs
 from devnet.config import PROJECT_DIR
-from devnet.errors import DevnetError
 from devnet.steps.base import Step
 from devnet.steps.tunnel_helper import tunnel_of
 from devnet.system import cmd, require_binaries, wait_until
-from devnet.tunnel import keys
-
-SOCKETS = Path("/var/run/wireguard")  # wireguard-go's control sockets, one per interface
+from devnet.tunnel import host_link, keys
 
 
 def host_prefix(dn) -> list[str]:
@@ -39,7 +35,7 @@ class TunnelLink(Step):
         out = self.dn.host.run(cmd("ip", "-o", "addr", "show", "dev", t.host_iface),
                                hide=True, warn=True)
         return (out.ok and f" inet {ho.host_cidr} " in out.stdout
-                and procs.Pidfile(t.wg_pidfile).alive()
+                and host_link.running(self.dn.host, t)
                 and procs.Pidfile(t.keeper_pidfile).alive())
 
     def check(self):
@@ -52,7 +48,8 @@ class TunnelLink(Step):
 
     def plan(self):
         t, ho = tunnel_of(self.dn), self.dn.settings.hostonly
-        return [f"wireguard-go {t.host_iface}; wg setconf {t.host_iface} {t.host_conf} "
+        return [f"WireGuard link {t.host_iface} (the kernel's, else wireguard-go); "
+                f"wg setconf {t.host_iface} {t.host_conf} "
                 f"(peer {self.dn.provider.tunnel_endpoint()}); ip addr add {ho.host_cidr} dev "
                 f"{t.host_iface}; keeper"]
 
@@ -62,17 +59,7 @@ class TunnelLink(Step):
         keys.ensure_keys(t)
         self.dn.journal.record_first(self.name, iface=t.host_iface)
         keys.write_host_config(t, self.dn.provider.tunnel_endpoint())
-        wg = procs.Pidfile(t.wg_pidfile)
-        if not wg.alive():
-            host.run(cmd("ip", "link", "del", t.host_iface), hide=True, warn=True)
-            log = open(t.dir / "wireguard-go.log", "ab")
-            with log:
-                wg.spawn([*host_prefix(self.dn), "wireguard-go", t.host_iface],
-                         env=dict(os.environ, WG_PROCESS_FOREGROUND="1"),
-                         stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-            sock = SOCKETS / f"{t.host_iface}.sock"
-            wait_until(sock.exists, 5, f"wireguard-go's socket {sock}",
-                       f"read {t.dir}/wireguard-go.log")
+        carrier = host_link.start(host, t, host_prefix(self.dn))
         host.run(cmd("wg", "setconf", t.host_iface, t.host_conf), hide=True)
         # the host-only network's own address and connected route, on the tunnel
         host.run(cmd("ip", "addr", "flush", "dev", t.host_iface), hide=True)
@@ -85,7 +72,7 @@ class TunnelLink(Step):
                               t.host_iface, ho.vm_ip, t.host_conf],
                              env=dict(os.environ, PYTHONPATH=str(PROJECT_DIR)),
                              stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
-        return (f"{t.host_iface} {ho.host_ip} <-> {ho.vm_ip} via "
+        return (f"{t.host_iface} ({carrier}) {ho.host_ip} <-> {ho.vm_ip} via "
                 f"{self.dn.provider.tunnel_endpoint()}, keeper started")
 
     def verify(self):
@@ -102,10 +89,7 @@ class TunnelLink(Step):
         said = []
         if procs.Pidfile(t.keeper_pidfile).stop(5):
             said.append("keeper")
-        if procs.Pidfile(t.wg_pidfile).stop(5):
-            said.append(f"wireguard-go {args['iface']}")
-        if self.dn.host.run(cmd("ip", "link", "del", args["iface"]), hide=True, warn=True).ok:
-            said.append(f"link {args['iface']}")
+        said += host_link.stop(self.dn.host, t, args["iface"])
         gone = keys.remove(t)
         if gone:
             said.append("keys and config")
@@ -115,7 +99,4 @@ class TunnelLink(Step):
             t.dir.rmdir()
         except OSError:
             pass
-        if (SOCKETS / f"{args['iface']}.sock").exists():
-            raise DevnetError(f"{SOCKETS}/{args['iface']}.sock outlived its wireguard-go",
-                              "invoke down   (again)")
         return "stopped " + ", ".join(said) if said else "tunnel was gone"

@@ -22,20 +22,29 @@ LABEL = "devnet.tunnel-helper"
 PROGRAMS = ("busybox", "wireguard-go", "wg", "xtables-nft-multi", "xtables-legacy-multi")
 XTABLES = Path("/usr/lib/x86_64-linux-gnu/xtables")  # iptables' extensions (-j ACCEPT's too)
 
-# The VM's end. Runs as the container's PID 1 at every (re)start: a new wireguard-go, the
+# The VM's end. Runs as the container's PID 1 at every (re)start: the VM kernel's WireGuard
+# where it has one (Docker Desktop's LinuxKit kernel does), else a new wireguard-go; the
 # address, the peer, and one DOCKER-USER accept for what comes out of the tunnel (Docker drops
-# forwarded traffic to containers otherwise). TERM (docker stop) takes the rule back out.
+# forwarded traffic to containers otherwise). TERM (docker stop) takes the rule back out, and
+# the kernel's link with it (the helper shares the VM's network: the link would outlive it).
 ENTRY = r"""#!/bin/sh
 set -e
 mkdir -p /var/run/wireguard
 ip link del "$IFACE" 2>/dev/null || true
-WG_PROCESS_FOREGROUND=1 wireguard-go "$IFACE" &
-wgpid=$!
-i=0
-until [ -S "/var/run/wireguard/$IFACE.sock" ]; do
-  i=$((i+1)); [ $i -lt 100 ] || { echo "wireguard-go did not start"; exit 1; }
-  sleep 0.05
-done
+if ip link add "$IFACE" type wireguard 2>/dev/null; then
+  IMPL=kernel
+  while :; do sleep 3600; done &
+  wgpid=$!
+else
+  IMPL=wireguard-go
+  WG_PROCESS_FOREGROUND=1 wireguard-go "$IFACE" &
+  wgpid=$!
+  i=0
+  until [ -S "/var/run/wireguard/$IFACE.sock" ]; do
+    i=$((i+1)); [ $i -lt 100 ] || { echo "wireguard-go did not start"; exit 1; }
+    sleep 0.05
+  done
+fi
 wg set "$IFACE" private-key /etc/wireguard/vm.key listen-port "$PORT" \
   peer "$HOST_PUB" allowed-ips "$HOST_IP/32"
 ip addr add "$VM_CIDR" dev "$IFACE"
@@ -47,8 +56,13 @@ for b in xtables-legacy-multi xtables-nft-multi; do
 done
 RULE="DOCKER-USER -i $IFACE -j ACCEPT"
 if [ -n "$IPT" ]; then $IPT -w -C $RULE 2>/dev/null || $IPT -w -I $RULE; fi
-echo "tunnel up: $IFACE $VM_CIDR <-> $HOST_IP, udp $PORT, DOCKER-USER via ${IPT:-none}"
-stop() { [ -n "$IPT" ] && $IPT -w -D $RULE 2>/dev/null; kill "$wgpid"; exit 0; }
+echo "tunnel up: $IFACE ($IMPL) $VM_CIDR <-> $HOST_IP, udp $PORT, DOCKER-USER via ${IPT:-none}"
+stop() {
+  [ -n "$IPT" ] && $IPT -w -D $RULE 2>/dev/null
+  kill "$wgpid"
+  [ "$IMPL" = wireguard-go ] || ip link del "$IFACE" 2>/dev/null
+  exit 0
+}
 trap stop TERM INT
 wait "$wgpid"
 """
