@@ -19,14 +19,21 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
+from devnet import procs_darwin
+
 BOOT_ID = Path("/proc/sys/kernel/random/boot_id")
+DARWIN = sys.platform == "darwin"  # no /proc and no pidfd: devnet.procs_darwin
 # Holds the program until its pidfile is written: when devnet dies first, the pipe closes,
 # `read` fails and the program never runs, so no process of devnet's is ever unrecorded.
 GATE = ["sh", "-c", 'read -r go && [ "$go" = go ] && exec "$@" </dev/null', "devnet-gate"]
 
 
 def _stat(pid: int) -> list[str] | None:
-    """/proc/<pid>/stat from field 3 (state) on; the command name may hold spaces."""
+    """/proc/<pid>/stat from field 3 (state) on; the command name may hold spaces. On macOS
+    the two fields devnet reads (state, and the start at index 19) come from ps(1)."""
+    if DARWIN:
+        got = procs_darwin.stat(pid)
+        return [got[0], *[""] * 18, str(got[1])] if got else None
     try:
         return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
     except (OSError, IndexError):
@@ -40,6 +47,8 @@ def alive(pid: int | None) -> bool:
 
 
 def cmdline(pid: int) -> str:
+    if DARWIN:
+        return procs_darwin.cmdline(pid)
     try:
         raw = Path(f"/proc/{pid}/cmdline").read_bytes()
     except OSError:
@@ -59,7 +68,8 @@ class Identity:
         fields = _stat(pid)
         if not fields or fields[0] == "Z":
             return None
-        return cls(pid, int(fields[19]), BOOT_ID.read_text().strip(), cmdline(pid))
+        boot = procs_darwin.boot_id() if DARWIN else BOOT_ID.read_text().strip()
+        return cls(pid, int(fields[19]), boot, cmdline(pid))
 
     def matches(self) -> bool:
         now = Identity.of(self.pid)
@@ -163,6 +173,8 @@ def stop(pid: int | None, timeout: float = 10.0, ident: Identity | None = None) 
     `ident`, only while the PID still is that process (checked through a pidfd)."""
     if not alive(pid):
         return False
+    if DARWIN:
+        return _stop_darwin(pid, timeout, ident)
     try:
         fd = os.pidfd_open(pid)
     except OSError:
@@ -184,6 +196,27 @@ def stop(pid: int | None, timeout: float = 10.0, ident: Identity | None = None) 
         return not alive(pid)
     finally:
         os.close(fd)
+
+
+def _stop_darwin(pid: int, timeout: float, ident: Identity | None) -> bool:
+    """macOS has no pidfd: the identity is checked right before each signal, which leaves
+    a PID reused within that instant (a start time to the second) as the only risk."""
+    sent = False
+    for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
+        if ident and not ident.matches():
+            return sent  # ours went after our signal, or the PID was never ours
+        sent = True
+        try:
+            os.kill(pid, sig)
+        except ProcessLookupError:
+            return True
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if not alive(pid):
+                _reap(pid)
+                return True
+            time.sleep(0.02)
+    return not alive(pid)
 
 
 def _reap(pid: int) -> None:
