@@ -17,6 +17,8 @@ not root (devnet.host.sudo).
 
 from __future__ import annotations
 
+import sys
+
 from devnet.host import linux, macos
 
 
@@ -24,3 +26,9 @@ def os_adapter(c):
     """devnet.host.linux or devnet.host.macos, for the machine Context `c` runs on."""
     out = c.run("uname -s", hide=True, warn=True)
     return macos if out.ok and out.stdout.strip() == "Darwin" else linux
+
+
+def this_machine():
+    """The adapter for the machine this process runs on (a program devnet starts there, as
+    the tunnel's keeper, has no Context to ask)."""
+    return macos if sys.platform == "darwin" else linux

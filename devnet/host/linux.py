@@ -37,6 +37,20 @@ RESOLV_CONF = "/etc/resolv.conf"
 RESOLVED_STUB = "127.0.0.53"
 
 
+# -- the tunnel's link (tunnel.link) --------------------------------------------------------
+
+def set_tunnel_address(c, iface: str, host_cidr: str, peer_ip) -> None:
+    """The host-only network's address on the tunnel's link, its connected route with it."""
+    run_as_root(c, cmd("ip", "addr", "flush", "dev", iface), hide=True)
+    run_as_root(c, cmd("ip", "addr", "add", host_cidr, "dev", iface), hide=True)
+    run_as_root(c, cmd("ip", "link", "set", iface, "up"), hide=True)
+
+
+def has_tunnel_address(c, iface: str, host_cidr: str) -> bool:
+    out = c.run(cmd("ip", "-o", "addr", "show", "dev", iface), hide=True, warn=True)
+    return out.ok and f" inet {host_cidr} " in out.stdout
+
+
 # -- routes ----------------------------------------------------------------------------------
 
 def routes(c) -> list[dict]:

@@ -23,6 +23,25 @@ from devnet.host.routes import conflicts, describe, destination  # noqa: F401  (
 from devnet.host.sudo import run_as_root
 from devnet.system import cmd
 
+# -- the tunnel's link (tunnel.link) --------------------------------------------------------
+
+def set_tunnel_address(c, iface: str, host_cidr: str, peer_ip) -> None:
+    """A utun is point to point: its address and the peer's (the VM end's), then the host-only
+    network routed out of it, as wg-quick's darwin.bash adds an interface route per network."""
+    host_ip = host_cidr.partition("/")[0]
+    network = ipaddress.ip_network(host_cidr, strict=False)
+    run_as_root(c, cmd("ifconfig", iface, "inet", host_ip, str(peer_ip), "netmask",
+                       "255.255.255.255", "up"), hide=True)
+    replace_route(c, str(network), dev=iface)
+
+
+def has_tunnel_address(c, iface: str, host_cidr: str) -> bool:
+    """ifconfig(8) prints a point-to-point address as `inet 172.16.0.1 --> 172.16.0.11`."""
+    out = c.run(cmd("ifconfig", iface), hide=True, warn=True)
+    host_ip = host_cidr.partition("/")[0]
+    return out.ok and re.search(rf"\binet {re.escape(host_ip)} --> ", out.stdout) is not None
+
+
 # -- routes ----------------------------------------------------------------------------------
 
 

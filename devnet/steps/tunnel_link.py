@@ -32,9 +32,7 @@ class TunnelLink(Step):
 
     def _up(self) -> bool:
         t, ho = tunnel_of(self.dn), self.dn.settings.hostonly
-        out = self.dn.host.run(cmd("ip", "-o", "addr", "show", "dev", t.host_iface),
-                               hide=True, warn=True)
-        return (out.ok and f" inet {ho.host_cidr} " in out.stdout
+        return (self.dn.os.has_tunnel_address(self.dn.host, host_link.iface(t), ho.host_cidr)
                 and host_link.running(self.dn.host, t)
                 and procs.Pidfile(t.keeper_pidfile).alive())
 
@@ -44,14 +42,14 @@ class TunnelLink(Step):
         if not self.dn.provider.host_exists() or not self._up():
             return None
         t, ho = tunnel_of(self.dn), self.dn.settings.hostonly
-        return f"{t.host_iface} {ho.host_ip} <-> {ho.vm_ip} up, keeper runs"
+        return f"{host_link.iface(t)} {ho.host_ip} <-> {ho.vm_ip} up, keeper runs"
 
     def plan(self):
         t, ho = tunnel_of(self.dn), self.dn.settings.hostonly
         return [f"WireGuard link {t.host_iface} (the kernel's, else wireguard-go); "
                 f"wg setconf {t.host_iface} {t.host_conf} "
-                f"(peer {self.dn.provider.tunnel_endpoint()}); ip addr add {ho.host_cidr} dev "
-                f"{t.host_iface}; keeper"]
+                f"(peer {self.dn.provider.tunnel_endpoint()}); address {ho.host_cidr} on it; "
+                "keeper"]
 
     def apply(self):
         require_binaries("wireguard-go", "wg")
@@ -60,24 +58,24 @@ class TunnelLink(Step):
         self.dn.journal.record_first(self.name, iface=t.host_iface)
         keys.write_host_config(t, self.dn.provider.tunnel_endpoint())
         carrier = host_link.start(host, t, host_prefix(self.dn))
-        host.run(cmd("wg", "setconf", t.host_iface, t.host_conf), hide=True)
+        link = host_link.iface(t)
+        host.run(cmd("wg", "setconf", link, t.host_conf), hide=True)
         # the host-only network's own address and connected route, on the tunnel
-        host.run(cmd("ip", "addr", "flush", "dev", t.host_iface), hide=True)
-        host.run(cmd("ip", "addr", "add", ho.host_cidr, "dev", t.host_iface), hide=True)
-        host.run(cmd("ip", "link", "set", t.host_iface, "up"), hide=True)
+        self.dn.os.set_tunnel_address(host, link, ho.host_cidr, ho.vm_ip)
         keeper = procs.Pidfile(t.keeper_pidfile)
         if not keeper.alive():
             with open(t.dir / "keeper.log", "ab") as log:
                 keeper.spawn([*host_prefix(self.dn), sys.executable, "-m", "devnet.tunnel.keeper",
-                              t.host_iface, ho.vm_ip, t.host_conf],
+                              link, ho.vm_ip, t.host_conf],
                              env=dict(os.environ, PYTHONPATH=str(PROJECT_DIR)),
                              stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
-        return (f"{t.host_iface} ({carrier}) {ho.host_ip} <-> {ho.vm_ip} via "
+        return (f"{link} ({carrier}) {ho.host_ip} <-> {ho.vm_ip} via "
                 f"{self.dn.provider.tunnel_endpoint()}, keeper started")
 
     def verify(self):
         ip = self.dn.settings.vm_ip
-        wait_until(lambda: self.dn.host.run(f"ping -c1 -W1 {ip}", hide=True, warn=True).ok,
+        ping = cmd(*self.dn.os.ping_argv(str(ip)))
+        wait_until(lambda: self.dn.host.run(ping, hide=True, warn=True).ok,
                    15, f"the VM's end of the tunnel {ip} to answer ping",
                    f"docker logs {tunnel_of(self.dn).container}; wg show")
 

@@ -11,7 +11,7 @@ import docker
 
 from devnet.errors import HopFailed
 from devnet.system import cmd
-from devnet.tunnel import keys
+from devnet.tunnel import host_link, keys
 
 # WireGuard drops a session no handshake renewed for REJECT_AFTER_TIME (180 s, the protocol
 # paper section 6.1); with traffic (the keepalive every 25 s) it renews every 120 s, so an
@@ -83,7 +83,7 @@ class TunnelHops:
         return f"udp {where} open"
 
     def handshake(self, now: float | None = None) -> str:
-        iface = self.t.host_iface
+        iface = host_link.iface(self.t)
         out = self.dn.host.run(cmd("wg", "show", iface, "latest-handshakes"), hide=True,
                                warn=True)
         if out.failed:
@@ -102,6 +102,7 @@ class TunnelHops:
 
     def vm_end(self) -> str:
         ip = self.dn.settings.vm_ip
-        if self.dn.host.run(cmd("ping", "-c1", "-W1", ip), hide=True, warn=True).failed:
-            raise HopFailed(f"{ip} does not answer ping through {self.t.host_iface}")
-        return f"{ip} answers ping through {self.t.host_iface}"
+        link = host_link.iface(self.t)
+        if self.dn.host.run(cmd(*self.dn.os.ping_argv(str(ip))), hide=True, warn=True).failed:
+            raise HopFailed(f"{ip} does not answer ping through {link}")
+        return f"{ip} answers ping through {link}"

@@ -12,11 +12,13 @@ import subprocess
 import sys
 import time
 
+from devnet.host import this_machine
+
 PAUSE = 0.5  # seconds between probes while the tunnel answers
 
 
 def answers(vm_ip: str) -> bool:
-    return subprocess.run(["ping", "-c1", "-W1", vm_ip], stdout=subprocess.DEVNULL,
+    return subprocess.run(this_machine().ping_argv(vm_ip), stdout=subprocess.DEVNULL,
                           stderr=subprocess.DEVNULL).returncode == 0
 
 

@@ -14,6 +14,7 @@ from invoke import MockContext, Result
 
 from devnet.doctor import Doctor
 from devnet.errors import HopFailed
+from devnet.host import linux
 from devnet.system import cmd
 from devnet.tunnel.doctor_hops import (
     STALE_AFTER,
@@ -45,7 +46,7 @@ def tunnel_dn(settings, host=None, helper="running"):
                                tunnels=lambda: True,
                                docker_client=lambda timeout=30: client, name="sim-desktop",
                                has_vm=True, dockerd_fix="invoke docker.configure")
-    return SimpleNamespace(settings=settings, provider=provider, host=host)
+    return SimpleNamespace(settings=settings, provider=provider, host=host, os=linux)
 
 
 WG = "wg show dntest-wg latest-handshakes"

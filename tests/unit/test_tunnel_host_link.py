@@ -4,9 +4,10 @@ wireguard-go; which one runs is read off the link (real `ip -d link` output, fix
 from pathlib import Path
 
 import pytest
-from invoke import Result
+from invoke import MockContext, Result
 
 from devnet import procs
+from devnet.host import macos
 from devnet.tunnel import host_link
 from devnet.tunnel.keys import Tunnel
 
@@ -80,3 +81,43 @@ def test_wireguard_go_where_the_kernel_has_none(tunnel, monkeypatch):
     assert host_link.start(host, tunnel, ["nsenter", "--net=/run/netns/h"]) == "wireguard-go"
     assert spawned == [["nsenter", "--net=/run/netns/h", "wireguard-go", "tk-wg"]]
     assert "tk-wg" not in host.links  # the failed kernel attempt left no link behind
+
+
+MAC = Path(__file__).parent / "fixtures" / "macos"
+
+
+def test_macos_uses_a_utun_named_by_wireguard_go(tunnel, monkeypatch):
+    """macOS: no `ip`, no kernel WireGuard; wireguard-go utun writes the utun it got into
+    the .name file (WG_TUN_NAME_FILE), and every command names that utun."""
+    spawned = []
+
+    def spawn(self, argv, env=None, **kwargs):
+        spawned.append((argv, env["WG_TUN_NAME_FILE"]))
+        Path(env["WG_TUN_NAME_FILE"]).write_text("utun4\n")
+        (tunnel.dir / "utun4.sock").touch()
+
+    monkeypatch.setattr(host_link, "DARWIN", True)
+    monkeypatch.setattr(host_link, "SOCKETS", tunnel.dir)
+    monkeypatch.setattr(procs.Pidfile, "spawn", spawn)
+    monkeypatch.setattr(procs.Pidfile, "alive", lambda self: False)
+    host = Host(kernel_has_wireguard=True)  # would answer `ip`: it must not be asked
+    assert host_link.iface(tunnel) == "tk-wg"
+    assert host_link.start(host, tunnel, []) == "wireguard-go (utun4)"
+    assert spawned == [(["wireguard-go", "utun"], str(tunnel.dir / "tk-wg.name"))]
+    assert host.ran == []
+    assert host_link.iface(tunnel) == "utun4"
+    (tunnel.dir / "utun4.sock").unlink()  # wireguard-go removes it as it exits
+    assert host_link.stop(host, tunnel, "tk-wg") == []  # (Pidfile: nothing ran here)
+    assert host_link.iface(tunnel) == "tk-wg" and host.ran == []
+
+
+def test_macos_addresses_the_utun_point_to_point():
+    c = MockContext(run={
+        "ifconfig utun4 inet 172.16.0.1 172.16.0.11 netmask 255.255.255.255 up": Result(),
+        "route -n change -net 172.16.0.0/16 -interface utun4": Result(exited=1),
+        "route -n add -net 172.16.0.0/16 -interface utun4": Result(),
+        "id -u": Result("0\n")})
+    macos.set_tunnel_address(c, "utun4", "172.16.0.1/16", "172.16.0.11")
+    shown = MockContext(run={"ifconfig utun4": Result((MAC / "ifconfig-utun.txt").read_text())})
+    assert macos.has_tunnel_address(shown, "utun4", "172.16.0.1/16")
+    assert not macos.has_tunnel_address(shown, "utun4", "172.16.0.2/16")

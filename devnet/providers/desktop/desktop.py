@@ -12,7 +12,7 @@ from devnet.providers.base import Piece, Provider
 from devnet.providers.desktop import engines
 from devnet.providers.desktop.sim import NO_SSH
 from devnet.system import require_binaries
-from devnet.tunnel import keys
+from devnet.tunnel import host_link, keys
 
 
 class DesktopProvider(Provider):
@@ -80,7 +80,7 @@ class DesktopProvider(Provider):
         return f"127.0.0.1:{self.option('udp_port')}"
 
     def hostonly_link(self) -> str:
-        return keys.Tunnel(self.settings.instance, self.settings.state_dir).host_iface
+        return host_link.iface(keys.Tunnel(self.settings.instance, self.settings.state_dir))
 
     def status(self) -> list[Piece]:
         return [Piece("docker", self.docker_answers(), self.docker_url())]

@@ -18,7 +18,7 @@ from devnet.providers.sim import network as sim_network
 from devnet.providers.sim.network import UPSTREAM_DNS
 from devnet.providers.sim.provider import SimProvider
 from devnet.system import require_binaries, require_root
-from devnet.tunnel import keys
+from devnet.tunnel import host_link, keys
 
 NO_SSH = ("a Docker Desktop VM has no SSH: devnet reaches it only through its Docker socket "
           "(and the tunnel)")
@@ -115,4 +115,4 @@ class SimDesktopProvider(SimProvider):
         return f"127.0.0.1:{keys.PORT}"
 
     def hostonly_link(self) -> str:
-        return keys.Tunnel(self.settings.instance, self.settings.state_dir).host_iface
+        return host_link.iface(keys.Tunnel(self.settings.instance, self.settings.state_dir))
