@@ -273,6 +273,11 @@ def _options(tree, problems: list[str]) -> dict:
                 problems.append(f"devnet.{provider}.{key}: {value!r} must be letters, digits, "
                                 "'.', '_' or '-' (it is passed to the provider's command line)")
         options[provider] = merged
+    desk = options["desktop"]
+    if desk["dial"] not in ("vm", "host"):
+        problems.append(f"devnet.desktop.dial: {desk['dial']!r} is not one of vm, host")
+    if not desk["udp_port"].isdigit() or not 0 < int(desk["udp_port"]) < 65536:
+        problems.append(f"devnet.desktop.udp_port: {desk['udp_port']!r} is not a UDP port")
     dh = options["local"]["docker_host"]
     if not dh.startswith(("unix:///", "tcp://")):
         problems.append(f"devnet.local.docker_host: {dh!r} must be unix:///path or tcp://host:port")

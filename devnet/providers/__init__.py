@@ -36,7 +36,8 @@ OPTIONS = {
     "docker-machine": {"machine": "devnet", "driver": "virtualbox"},
     "colima": {"profile": "devnet"},
     "local": {"docker_host": "unix:///var/run/docker.sock", "docker_service": ""},
-    "desktop": {"docker_host": "", "udp_port": "51820"},  # docker_host "": the docker context's
+    # docker_host "": the docker context's; dial: which tunnel end dials (devnet.tunnel.dial)
+    "desktop": {"docker_host": "", "udp_port": "51820", "dial": "vm"},
     "qemu": {"accel": "auto", "memory_mb": "1536", "cpus": "2", "boot_timeout": "300",
              "shutdown_timeout": "60", "image_cache": "/var/cache/devnet/images",
              "runas": "auto"},

@@ -40,7 +40,14 @@ class TunnelLink(Step):
                                hide=True, warn=True)
         return (out.ok and f" inet {ho.host_cidr} " in out.stdout
                 and procs.Pidfile(t.wg_pidfile).alive()
-                and procs.Pidfile(t.keeper_pidfile).alive())
+                and procs.Pidfile(t.keeper_pidfile).alive() and self._same_config(t))
+
+    def _same_config(self, t) -> bool:
+        """The host's config is this dial's (devnet.desktop.dial changed: applied anew)."""
+        try:
+            return t.host_conf.read_text() == keys.host_config(t, self.dn.provider.tunnel_dial())
+        except (OSError, DevnetError):
+            return False
 
     def check(self):
         if not uses_tunnel(self.dn):
@@ -53,15 +60,24 @@ class TunnelLink(Step):
     def plan(self):
         t, ho = tunnel_of(self.dn), self.dn.settings.hostonly
         return [f"wireguard-go {t.host_iface}; wg setconf {t.host_iface} {t.host_conf} "
-                f"(peer {self.dn.provider.tunnel_endpoint()}); ip addr add {ho.host_cidr} dev "
-                f"{t.host_iface}; keeper"]
+                f"({self.dn.provider.tunnel_dial().describe()}); ip addr add {ho.host_cidr} "
+                f"dev {t.host_iface}; keeper"]
+
+    def redial(self) -> list[str]:
+        """What the keeper runs when the VM's end falls silent: the dialing end dials again."""
+        t = tunnel_of(self.dn)
+        if self.dn.provider.tunnel_dial().by == "vm":
+            return ["docker", "-H", self.dn.provider.docker_url(), "exec", t.container,
+                    "/bin/tunnel-redial"]
+        return ["wg", "setconf", t.host_iface, str(t.host_conf)]
 
     def apply(self):
-        require_binaries("wireguard-go", "wg")
+        dial = self.dn.provider.tunnel_dial()
+        require_binaries("wireguard-go", "wg", *(["docker"] if dial.by == "vm" else []))
         t, ho, host = tunnel_of(self.dn), self.dn.settings.hostonly, self.dn.host
         keys.ensure_keys(t)
         self.dn.journal.record_first(self.name, iface=t.host_iface)
-        keys.write_host_config(t, self.dn.provider.tunnel_endpoint())
+        keys.write_host_config(t, dial)
         wg = procs.Pidfile(t.wg_pidfile)
         if not wg.alive():
             host.run(cmd("ip", "link", "del", t.host_iface), hide=True, warn=True)
@@ -79,14 +95,13 @@ class TunnelLink(Step):
         host.run(cmd("ip", "addr", "add", ho.host_cidr, "dev", t.host_iface), hide=True)
         host.run(cmd("ip", "link", "set", t.host_iface, "up"), hide=True)
         keeper = procs.Pidfile(t.keeper_pidfile)
-        if not keeper.alive():
-            with open(t.dir / "keeper.log", "ab") as log:
-                keeper.spawn([*host_prefix(self.dn), sys.executable, "-m", "devnet.tunnel.keeper",
-                              t.host_iface, ho.vm_ip, t.host_conf],
-                             env=dict(os.environ, PYTHONPATH=str(PROJECT_DIR)),
-                             stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
-        return (f"{t.host_iface} {ho.host_ip} <-> {ho.vm_ip} via "
-                f"{self.dn.provider.tunnel_endpoint()}, keeper started")
+        keeper.stop(5)  # its redial is the dial's: started anew with this config
+        with open(t.dir / "keeper.log", "ab") as log:
+            keeper.spawn([*host_prefix(self.dn), sys.executable, "-m", "devnet.tunnel.keeper",
+                          t.host_iface, ho.vm_ip, *self.redial()],
+                         env=dict(os.environ, PYTHONPATH=str(PROJECT_DIR)),
+                         stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        return f"{t.host_iface} {ho.host_ip} <-> {ho.vm_ip} ({dial.describe()}), keeper started"
 
     def verify(self):
         ip = self.dn.settings.vm_ip

@@ -1,7 +1,9 @@
 """desktop: Docker Desktop (macOS, Windows/WSL2, Linux), Rancher Desktop, Podman machine: a VM
 devnet did not make and cannot log into. devnet talks to its Docker socket (the context's),
-starts the tunnel's VM end as a container there, and reaches that end through a UDP port the
-VM publishes on the host's loopback (devnet.desktop.udp_port)."""
+starts the tunnel's VM end as a container there, which dials the host at
+host.docker.internal:<devnet.desktop.udp_port> (devnet.desktop.dial: vm, devnet.tunnel.dial),
+or, for an engine that only publishes ports, is dialed at a port the VM publishes on the
+host's loopback (dial: host)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from devnet.providers.desktop import engines
 from devnet.providers.desktop.sim import NO_SSH
 from devnet.system import require_binaries
 from devnet.tunnel import keys
+from devnet.tunnel.dial import Dial
 
 
 class DesktopProvider(Provider):
@@ -76,8 +79,8 @@ class DesktopProvider(Provider):
     def host(self):
         return self.local
 
-    def tunnel_endpoint(self) -> str:
-        return f"127.0.0.1:{self.option('udp_port')}"
+    def tunnel_dial(self) -> Dial:
+        return Dial(self.option("dial"), int(self.option("udp_port")))
 
     def hostonly_link(self) -> str:
         return keys.Tunnel(self.settings.instance, self.settings.state_dir).host_iface
