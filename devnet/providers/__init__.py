@@ -26,6 +26,7 @@ REGISTRY = {
     "guest": "devnet.providers.local.provider:GuestProvider",
     "desktop": "devnet.providers.desktop.desktop:DesktopProvider",
     "sim-desktop": "devnet.providers.desktop.sim:SimDesktopProvider",
+    "orbstack": "devnet.providers.desktop.orbstack:OrbStackProvider",
 }
 # Each provider's own settings (devnet.<provider>.*, `-` spelled `_` in invoke.yaml) and their
 # defaults; config.load validates them. Names end up in command lines (vagrant's machine,
@@ -49,7 +50,8 @@ FREE_OPTIONS = {("vagrant", "dir"), ("local", "docker_host"), ("local", "docker_
 NAMES = ("auto", *REGISTRY)
 # provider=auto asks these in order: a real VM a person set up wins over Docker on this
 # machine, and the sim is the fallback (it needs nothing but root on Linux).
-AUTO_ORDER = ("colima", "docker-machine", "boot2docker", "vagrant", "desktop", "local")
+AUTO_ORDER = ("colima", "docker-machine", "boot2docker", "vagrant", "orbstack", "desktop",
+              "local")
 
 
 def provider_class(name: str) -> type[Provider]:

@@ -31,17 +31,7 @@ class DesktopProvider(Provider):
     def detect(cls, local, settings) -> str | None:
         if local.run("command -v docker", hide=True, warn=True).failed:
             return None
-        found = engines.detect(local)
-        if found and found.kind in engines.SELF_ROUTING:
-            # Said before anything changes, rather than falling through to the sim: OrbStack
-            # already does the route and the names, and devnet's "add only what is missing"
-            # on it (its *.docker names, the VPN repairs) is not written yet.
-            raise DevnetError(
-                f"OrbStack answers here ({found.why}): it already routes to its containers "
-                "from this machine and names them (<container>.orb.local); devnet adds "
-                "nothing to it yet",
-                "use OrbStack's own names, or set devnet.provider to another engine's (or "
-                "sim) in invoke.yaml")
+        found = engines.detect(local)  # OrbStack: provider orbstack (reach native)
         return found.why if found and found.kind in engines.TUNNEL_KINDS else None
 
     def preflight(self) -> None:
