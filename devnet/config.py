@@ -23,7 +23,8 @@ from devnet.dns.store_config import Etcd
 from devnet.errors import ConfigError
 
 PROVIDERS = providers.NAMES  # the registry's, plus auto
-REACH = ("auto", "route", "tunnel")  # devnet.reach: how the host reaches containers
+# devnet.reach: how the host reaches containers (native: the engine's own route, OrbStack's)
+REACH = ("auto", "route", "tunnel", "native")
 IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
 OPTION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 INSTANCE_RE = re.compile(r"^[a-z][a-z0-9]{1,7}$")
@@ -107,7 +108,7 @@ class Settings:
     dns: Dns = Dns()
     start_timeout: float = float(DEVNET["start_timeout"])
     watch: bool = DEVNET["watch"]  # `up` also starts net.watch in the background
-    reach: str = DEVNET["reach"]  # route | tunnel | auto (the provider's own way)
+    reach: str = DEVNET["reach"]  # route | tunnel | native | auto (the provider's own way)
     options: dict = field(default_factory=dict, compare=False)  # per provider, with defaults
     chosen_because: str = ""  # provider=auto: why this provider
     raw: dict = field(default_factory=dict, compare=False)  # as given: for child processes
@@ -273,6 +274,11 @@ def _options(tree, problems: list[str]) -> dict:
                 problems.append(f"devnet.{provider}.{key}: {value!r} must be letters, digits, "
                                 "'.', '_' or '-' (it is passed to the provider's command line)")
         options[provider] = merged
+    desk = options["desktop"]
+    if desk["dial"] not in ("vm", "host"):
+        problems.append(f"devnet.desktop.dial: {desk['dial']!r} is not one of vm, host")
+    if not desk["udp_port"].isdigit() or not 0 < int(desk["udp_port"]) < 65536:
+        problems.append(f"devnet.desktop.udp_port: {desk['udp_port']!r} is not a UDP port")
     dh = options["local"]["docker_host"]
     if not dh.startswith(("unix:///", "tcp://")):
         problems.append(f"devnet.local.docker_host: {dh!r} must be unix:///path or tcp://host:port")

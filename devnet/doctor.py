@@ -10,6 +10,7 @@ from dataclasses import asdict, dataclass
 from devnet.dns import etcd_status
 from devnet.dns.control import read_status
 from devnet.errors import DevnetError, HopFailed
+from devnet.steps import native_reach
 from devnet.steps.docker import DockerConfigure
 from devnet.steps.net import check_overlaps
 from devnet.system import cmd
@@ -88,6 +89,13 @@ class Doctor:
             why["dockerd has devnet's bip and dns"] = (
                 f"provider {p.name} reached through the tunnel: the VM's engine settings are "
                 "its app's own (Docker Desktop: Settings -> Docker Engine)")
+        if p.reach() == "native":
+            why["host-only IP answers"] = (f"provider {p.name} routes to its containers itself "
+                                           "(no host-only network)")
+            why["dockerd has devnet's bip and dns"] = (f"provider {p.name}: the engine's "
+                                                       "settings are its app's own")
+            why["no subnet overlap"] = (f"provider {p.name}: the Docker subnets' routes are its "
+                                        "own (the route hop probes them)")
         if p.name == "guest":  # doctor run inside the VM: the host's side is the host's
             host_side = "provider guest runs inside the VM; run invoke doctor on the host"
             for name in ("route present and chosen", "no VPN rule blocks",
@@ -161,6 +169,8 @@ class Doctor:
         return f"{ip} answers ping"
 
     def route(self) -> str:
+        if self.dn.provider.reach() == "native":  # the engine's route: probed, never devnet's
+            return native_reach.check(self.dn)
         # through the tunnel, the gateway is only reached over the tunnel's link
         link = self.dn.provider.hostonly_link() if self.dn.provider.tunnels() \
             else None

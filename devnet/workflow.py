@@ -14,7 +14,8 @@ def preflight(dn) -> None:
     """Everything that can be known wrong before the first change."""
     dn.provider.preflight()
     dn.provider.check_reach()
-    if dn.provider.host_exists():
+    # native reach (OrbStack): the Docker subnets' routes are the engine's own, its reach
+    if dn.provider.host_exists() and dn.provider.reach() != "native":
         check_overlaps(dn.settings, dn.os.routes(dn.host), dn.gateway,
                        no_vm=not dn.provider.has_vm)
 

@@ -26,6 +26,7 @@ REGISTRY = {
     "guest": "devnet.providers.local.provider:GuestProvider",
     "desktop": "devnet.providers.desktop.desktop:DesktopProvider",
     "sim-desktop": "devnet.providers.desktop.sim:SimDesktopProvider",
+    "orbstack": "devnet.providers.desktop.orbstack:OrbStackProvider",
 }
 # Each provider's own settings (devnet.<provider>.*, `-` spelled `_` in invoke.yaml) and their
 # defaults; config.load validates them. Names end up in command lines (vagrant's machine,
@@ -36,7 +37,8 @@ OPTIONS = {
     "docker-machine": {"machine": "devnet", "driver": "virtualbox"},
     "colima": {"profile": "devnet"},
     "local": {"docker_host": "unix:///var/run/docker.sock", "docker_service": ""},
-    "desktop": {"docker_host": "", "udp_port": "51820"},  # docker_host "": the docker context's
+    # docker_host "": the docker context's; dial: which tunnel end dials (devnet.tunnel.dial)
+    "desktop": {"docker_host": "", "udp_port": "51820", "dial": "vm"},
     "qemu": {"accel": "auto", "memory_mb": "1536", "cpus": "2", "boot_timeout": "300",
              "shutdown_timeout": "60", "image_cache": "/var/cache/devnet/images",
              "runas": "auto"},
@@ -48,7 +50,8 @@ FREE_OPTIONS = {("vagrant", "dir"), ("local", "docker_host"), ("local", "docker_
 NAMES = ("auto", *REGISTRY)
 # provider=auto asks these in order: a real VM a person set up wins over Docker on this
 # machine, and the sim is the fallback (it needs nothing but root on Linux).
-AUTO_ORDER = ("colima", "docker-machine", "boot2docker", "vagrant", "desktop", "local")
+AUTO_ORDER = ("colima", "docker-machine", "boot2docker", "vagrant", "orbstack", "desktop",
+              "local")
 
 
 def provider_class(name: str) -> type[Provider]:

@@ -73,9 +73,13 @@ class Provider(ABC):
                 f"(it offers {' or '.join(self.reach_modes)})",
                 "set devnet.reach to auto in invoke.yaml (or INVOKE_DEVNET_REACH=auto)")
 
+    def tunnel_dial(self):
+        """Which end of the tunnel dials, and at which port (devnet.tunnel.dial.Dial)."""
+        raise DevnetError(f"provider {self.name} has no tunnel")
+
     def tunnel_endpoint(self) -> str:
-        """host:port where the tunnel's UDP reaches the VM's end (a published port)."""
-        raise DevnetError(f"provider {self.name} has no tunnel endpoint")
+        """host:port the dialing end of the tunnel sends to."""
+        return self.tunnel_dial().endpoint
 
     def gateway(self) -> str:
         """The VM's address on the host-only network: the host's route to Docker goes there."""

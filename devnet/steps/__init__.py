@@ -21,7 +21,7 @@ def up_steps(settings=None, reach: str | None = None) -> list[type[Step]]:
     another reach is left out (a route `up` does not list the tunnel's steps)."""
     wanted = [S for S in REGISTRY.values() if S.up_order is not None
               and (S.up_when is None or (settings is not None and getattr(settings, S.up_when)))
-              and (reach is None or S.reach in (None, reach))]
+              and (reach is None or S.reach is None or reach in S.reaches())]
     return sorted(wanted, key=lambda S: S.up_order)
 
 

@@ -36,7 +36,8 @@ class Step:
     on_host = False  # its change lives only on the host: a gone (sim) host took it along
     up_order: int | None = None  # where `up` runs it; None: a step of its own task only
     up_when: str | None = None  # a setting that must be true for `up` to run it
-    reach: str | None = None  # "tunnel": `up` runs it only where the provider reaches that way
+    # "tunnel" (or a tuple of reaches): `up` runs it only where the provider reaches that way
+    reach: str | tuple[str, ...] | None = None
     undo_first = False  # `down` undoes it before anything else, whatever the journal's order
 
     def __init_subclass__(cls, **kwargs):
@@ -51,6 +52,10 @@ class Step:
 
     def __init__(self, dn):
         self.dn = dn  # the devnet.core.Devnet this step acts on
+
+    @classmethod
+    def reaches(cls) -> tuple[str, ...]:
+        return (cls.reach,) if isinstance(cls.reach, str) else tuple(cls.reach or ())
 
     def check(self) -> str | None:
         """Return why nothing needs doing ("route … already present"), or None."""

@@ -28,6 +28,7 @@ from devnet.system import cmd, wait_until
 class DnsStart(Step):
     name = "dns.start"
     up_order = 70
+    reach = ("route", "tunnel")  # not native: OrbStack's VM has no SSH, its routes are its own
     inside_vm = True
     summary = "start devnet's DNS service in the VM (registrar + server on the bridge IP)"
 

@@ -23,6 +23,7 @@ def first_address(ip_o_addr: str) -> str | None:
 class DockerConfigure(Step):
     name = "docker.configure"
     up_order = 60
+    reach = ("route", "tunnel")  # not native: OrbStack's VM has no SSH, its routes are its own
     inside_vm = True
     summary = ("set the VM's dockerd --bip and --dns where the VM keeps them (daemon.json, "
                "boot2docker's profile, colima.yaml), then restart it")

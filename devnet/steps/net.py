@@ -8,6 +8,7 @@ import ipaddress
 from devnet.config import suggest_free
 from devnet.errors import ConfigError, DevnetError
 from devnet.host.routes import conflicts, describe, destination
+from devnet.steps import native_reach
 from devnet.steps.base import Step
 
 
@@ -55,6 +56,8 @@ class NetRoute(Step):
     def check(self):
         if not self.dn.provider.has_vm:
             return "no VM: Docker's bridges are on this machine, no route needed"
+        if self.dn.provider.reach() == "native":  # the engine's own route (OrbStack's)
+            return native_reach.check(self.dn)
         if self._missing():
             return None
         subs = ", ".join(map(str, self.dn.settings.docker_subnets))

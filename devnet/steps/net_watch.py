@@ -55,6 +55,7 @@ class NetWatch(Step):
 
     name = "net.watch"
     up_order = 90
+    reach = ("route", "tunnel")  # not native: OrbStack's VM has no SSH, its routes are its own
     up_when = "watch"  # devnet.watch: on by default
     undo_first = True  # a watcher still running would put back what down takes away
     summary = "keep routes right in the background: VPN repairs, Docker networks' routes"

@@ -33,7 +33,7 @@ def base_image(dn) -> str:
 class TunnelDns(Step):
     name = "tunnel.dns"
     up_order = 75
-    reach = "tunnel"
+    reach = ("tunnel", "native")  # no SSH into the VM either way: the Docker API's container
     inside_vm = True
     summary = "run devnet's DNS service in the VM as a container (Docker API), on the bridge IP"
 
@@ -63,7 +63,7 @@ class TunnelDns(Step):
         return any(c.get("Gateway") == self.dn.settings.dns_ip for c in cfg)
 
     def check(self):
-        if not self.dn.provider.tunnels():
+        if self.dn.provider.reach() not in self.reaches():
             return f"reach is {self.dn.provider.reach()}: dns.start runs the DNS service"
         st = self.status() if self.dn.provider.docker_answers() else None
         return (f"DNS serving {st['domain']} on {st['listen']}, {st['containers']} container(s)"

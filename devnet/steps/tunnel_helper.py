@@ -49,8 +49,8 @@ class TunnelHelper(Step):
 
     def _env(self) -> dict[str, str]:
         t, ho = tunnel_of(self.dn), self.dn.settings.hostonly
-        return {"IFACE": t.vm_iface, "PORT": str(keys.PORT), "VM_CIDR": ho.vm_cidr,
-                "HOST_IP": str(ho.host_ip), "HOST_PUB": keys.public(t, "host")}
+        return {"IFACE": t.vm_iface, "VM_CIDR": ho.vm_cidr, "HOST_IP": str(ho.host_ip),
+                "HOST_PUB": keys.public(t, "host"), **self.dn.provider.tunnel_dial().helper_env()}
 
     def check(self):
         if not self.dn.provider.tunnels():
@@ -68,13 +68,15 @@ class TunnelHelper(Step):
                 return None
             if (c.image.labels or {}).get(image.LABEL) != image.digest():
                 return None  # an older helper image: imported and started anew
-        return f"helper {t.container} runs ({t.vm_iface} {wanted['VM_CIDR']}, udp {keys.PORT})"
+        return (f"helper {t.container} runs ({t.vm_iface} {wanted['VM_CIDR']}; "
+                f"{self.dn.provider.tunnel_dial().describe()})")
 
     def plan(self):
         t = tunnel_of(self.dn)
         return [f"keys in {t.dir} (0600)", f"docker import {t.image}",
                 f"docker run -d --name {t.container} --network host --cap-add NET_ADMIN "
-                f"--device /dev/net/tun --restart always {t.image}"]
+                f"--device /dev/net/tun --restart always {t.image} "
+                f"({self.dn.provider.tunnel_dial().describe()})"]
 
     def apply(self):
         t = tunnel_of(self.dn)

@@ -10,6 +10,7 @@ import sys
 
 from devnet import procs
 from devnet.config import PROJECT_DIR
+from devnet.errors import DevnetError
 from devnet.steps.base import Step
 from devnet.steps.tunnel_helper import tunnel_of
 from devnet.system import cmd, require_binaries, wait_until
@@ -34,7 +35,14 @@ class TunnelLink(Step):
         t, ho = tunnel_of(self.dn), self.dn.settings.hostonly
         return (self.dn.os.has_tunnel_address(self.dn.host, host_link.iface(t), ho.host_cidr)
                 and host_link.running(self.dn.host, t)
-                and procs.Pidfile(t.keeper_pidfile).alive())
+                and procs.Pidfile(t.keeper_pidfile).alive() and self._same_config(t))
+
+    def _same_config(self, t) -> bool:
+        """The host's config is this dial's (devnet.desktop.dial changed: applied anew)."""
+        try:
+            return t.host_conf.read_text() == keys.host_config(t, self.dn.provider.tunnel_dial())
+        except (OSError, DevnetError):
+            return False
 
     def check(self):
         if not self.dn.provider.tunnels():
@@ -48,29 +56,38 @@ class TunnelLink(Step):
         t, ho = tunnel_of(self.dn), self.dn.settings.hostonly
         return [f"WireGuard link {t.host_iface} (the kernel's, else wireguard-go); "
                 f"wg setconf {t.host_iface} {t.host_conf} "
-                f"(peer {self.dn.provider.tunnel_endpoint()}); address {ho.host_cidr} on it; "
+                f"({self.dn.provider.tunnel_dial().describe()}); address {ho.host_cidr} on it; "
                 "keeper"]
 
+    def redial(self) -> list[str]:
+        """What the keeper runs when the VM's end falls silent: the dialing end dials again."""
+        t = tunnel_of(self.dn)
+        if self.dn.provider.tunnel_dial().by == "vm":
+            return ["docker", "-H", self.dn.provider.docker_url(), "exec", t.container,
+                    "/bin/tunnel-redial"]
+        return ["wg", "setconf", host_link.iface(t), str(t.host_conf)]
+
     def apply(self):
-        require_binaries("wireguard-go", "wg")
+        dial = self.dn.provider.tunnel_dial()
+        require_binaries("wireguard-go", "wg", *(["docker"] if dial.by == "vm" else []))
         t, ho, host = tunnel_of(self.dn), self.dn.settings.hostonly, self.dn.host
         keys.ensure_keys(t)
         self.dn.journal.record_first(self.name, iface=t.host_iface)
-        keys.write_host_config(t, self.dn.provider.tunnel_endpoint())
+        keys.write_host_config(t, dial)
         carrier = host_link.start(host, t, host_prefix(self.dn))
         link = host_link.iface(t)
         host.run(cmd("wg", "setconf", link, t.host_conf), hide=True)
         # the host-only network's own address and connected route, on the tunnel
         self.dn.os.set_tunnel_address(host, link, ho.host_cidr, ho.vm_ip)
         keeper = procs.Pidfile(t.keeper_pidfile)
-        if not keeper.alive():
-            with open(t.dir / "keeper.log", "ab") as log:
-                keeper.spawn([*host_prefix(self.dn), sys.executable, "-m", "devnet.tunnel.keeper",
-                              link, ho.vm_ip, t.host_conf],
-                             env=dict(os.environ, PYTHONPATH=str(PROJECT_DIR)),
-                             stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
-        return (f"{link} ({carrier}) {ho.host_ip} <-> {ho.vm_ip} via "
-                f"{self.dn.provider.tunnel_endpoint()}, keeper started")
+        keeper.stop(5)  # its redial is the dial's: started anew with this config
+        with open(t.dir / "keeper.log", "ab") as log:
+            keeper.spawn([*host_prefix(self.dn), sys.executable, "-m", "devnet.tunnel.keeper",
+                          link, ho.vm_ip, *self.redial()],
+                         env=dict(os.environ, PYTHONPATH=str(PROJECT_DIR)),
+                         stdout=subprocess.DEVNULL, stderr=log, start_new_session=True)
+        return (f"{link} ({carrier}) {ho.host_ip} <-> {ho.vm_ip} ({dial.describe()}), "
+                "keeper started")
 
     def verify(self):
         ip = self.dn.settings.vm_ip

@@ -68,6 +68,7 @@ class VmUp(Step):
 class VmHostOnly(Step):
     name = "vm.hostonly"
     up_order = 30
+    reach = ("route", "tunnel")  # not native: OrbStack's VM has no SSH, its routes are its own
     inside_vm = True
     summary = "give the VM's host-only interface its address (ifconfig eth1 172.16.0.11)"
 
@@ -145,6 +146,7 @@ class VmForward(Step):
 
     name = "vm.forward"
     up_order = 40
+    reach = ("route", "tunnel")  # not native: OrbStack's VM has no SSH, its routes are its own
     inside_vm = True
     summary = "let the host-only network reach containers (iptables DOCKER-USER accept)"
 

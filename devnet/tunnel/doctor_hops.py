@@ -1,5 +1,5 @@
 """invoke doctor's hops for the tunnel (devnet.reach: tunnel), in the order a packet meets
-them: the helper container in the VM, the UDP endpoint the host sends to, WireGuard's last
+them: the helper container in the VM, the UDP endpoint the dialing end sends to, WireGuard's last
 handshake (`wg show IFACE latest-handshakes`), then the VM's end of the tunnel answering ping.
 The route through the tunnel's link and DNS over it are doctor's own route and DNS hops."""
 
@@ -44,18 +44,32 @@ def handshake_ages(text: str, now: float) -> dict[str, float | None]:
     return ages
 
 
+def endpoint_hop(d) -> str:
+    """The endpoint hop's name for a dial (devnet.tunnel.dial.Dial)."""
+    if d.by == "host":
+        return f"tunnel endpoint {d.endpoint} answers"
+    return f"host listens on udp {d.port}, the VM dials it"
+
+
 class TunnelHops:
     def __init__(self, dn):
         self.dn = dn
         self.t = keys.Tunnel(dn.settings.instance, dn.settings.state_dir)
 
     def hops(self) -> list[tuple[str, object, str]]:
-        """(name, check, fix) for doctor, after "VM running"."""
-        t, endpoint = self.t, self.dn.provider.tunnel_endpoint()
+        """(name, check, fix) for doctor, after "VM running". The endpoint hop looks where the
+        dialing end sends: the VM's published port (dial host), or the host's listening port
+        and the VM's endpoint the host learned from a handshake (dial vm)."""
+        t, d = self.t, self.dn.provider.tunnel_dial()
+        endpoint = (
+            (endpoint_hop(d), self.endpoint,
+             f"invoke vm.up   (the VM's UDP forward to {t.container})") if d.by == "host" else
+            (endpoint_hop(d), self.dialed,
+             f"invoke tunnel.link; docker logs {t.container}   (does the VM reach "
+             f"{d.endpoint}?)"))
         return [
             ("tunnel helper running", self.helper, "invoke tunnel.helper"),
-            (f"tunnel endpoint {endpoint} answers", self.endpoint,
-             f"invoke vm.up   (the VM's UDP forward to {t.container})"),
+            endpoint,
             ("WireGuard handshake recent", self.handshake, "invoke tunnel.link"),
             ("tunnel's VM end answers", self.vm_end,
              f"invoke tunnel.link; docker logs {t.container}"),
@@ -81,6 +95,25 @@ class TunnelHops:
             raise HopFailed(f"nothing listens on udp {where} "
                                f"({out.stdout.strip() or out.stderr.strip() or 'no answer'})")
         return f"udp {where} open"
+
+    def dialed(self) -> str:
+        """Where the VM dials: the host's end listens on the port, and has heard from the VM
+        (`wg show IFACE endpoints` names the address the VM's packets came from)."""
+        iface, d = host_link.iface(self.t), self.dn.provider.tunnel_dial()
+        port = self.dn.host.run(cmd("wg", "show", iface, "listen-port"), hide=True, warn=True)
+        if port.failed:
+            raise HopFailed(f"no WireGuard interface {iface} on the host "
+                            f"({port.stderr.strip() or 'wg show failed'})")
+        if port.stdout.strip() != str(d.port):
+            raise HopFailed(f"{iface} listens on udp {port.stdout.strip() or 'no port'}, "
+                            f"not {d.port}, where the VM dials")
+        out = self.dn.host.run(cmd("wg", "show", iface, "endpoints"), hide=True, warn=True)
+        seen = [line.split("\t")[1] for line in out.stdout.splitlines()
+                if "\t" in line and line.split("\t")[1] != "(none)"]
+        if not seen:
+            raise HopFailed(f"{iface} listens on udp {d.port} but no packet from the VM's end "
+                            f"has reached it (the VM dials {d.endpoint})")
+        return f"{iface} listens on udp {d.port}; the VM's end came from {seen[0]}"
 
     def handshake(self, now: float | None = None) -> str:
         iface = host_link.iface(self.t)

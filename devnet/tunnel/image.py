@@ -27,8 +27,12 @@ XTABLES = Path("/usr/lib/x86_64-linux-gnu/xtables")  # iptables' extensions (-j 
 # address, the peer, and one DOCKER-USER accept for what comes out of the tunnel (Docker drops
 # forwarded traffic to containers otherwise). TERM (docker stop) takes the rule back out, and
 # the kernel's link with it (the helper shares the VM's network: the link would outlive it).
+# With ENDPOINT set (devnet.tunnel.dial: the VM dials) the peer is the host at ENDPOINT with a
+# keepalive, and WireGuard sends its first handshake as the link comes up; with PORT set it
+# listens there for the host's. `wg` resolves host.docker.internal as the VM does.
 ENTRY = r"""#!/bin/sh
 set -e
+if [ -n "$ENDPOINT" ]; then DIAL="endpoint $ENDPOINT persistent-keepalive $KEEPALIVE"; fi
 mkdir -p /var/run/wireguard
 ip link del "$IFACE" 2>/dev/null || true
 if ip link add "$IFACE" type wireguard 2>/dev/null; then
@@ -45,8 +49,10 @@ else
     sleep 0.05
   done
 fi
-wg set "$IFACE" private-key /etc/wireguard/vm.key listen-port "$PORT" \
-  peer "$HOST_PUB" allowed-ips "$HOST_IP/32"
+wg set "$IFACE" private-key /etc/wireguard/vm.key ${PORT:+listen-port "$PORT"} \
+  peer "$HOST_PUB" allowed-ips "$HOST_IP/32" $DIAL \
+  || { echo "could not set the peer (${ENDPOINT:-listening on $PORT}): does the VM resolve" \
+            "${ENDPOINT%:*}?"; exit 1; }
 ip addr add "$VM_CIDR" dev "$IFACE"
 ip link set "$IFACE" up
 # the iptables backend whose DOCKER-USER chain dockerd made (legacy or nft)
@@ -56,7 +62,8 @@ for b in xtables-legacy-multi xtables-nft-multi; do
 done
 RULE="DOCKER-USER -i $IFACE -j ACCEPT"
 if [ -n "$IPT" ]; then $IPT -w -C $RULE 2>/dev/null || $IPT -w -I $RULE; fi
-echo "tunnel up: $IFACE ($IMPL) $VM_CIDR <-> $HOST_IP, udp $PORT, DOCKER-USER via ${IPT:-none}"
+echo "tunnel up: $IFACE ($IMPL) $VM_CIDR <-> $HOST_IP," \
+  "${ENDPOINT:+dials $ENDPOINT}${PORT:+udp $PORT}, DOCKER-USER via ${IPT:-none}"
 stop() {
   [ -n "$IPT" ] && $IPT -w -D $RULE 2>/dev/null
   kill "$wgpid"
@@ -65,6 +72,17 @@ stop() {
 }
 trap stop TERM INT
 wait "$wgpid"
+"""
+
+# Where the VM dials: drop the session and dial again at once, as the keeper asks when the
+# host's end has restarted (a re-added peer with a keepalive starts its handshake at once;
+# a stale session would wait for WireGuard's rekey, minutes).
+REDIAL = r"""#!/bin/sh
+set -e
+[ -n "$ENDPOINT" ] || { echo "this helper listens (PORT=$PORT): the host dials it"; exit 1; }
+wg set "$IFACE" peer "$HOST_PUB" remove
+wg set "$IFACE" peer "$HOST_PUB" allowed-ips "$HOST_IP/32" endpoint "$ENDPOINT" \
+  persistent-keepalive "$KEEPALIVE"
 """
 
 
@@ -108,6 +126,9 @@ def rootfs_tar() -> bytes:
         if XTABLES.is_dir():
             tar.add(str(XTABLES), arcname=str(XTABLES).lstrip("/"))
         _add_file(tar, "bin/tunnel-entry", ENTRY.encode(), 0o755)
+        _add_file(tar, "bin/tunnel-redial", REDIAL.encode(), 0o755)
+        # the VM's hosts file first (where a Desktop VM may name host.docker.internal), then DNS
+        _add_file(tar, "etc/nsswitch.conf", b"hosts: files dns\n", 0o644)
         _add_file(tar, "etc/passwd", b"root:x:0:0:root:/:/bin/sh\n", 0o644)
     return buf.getvalue()
 
@@ -115,7 +136,7 @@ def rootfs_tar() -> bytes:
 def digest() -> str:
     """What the image is made of (the entry script, the binaries), as its label's value: an
     image of an older devnet or another wireguard-go is imported anew."""
-    h = hashlib.sha256(ENTRY.encode())
+    h = hashlib.sha256(ENTRY.encode() + REDIAL.encode())
     for name in PROGRAMS:
         path = which(name)
         h.update(Path(path).read_bytes() if path else name.encode())

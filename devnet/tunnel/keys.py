@@ -13,9 +13,7 @@ from pathlib import Path
 
 from devnet.errors import DevnetError
 from devnet.system import which
-
-PORT = 51820  # the VM end's UDP port (WireGuard's usual one)
-KEEPALIVE = 25  # seconds: keeps a NAT's (vpnkit's) UDP mapping open
+from devnet.tunnel.dial import Dial
 
 
 @dataclass(frozen=True)
@@ -97,17 +95,18 @@ def public(t: Tunnel, side: str) -> str:
     return _wg("pubkey", stdin=private(t, side) + "\n")
 
 
-def host_config(t: Tunnel, endpoint: str) -> str:
-    """The host end's `wg setconf` file. The peer may send from any address (0.0.0.0/0):
-    which packets enter the tunnel is the kernel's routes' business (one per Docker network),
-    so a network Docker makes later needs only its route."""
-    return (f"[Interface]\nPrivateKey = {private(t, 'host')}\n\n"
-            f"[Peer]\nPublicKey = {public(t, 'vm')}\nEndpoint = {endpoint}\n"
-            f"AllowedIPs = 0.0.0.0/0\nPersistentKeepalive = {KEEPALIVE}\n")
+def host_config(t: Tunnel, dial: Dial) -> str:
+    """The host end's `wg setconf` file: a listening port or the VM's endpoint, as the dial
+    says. The peer may send from any address (0.0.0.0/0): which packets enter the tunnel is
+    the kernel's routes' business (one per Docker network), so a network Docker makes later
+    needs only its route."""
+    return (f"[Interface]\nPrivateKey = {private(t, 'host')}\n{dial.host_interface()}\n"
+            f"[Peer]\nPublicKey = {public(t, 'vm')}\nAllowedIPs = 0.0.0.0/0\n"
+            f"{dial.host_peer()}")
 
 
-def write_host_config(t: Tunnel, endpoint: str) -> None:
-    text = host_config(t, endpoint)
+def write_host_config(t: Tunnel, dial: Dial) -> None:
+    text = host_config(t, dial)
     fd = os.open(t.host_conf, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as f:
         f.write(text)

@@ -9,6 +9,7 @@ import time
 
 import pytest
 
+from devnet.tunnel.doctor_hops import endpoint_hop
 from tests.e2e.machine import dig, tunnel_reach, wait_for
 
 # doctor, its broken hops and the TCP listeners run on every provider; these faults are
@@ -41,8 +42,8 @@ def expected_hops(provider) -> list[str]:
     """Through the tunnel, its four hops take the host-only hop's place."""
     if not tunnel_reach(provider):
         return HOPS
-    return [HOPS[0], "tunnel helper running", f"tunnel endpoint {provider.tunnel_endpoint()} "
-            "answers", "WireGuard handshake recent", "tunnel's VM end answers", *HOPS[2:]]
+    return [HOPS[0], "tunnel helper running", endpoint_hop(provider.tunnel_dial()),
+            "WireGuard handshake recent", "tunnel's VM end answers", *HOPS[2:]]
 
 
 def test_healthy_setup_is_all_green(cli, served, provider):

@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 
 from devnet import config, netns, providers
+from devnet.tunnel.doctor_hops import endpoint_hop
 from devnet.tunnel.keys import Tunnel
 from tests.e2e import machine
 from tests.e2e.machine import Cli, tcp_from_host, wait_for
@@ -32,21 +33,29 @@ pytestmark = pytest.mark.sim_only("brings a sim-desktop devnet of its own, run o
                                   "sim pass")
 
 
-@pytest.fixture(scope="module")
-def desk_instance() -> str:
-    return f"d{os.getpid() % 10**6}"
+@pytest.fixture(scope="module", params=["vm", "host"])
+def dial(request) -> str:
+    """devnet.desktop.dial: the VM's end dials host.docker.internal (Docker Desktop's way, the
+    default, which the sim-desktop pass runs too), or the host dials a published port."""
+    return request.param
 
 
 @pytest.fixture(scope="module")
-def desk_cli(desk_instance) -> Cli:
+def desk_instance(dial) -> str:
+    return f"d{os.getpid() % 10**6}{dial[0]}"
+
+
+@pytest.fixture(scope="module")
+def desk_cli(desk_instance, dial) -> Cli:
     return Cli(desk_instance, {"INVOKE_DEVNET_PROVIDER": "sim-desktop",
-                               "INVOKE_DEVNET_WATCH": "0"})
+                               "INVOKE_DEVNET_DESKTOP_DIAL": dial, "INVOKE_DEVNET_WATCH": "0"})
 
 
 @pytest.fixture(scope="module")
-def desk(desk_instance, desk_cli):
+def desk(desk_instance, desk_cli, dial):
     """`invoke up` on sim-desktop from nothing, and its output; always taken down."""
-    settings = config.load({"instance": desk_instance, "provider": "sim-desktop"})
+    settings = config.load({"instance": desk_instance, "provider": "sim-desktop",
+                            "desktop": {"dial": dial}})
     with machine.brought_up(desk_cli, settings, timeout=400) as out:
         yield {"up": out.stdout, "provider": providers.get(settings), "settings": settings}
 
@@ -80,10 +89,13 @@ def reaches(host_ns: str, ip: str, name: str) -> bool:
     return tcp_from_host(host_ns, ip, timeout=0.5).stdout == f"hello from {name}\nping\n"
 
 
-def test_up_builds_the_tunnel_and_skips_the_ssh_steps(desk):
+def test_up_builds_the_tunnel_and_skips_the_ssh_steps(desk, dial):
     up = desk["up"]
     for step in ("tunnel.helper", "tunnel.link", "net.route", "tunnel.dns", "dns.resolver"):
         assert any(line.startswith(f"done   {step}") for line in up.splitlines()), up
+    says = {"vm": "the VM dials host.docker.internal:51820, the host listens on udp 51820",
+            "host": "the host dials 127.0.0.1:51820 (a port the VM publishes)"}[dial]
+    assert f"<-> 172.16.0.11 ({says}), keeper started" in up, up
     assert "skip   vm.hostonly    already done: no host-only network" in up
     assert "skip   dns.start      already done: tunnel: no SSH" in up
 
@@ -99,8 +111,37 @@ def test_the_vm_has_no_host_only_link_and_no_ssh(desk):
     p = desk["provider"]
     links = machine.on_host(p.host_ns, "ip", "-o", "link").split("\n")
     assert not any(f"{p.settings.instance}-ho0" in line for line in links)
+    # the only ways in: the Docker socket, the UDP forward and the host's own uplink
+    assert not any("172.16." in line or "172.17." in line
+                   for line in machine.on_host(p.host_ns, "ip", "-o", "addr").split("\n")
+                   if f"{p.settings.instance}-wg" not in line)
     with pytest.raises(Exception, match="no SSH"):
         p.connection()
+
+
+def test_the_dialing_end_is_the_settings(desk, client, dial):
+    """dial vm: the helper's peer is host.docker.internal (the sim VM's 192.168.65.254, which
+    the forwarder carries to the host's loopback), the host listens and learned the VM's
+    endpoint from its handshake; dial host: the host's peer is the published port."""
+    p = desk["provider"]
+    t = Tunnel(p.settings.instance, p.settings.state_dir)
+    helper = client.containers.get(t.container)
+
+    def wg(where, what):
+        if where == "vm":
+            out = helper.exec_run(["wg", "show", t.vm_iface, what]).output.decode()
+        else:
+            out = machine.on_host(p.host_ns, "wg", "show", t.host_iface, what)
+        return out.strip().split("\t")[-1]
+
+    if dial == "vm":
+        assert wg("vm", "endpoints") == "192.168.65.254:51820"
+        assert wg("host", "listen-port") == "51820"
+        assert re.fullmatch(r"127\.0\.0\.1:\d+", wg("host", "endpoints"))
+        assert "Endpoint" not in t.host_conf.read_text()
+    else:
+        assert wg("host", "endpoints") == "127.0.0.1:51820"
+        assert wg("vm", "listen-port") == "51820"
 
 
 def test_the_host_reaches_a_container_by_ip_and_name(desk, client, echo):
@@ -176,7 +217,7 @@ def test_reach_comes_back_after_the_helper_dies(desk, client, echo):
 def test_doctor_names_a_stopped_helper_and_its_fix(desk, desk_cli, client, echo):
     p = desk["provider"]
     healthy = desk_cli("doctor").stdout
-    for hop in ("tunnel helper running", "tunnel endpoint 127.0.0.1:51820 answers",
+    for hop in ("tunnel helper running", endpoint_hop(p.tunnel_dial()),
                 "WireGuard handshake recent", "tunnel's VM end answers",
                 "route present and chosen", "DNS answers on 172.17.42.1"):
         assert re.search(rf"^\d+\. ok +{re.escape(hop)} ", healthy, re.M), healthy

@@ -15,7 +15,8 @@ def doctor_with(checks: dict, settings=None, host=None) -> Doctor:
     """A Doctor whose hops are `checks` (name -> result string or exception)."""
     dn = SimpleNamespace(settings=settings, close=lambda: None, host=host, os=linux,
                          provider=SimpleNamespace(name="sim", has_vm=True,
-                                                   tunnels=lambda: False))
+                                                   tunnels=lambda: False,
+                                                   reach=lambda: "route"))
     doc = Doctor(dn)
 
     def hop(name, outcome):

@@ -29,6 +29,10 @@ SKIPS = {
     # goes via it; only the engine's settings are the Desktop app's, not devnet's to check
     "desktop": {"dockerd has devnet's bip and dns": APP_OWN},
     "sim-desktop": {"dockerd has devnet's bip and dns": APP_OWN},
+    # native reach: OrbStack's own route (probed by the route hop) and engine settings
+    "orbstack": {"host-only IP answers": "routes to its containers itself",
+                 "dockerd has devnet's bip and dns": "the engine's settings are its app's own",
+                 "no subnet overlap": "the Docker subnets' routes are its own"},
     "local": {"host-only IP answers": NO_VM, "route present and chosen": OWN_LINKS},
     "guest": {"route present and chosen": ON_HOST, "no VPN rule blocks": ON_HOST,
               "host resolver sends .docker to devnet": ON_HOST},
@@ -84,7 +88,8 @@ def test_a_failure_is_not_blamed_on_a_skipped_cause(settings):
 def host_doctor(settings, os, run):
     dn = SimpleNamespace(settings=settings, close=lambda: None, os=os,
                          host=MockContext(run=run), gateway="172.16.0.11",
-                         provider=SimpleNamespace(name="vagrant", has_vm=True))
+                         provider=SimpleNamespace(name="vagrant", has_vm=True,
+                                                  reach=lambda: "route"))
     return Doctor(dn)
 
 

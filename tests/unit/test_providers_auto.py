@@ -6,7 +6,6 @@ import pytest
 from invoke import Result
 
 from devnet import providers
-from devnet.errors import DevnetError
 from devnet.providers.local.provider import LocalProvider
 from tests.unit.test_desktop_engines import text
 from tests.unit.test_providers_remote import failed, fixture, local, ran, settings
@@ -26,7 +25,8 @@ def test_nothing_installed_means_the_sim():
     (name, why), ctx = choose()
     assert name == "sim" and why.startswith("no colima, docker-machine, boot2docker or vagrant")
     assert ran(ctx) == [f"command -v {cli}" for cli in
-                        ("colima", "docker-machine", "boot2docker", "vagrant", "docker")] + \
+                        ("colima", "docker-machine", "boot2docker", "vagrant", "docker",
+                         "docker")] + \
         ["uname -s"]
 
 
@@ -85,12 +85,11 @@ def test_docker_desktop_is_chosen_before_docker_on_this_machine():
     assert name == "desktop" and "Docker Desktop 4.33.0" in why
 
 
-def test_orbstack_is_named_and_nothing_is_chosen():
-    """Not a Desktop VM for the tunnel, and not the sim either: auto says OrbStack already
-    routes and names its containers, before anything changes."""
-    with pytest.raises(DevnetError, match=r"OrbStack answers here \(docker context 'orbstack'"
-                                          r".* names them \(<container>\.orb\.local\)") as err:
-        choose(**{"command -v docker": Result("/usr/local/bin/docker\n"),
-                  "docker context inspect": Result(text("orbstack-context-inspect.json")),
-                  "docker version": Result(text("linux-dockerd-version.txt"))})
-    assert "devnet.provider" in err.value.hint
+def test_orbstack_gets_its_own_provider_which_adds_only_what_is_missing():
+    """OrbStack already routes to its containers and names them (*.orb.local): auto picks
+    provider orbstack (reach native), not the tunnel and not the sim."""
+    (name, why), _ = choose(**{"command -v docker": Result("/usr/local/bin/docker\n"),
+                               "docker context inspect": Result(text(
+                                   "orbstack-context-inspect.json")),
+                               "docker version": Result(text("linux-dockerd-version.txt"))})
+    assert name == "orbstack" and "docker context 'orbstack'" in why

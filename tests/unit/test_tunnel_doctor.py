@@ -16,6 +16,7 @@ from devnet.doctor import Doctor
 from devnet.errors import HopFailed
 from devnet.host import linux
 from devnet.system import cmd
+from devnet.tunnel.dial import Dial
 from devnet.tunnel.doctor_hops import (
     STALE_AFTER,
     UDP_PROBE,
@@ -24,6 +25,9 @@ from devnet.tunnel.doctor_hops import (
 )
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tunnel"
+# `wg show <iface> endpoints` on a host end that listens (dial vm): learned, and not yet
+ENDPOINTS = (FIXTURES / "wg-show-endpoints.txt").read_text()
+ENDPOINTS_NONE = (FIXTURES / "wg-show-endpoints-none.txt").read_text()
 # `wg show cap1-wg latest-handshakes` on the sim-desktop host, tunnel up (see the README)
 SHOWN = (FIXTURES / "wg-show-latest-handshakes.txt").read_text()
 PEER, STAMP = SHOWN.split()
@@ -40,10 +44,13 @@ class FakeContainers:
         return SimpleNamespace(status=self.status, name=name)
 
 
-def tunnel_dn(settings, host=None, helper="running"):
+HOST_DIALS = Dial("host", 51820)
+
+
+def tunnel_dn(settings, host=None, helper="running", dial=HOST_DIALS):
     client = SimpleNamespace(containers=FakeContainers(helper), close=lambda: None)
-    provider = SimpleNamespace(tunnel_endpoint=lambda: "127.0.0.1:51820", reach=lambda: "tunnel",
-                               tunnels=lambda: True,
+    provider = SimpleNamespace(tunnel_endpoint=lambda: dial.endpoint, tunnel_dial=lambda: dial,
+                               reach=lambda: "tunnel", tunnels=lambda: True,
                                docker_client=lambda timeout=30: client, name="sim-desktop",
                                has_vm=True, dockerd_fix="invoke docker.configure")
     return SimpleNamespace(settings=settings, provider=provider, host=host, os=linux)
@@ -125,3 +132,29 @@ def test_doctor_puts_the_tunnel_hops_in_the_host_only_hops_place(settings):
     fixes = {name: fix for name, _, fix in Doctor(tunnel_dn(settings)).hops()}
     assert fixes["DNS answers on 172.17.42.1"] == "invoke tunnel.dns"
     assert fixes["tunnel helper running"] == "invoke tunnel.helper"
+
+
+PORT = "wg show dntest-wg listen-port"
+ENDS = "wg show dntest-wg endpoints"
+VM_DIALS = Dial("vm", 51820)
+
+
+def test_where_the_vm_dials_the_hop_checks_the_hosts_port_and_the_learned_endpoint(settings):
+    ok = MockContext(run={PORT: Result("51820\n"), ENDS: Result(ENDPOINTS)})
+    hops = TunnelHops(tunnel_dn(settings, ok, dial=VM_DIALS))
+    assert hops.dialed() == "dntest-wg listens on udp 51820; the VM's end came from 127.0.0.1:60274"
+    name, check, fix = hops.hops()[1]
+    assert name == "host listens on udp 51820, the VM dials it" and check == hops.dialed
+    assert "docker logs devnet-dntest-tunnel" in fix and "host.docker.internal:51820" in fix
+
+
+@pytest.mark.parametrize("port, ends, said", [
+    (Result("51820\n"), Result(ENDPOINTS_NONE),
+     "listens on udp 51820 but no packet from the VM's end has reached it .the VM dials "
+     "host.docker.internal:51820"),
+    (Result("40001\n"), Result(ENDPOINTS), "listens on udp 40001, not 51820"),
+    (Result("", exited=1), Result(""), "no WireGuard interface dntest-wg")])
+def test_where_the_vm_dials_a_silent_or_wrong_port_is_named(settings, port, ends, said):
+    host = MockContext(run={PORT: port, ENDS: ends})
+    with pytest.raises(HopFailed, match=said):
+        TunnelHops(tunnel_dn(settings, host, dial=VM_DIALS)).dialed()

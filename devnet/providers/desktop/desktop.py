@@ -1,7 +1,9 @@
 """desktop: Docker Desktop (macOS, Windows/WSL2, Linux), Rancher Desktop, Podman machine: a VM
 devnet did not make and cannot log into. devnet talks to its Docker socket (the context's),
-starts the tunnel's VM end as a container there, and reaches that end through a UDP port the
-VM publishes on the host's loopback (devnet.desktop.udp_port)."""
+starts the tunnel's VM end as a container there, which dials the host at
+host.docker.internal:<devnet.desktop.udp_port> (devnet.desktop.dial: vm, devnet.tunnel.dial),
+or, for an engine that only publishes ports, is dialed at a port the VM publishes on the
+host's loopback (dial: host)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from devnet.providers.desktop import engines
 from devnet.providers.desktop.sim import NO_SSH
 from devnet.system import require_binaries
 from devnet.tunnel import host_link, keys
+from devnet.tunnel.dial import Dial
 
 
 class DesktopProvider(Provider):
@@ -28,17 +31,7 @@ class DesktopProvider(Provider):
     def detect(cls, local, settings) -> str | None:
         if local.run("command -v docker", hide=True, warn=True).failed:
             return None
-        found = engines.detect(local)
-        if found and found.kind in engines.SELF_ROUTING:
-            # Said before anything changes, rather than falling through to the sim: OrbStack
-            # already does the route and the names, and devnet's "add only what is missing"
-            # on it (its *.docker names, the VPN repairs) is not written yet.
-            raise DevnetError(
-                f"OrbStack answers here ({found.why}): it already routes to its containers "
-                "from this machine and names them (<container>.orb.local); devnet adds "
-                "nothing to it yet",
-                "use OrbStack's own names, or set devnet.provider to another engine's (or "
-                "sim) in invoke.yaml")
+        found = engines.detect(local)  # OrbStack: provider orbstack (reach native)
         return found.why if found and found.kind in engines.TUNNEL_KINDS else None
 
     def preflight(self) -> None:
@@ -76,8 +69,8 @@ class DesktopProvider(Provider):
     def host(self):
         return self.local
 
-    def tunnel_endpoint(self) -> str:
-        return f"127.0.0.1:{self.option('udp_port')}"
+    def tunnel_dial(self) -> Dial:
+        return Dial(self.option("dial"), int(self.option("udp_port")))
 
     def hostonly_link(self) -> str:
         return host_link.iface(keys.Tunnel(self.settings.instance, self.settings.state_dir))

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 # Engines whose VM has no host-only network: devnet reaches them through its tunnel.
 TUNNEL_KINDS = ("docker-desktop", "rancher-desktop", "podman-machine")
-# OrbStack routes to containers and names them (*.orb.local) itself: devnet adds nothing.
+# OrbStack routes to containers and names them (*.orb.local) itself: provider orbstack adds
+# only devnet's names (reach native).
 SELF_ROUTING = ("orbstack",)
 
 # (kind, what in the context name, description or endpoint says so), first match wins

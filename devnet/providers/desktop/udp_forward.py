@@ -9,7 +9,11 @@ connected UDP socket consumes the ICMP error that made select() report it readab
 blocking recvfrom would then wait forever (the forward stalled with 24 KB queued, found by
 test_80's doctor case).
 
-    python -m devnet.providers.desktop.udp_forward HOST_NETNS PORT VM_NETNS TARGET_PORT
+    python -m devnet.providers.desktop.udp_forward HOST_NETNS [ADDR:]PORT VM_NETNS TARGET_PORT
+
+(ADDR, 127.0.0.1 when not given, is where it listens. Turned round, VM_NETNS
+192.168.65.254:PORT HOST_NETNS PORT, it carries the VM's packets to host.docker.internal to
+the host's loopback port, as vpnkit does when the VM's end dials.)
 """
 
 from __future__ import annotations
@@ -25,17 +29,19 @@ IDLE = 180.0  # seconds: longer than WireGuard's 25 s keepalive, as a NAT's UDP 
 
 
 def main(argv: list[str]) -> int:
-    host_ns, port, vm_ns, target = argv[0], int(argv[1]), argv[2], int(argv[3])
+    host_ns, (addr, _, port), vm_ns, target = argv[0], argv[1].rpartition(":"), argv[2], \
+        int(argv[3])
     enter_netns(host_ns)
     outside = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    outside.bind(("127.0.0.1", port))
+    outside.bind((addr or "127.0.0.1", int(port)))
     outside.setblocking(False)
     enter_netns(vm_ns)  # every socket made from here on lives in the VM's namespace
     sel = selectors.DefaultSelector()
     sel.register(outside, selectors.EVENT_READ, None)
     flows: dict[tuple, socket.socket] = {}
     used: dict[tuple, float] = {}
-    print(f"udp forward 127.0.0.1:{port} -> VM 127.0.0.1:{target}", file=sys.stderr, flush=True)
+    print(f"udp forward {addr or '127.0.0.1'}:{port} -> 127.0.0.1:{target}", file=sys.stderr,
+          flush=True)
     while True:
         ready = sel.select(timeout=IDLE / 4)
         now = time.monotonic()

@@ -19,10 +19,13 @@ def power_on(p) -> int:
     # A fresh /run at every boot, as tmpfs gives a real VM.
     shutil.rmtree(p.vm_run, ignore_errors=True)
     (p.vm_run / "sshd").mkdir(parents=True)
+    # the VM's own hosts file where it has one (sim-desktop's names host.docker.internal)
+    hosts = (f"mount --bind {p.vmroot}/etc/hosts /etc/hosts && "
+             if (p.vmroot / "etc/hosts").exists() else "")
     script = (f"mount --bind {p.vm_run} /run && "
               f"mount --bind {p.vmroot}/etc/docker /etc/docker && "
               f"mount --bind {p.vmroot}/etc/resolv.conf /etc/resolv.conf && "
-              "exec sleep infinity")
+              f"{hosts}exec sleep infinity")
     proc = p.power.spawn(
         ["nsenter", f"--net=/run/netns/{p.vm_ns}", "unshare", "--mount",
          "--propagation", "private", "--", "sh", "-c", script],
