@@ -6,7 +6,8 @@ pair through sim-desktop's UDP forwarder, measured in turn, run after run (inter
 Per path and run: throughput of a bulk echo (MB sent, echoed back), the share of a core
 each process (both wireguard-go ends, the forwarder, the echo server) used during it, UDP
 datagrams dropped for full socket buffers, and 200 pings' RTT (median and p99).
---forward FILE runs another forwarder (e.g. an older udp_forward.py) in the devnet one's place.
+--reference REV adds a fourth path: a pair through udp_forward.py as of git revision REV
+(default: before it drained sockets in batches), beside today's, in the same run.
 Results: bench/results/tunnel_cost.json.
 """
 
@@ -18,6 +19,7 @@ import re
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -26,11 +28,15 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import pct, write_results  # noqa: E402
 from bench.tunnel_bench import BULK, summary  # noqa: E402
-from bench.wg_pair import TARGETS, L, Pair, R  # noqa: E402
+from bench.wg_pair import FWD_PORT, REF_PORT, WG_PORT, L, Pair, R, machine  # noqa: E402
 
 TICK = os.sysconf("SC_CLK_TCK")
 USES = {"veth": ("echo",), "wg": ("wireguard-go bwl-wg1", "wireguard-go bwr-wg1", "echo"),
-        "wg+forward": ("wireguard-go bwl-wg2", "wireguard-go bwr-wg2", "udp_forward", "echo")}
+        "wg+forward": ("wireguard-go bwl-wg2", "wireguard-go bwr-wg2", "udp_forward", "echo"),
+        "wg+reference-forward": ("wireguard-go bwl-wg3", "wireguard-go bwr-wg3",
+                                 "reference forward", "echo")}
+# the forwarder before it drained sockets in batches (a305991): the reference it is measured by
+REFERENCE = "a305991"
 
 
 def cpu_s(pid: int) -> float:
@@ -38,17 +44,26 @@ def cpu_s(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / TICK  # utime + stime
 
 
-def udp_drops() -> int:
-    """Datagrams the kernel dropped for a full socket buffer, both namespaces together."""
-    total = 0
+def udp_drops() -> dict[str, int]:
+    """Datagrams the kernel dropped for a full socket buffer (/proc/net/udp's drops), per
+    owner: wireguard-go's sockets, the forwarder's, any other."""
+    wg = {(L, WG_PORT), (R, WG_PORT), *((L, p + 1) for p in (FWD_PORT, REF_PORT)),
+          *((R, p + 2) for p in (FWD_PORT, REF_PORT))}
+    out = {"wireguard-go": 0, "forwarder": 0, "other": 0}
     for ns in (L, R):
-        snmp = subprocess.run(["ip", "netns", "exec", ns, "cat", "/proc/net/snmp"], check=True,
-                              capture_output=True, text=True).stdout
-        names, values = [line.split()[1:] for line in snmp.splitlines()
-                         if line.startswith("Udp:")]
-        row = dict(zip(names, map(int, values), strict=True))
-        total += row["RcvbufErrors"] + row["SndbufErrors"]
-    return total
+        table = subprocess.run(["ip", "netns", "exec", ns, "cat", "/proc/net/udp"], check=True,
+                               capture_output=True, text=True).stdout
+        for line in table.splitlines()[1:]:
+            f = line.split()
+            local, remote = int(f[1].split(":")[1], 16), int(f[2].split(":")[1], 16)
+            if (ns, local) in wg:
+                out["wireguard-go"] += int(f[-1])
+            elif ns == L and local in (FWD_PORT, REF_PORT) or ns == R and remote in (
+                    FWD_PORT + 2, REF_PORT + 2):
+                out["forwarder"] += int(f[-1])
+            else:
+                out["other"] += int(f[-1])
+    return out
 
 
 def bulk(ip: str, size: int, pids: dict[str, int]) -> tuple[float, dict[str, float]]:
@@ -72,24 +87,40 @@ def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--mb", type=int, default=32)
-    ap.add_argument("--forward", help="a forwarder script to measure instead of devnet's")
+    ap.add_argument("--reference", default=REFERENCE, metavar="REV",
+                    help="measure udp_forward.py as of this git revision beside today's "
+                         "('' for none)")
     args = ap.parse_args()
-    raw = {p: {"mbit": [], "rtt": [], "drops": [], "cpu": {n: [] for n in USES[p]}}
-           for p in TARGETS}
-    pair = Pair([sys.executable, args.forward] if args.forward else None)
+    reference = None
+    if args.reference:
+        old = subprocess.run(["git", "-C", str(ROOT), "show",
+                              f"{args.reference}:devnet/providers/desktop/udp_forward.py"],
+                             check=True, capture_output=True, text=True).stdout
+        fd, path = tempfile.mkstemp(prefix="devnet-udp-forward-", suffix=".py")
+        with os.fdopen(fd, "w") as f:
+            f.write(old)
+        reference = [sys.executable, path]
+    pair = None
     try:
+        pair = Pair(reference)
+        raw = {p: {"mbit": [], "rtt": [], "drops": {k: [] for k in udp_drops()},
+                   "cpu": {n: [] for n in USES[p]}} for p in pair.targets}
         for _ in range(args.runs):
-            for path, ip in TARGETS.items():
+            for path, ip in pair.targets.items():
                 drops = udp_drops()
                 mbit, cpu = bulk(ip, args.mb * 1024 * 1024, pair.pids(*USES[path]))
-                raw[path]["drops"].append(udp_drops() - drops)
+                for k, n in udp_drops().items():
+                    raw[path]["drops"][k].append(n - drops[k])
                 raw[path]["mbit"].append(mbit)
                 for n, v in cpu.items():
                     raw[path]["cpu"][n].append(v)
                 raw[path]["rtt"].append(rtts_ms(ip))
                 print(path, mbit, cpu, file=sys.stderr, flush=True)
     finally:
-        pair.close()
+        if pair:
+            pair.close()
+        if reference:
+            os.unlink(reference[1])
     paths = {}
     for path, r in raw.items():
         rtt = [x for run in r["rtt"] for x in run]
@@ -97,17 +128,21 @@ def main() -> int:
             "throughput_mbit": summary(r["mbit"]),
             "rtt_ms": {"median": round(statistics.median(rtt), 3),
                        "p99": round(pct(rtt, 99), 3), "samples": len(rtt)},
-            "udp_buffer_drops_per_bulk": summary(r["drops"]),
+            "udp_buffer_drops_per_bulk": {k: statistics.median(v)
+                                          for k, v in r["drops"].items()},
             "cpu_cores_during_bulk": {n: round(statistics.median(v), 2)
                                       for n, v in r["cpu"].items()}}
     med = {p: v["throughput_mbit"]["median"] for p, v in paths.items()}
-    results = {"forwarder": args.forward or "devnet.providers.desktop.udp_forward",
-               "runs": args.runs, "bulk_mb_each_way": args.mb, "cores": os.cpu_count(),
-               "wireguard_go": subprocess.run(["wireguard-go", "--version"], text=True,
-                                              capture_output=True).stdout.split("\n")[0],
+    results = {"machine": machine(),
+               "ended": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+               "reference_forwarder": args.reference and f"udp_forward.py at {args.reference}",
+               "runs": args.runs, "bulk_mb_each_way": args.mb,
                "paths": paths,
                "ratios": {"wg_vs_veth": round(med["wg"] / med["veth"], 3),
-                          "wg+forward_vs_wg": round(med["wg+forward"] / med["wg"], 3)}}
+                          "wg+forward_vs_wg": round(med["wg+forward"] / med["wg"], 3),
+                          **({"wg+reference-forward_vs_wg": round(
+                              med["wg+reference-forward"] / med["wg"], 3)}
+                             if reference else {})}}
     write_results("tunnel_cost", results)
     return 0
 

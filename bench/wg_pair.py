@@ -3,11 +3,13 @@ tunnel costs without Docker or devnet around it.
 
     L (host side) ── veth 10.231.0.1/24 ⇄ 10.231.0.2/24 ── R (VM side)
 
-Three paths from L to an echo server in R, side by side:
+Three paths (four with a reference forwarder) from L to an echo server in R, side by side:
 - `veth`: the plain link (what the host-only route rides on);
 - `wg`: a wireguard-go pair whose UDP crosses the veth (userspace WireGuard's ceiling here);
 - `wg+forward`: a second pair whose UDP goes L's 127.0.0.1 → udp_forward.py → R's 127.0.0.1,
-  as sim-desktop's tunnel does.
+  as sim-desktop's tunnel does;
+- `wg+reference-forward`: a third pair, through another forwarder given as a command (an
+  older udp_forward.py, to compare the two in one run).
 Every process is started here and stopped by its PID; the namespaces go in `close()`.
 """
 
@@ -20,10 +22,13 @@ import tempfile
 import time
 from pathlib import Path
 
+from bench import dns_load
+
 ROOT = Path(__file__).resolve().parents[1]
 L, R = "devnet-bwl", "devnet-bwr"
 TARGETS = {"veth": "10.231.0.2", "wg": "10.232.0.2", "wg+forward": "10.233.0.2"}
-WG_PORT, FWD_PORT, FWD_TARGET = 51830, 51840, 51831
+WG_PORT, FWD_PORT = 51830, 51840  # a forward listens on PORT, its pair on PORT+1 and +2
+REF_TARGET, REF_PORT = "10.234.0.2", 51850  # the reference forwarder's pair (target: +2)
 ECHO = r"""
 import socket, threading
 srv = socket.socket(); srv.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -38,6 +43,11 @@ while True:
 """
 
 
+def machine() -> dict:
+    wg = subprocess.run(["wireguard-go", "--version"], capture_output=True, text=True).stdout
+    return {**dns_load.machine(), "wireguard_go": wg.split("\n")[0]}
+
+
 def sh(*argv: str, ns: str | None = None, **kw) -> str:
     pre = ["ip", "netns", "exec", ns] if ns else []
     return subprocess.run([*pre, *argv], check=True, capture_output=True, text=True,
@@ -45,8 +55,10 @@ def sh(*argv: str, ns: str | None = None, **kw) -> str:
 
 
 class Pair:
-    def __init__(self, forward: list[str] | None = None):
-        self.forward = forward or [sys.executable, "-m", "devnet.providers.desktop.udp_forward"]
+    def __init__(self, reference: list[str] | None = None):
+        self.reference = reference
+        self.targets = dict(TARGETS, **({"wg+reference-forward": REF_TARGET} if reference
+                                        else {}))
         self.procs: dict[str, subprocess.Popen] = {}
         self.dir = Path(tempfile.mkdtemp(prefix="devnet-wgpair-"))
         try:
@@ -98,14 +110,19 @@ class Pair:
         self._wg(L, "bwl-wg1", "10.232.0.1/24", lkey, rpub, WG_PORT,
                  f"10.231.0.2:{WG_PORT}")
         # wg+forward: UDP through the sim's forwarder, loopback to loopback
-        self._spawn("udp_forward", [*self.forward, f"/run/netns/{L}", str(FWD_PORT),
-                                    f"/run/netns/{R}", str(FWD_TARGET)], cwd=ROOT,
-                    env=dict(os.environ, PYTHONPATH=str(ROOT)))
-        self._wg(R, "bwr-wg2", "10.233.0.2/24", rkey, lpub, FWD_TARGET, None)
-        self._wg(L, "bwl-wg2", "10.233.0.1/24", lkey, rpub, FWD_PORT + 1,
-                 f"127.0.0.1:{FWD_PORT}")
+        forwards = [("udp_forward", [sys.executable, "-m",
+                                     "devnet.providers.desktop.udp_forward"], FWD_PORT, 2)]
+        if self.reference:
+            forwards.append(("reference forward", self.reference, REF_PORT, 3))
+        for name, argv, port, n in forwards:
+            self._spawn(name, [*argv, f"/run/netns/{L}", str(port), f"/run/netns/{R}",
+                               str(port + 2)], cwd=ROOT,
+                        env=dict(os.environ, PYTHONPATH=str(ROOT)))
+            self._wg(R, f"bwr-wg{n}", f"10.23{n + 1}.0.2/24", rkey, lpub, port + 2, None)
+            self._wg(L, f"bwl-wg{n}", f"10.23{n + 1}.0.1/24", lkey, rpub, port + 1,
+                     f"127.0.0.1:{port}")
         self._spawn("echo", [sys.executable, "-c", ECHO], R)
-        for target in TARGETS.values():
+        for target in self.targets.values():
             self.wait_reach(target)
 
     def wait_reach(self, ip: str, timeout: float = 20) -> None:
