@@ -45,6 +45,9 @@ def tunnel(r: dict) -> str:
         f"{spread(route['throughput_mbit'], ' Mbit/s')} | "
         f"{spread(tun['throughput_mbit'], ' Mbit/s')} | "
         f"{spread(pair['throughput_mbit'], ' Mbit/s')} |",
+        "| IP fragments made or reassembled per transfer (host and VM namespaces) | "
+        f"{route['ip_fragments_per_bulk']['median']:.0f} | "
+        f"{tun['ip_fragments_per_bulk']['median']:.0f} | – |",
         f"| round-trip time (`ping`, 200 × 10 ms; median per run, p99 of all) | {rtt(route)} "
         f"| {rtt(tun)} | {rtt(pair)} |",
         f"| `invoke up` from nothing | {route['up_s']:.1f} s | {tun['up_s']:.1f} s | – |",
@@ -74,15 +77,20 @@ def tunnel_cost(r: dict) -> str:
              "wg+reference-forward": f"the same through the {r['reference_forwarder']}"}
 
     def cpu(f):
-        short = {"bwl": "wg-go L", "bwr": "wg-go R", "udp": "forwarder", "ref": "forwarder",
-                 "ech": "echo"}
-        return ", ".join(f"{short[n.split()[-1][:3]]} {v:.2f}"
-                         for n, v in f["cpu_cores_during_bulk"].items())
+        def short(n):  # "wireguard-go bwl-wg2" -> "wg-go L"; either forwarder -> "forwarder"
+            if n.startswith("wireguard-go"):
+                return "wg-go " + ("L" if "bwl" in n else "R")
+            return "echo" if n == "echo" else "forwarder"
+        return ", ".join(f"{short(n)} {v:.2f}" for n, v in f["cpu_cores_during_bulk"].items())
 
     def drops(f):
         return ", ".join(f"{k} {v:.0f}" for k, v in f["udp_buffer_drops_per_bulk"].items())
 
     ref = r["ratios"].get("wg+reference-forward_vs_wg")
+    fwd_rtt = p["wg+forward"]["rtt_ms"]["median"] - p["wg"]["rtt_ms"]["median"]
+    fwd_drops = p["wg+forward"]["udp_buffer_drops_per_bulk"]["forwarder"]
+    old_drops = (p["wg+reference-forward"]["udp_buffer_drops_per_bulk"]["forwarder"]
+                 if ref else None)
     return "\n".join([
         f"Where it goes: `sudo .venv/bin/python bench/tunnel_cost.py --runs {r['runs']} --mb "
         f"{r['bulk_mb_each_way']}` ({r['ended']}; {about(r)}), "
@@ -104,5 +112,9 @@ def tunnel_cost(r: dict) -> str:
                         if ref else "")
         + f"; the pair itself reaches {pct_of(r['ratios']['wg_vs_veth'])} of the veth: "
         "both wireguard-go ends busy, one datagram and one TUN read or write per packet "
-        "(this wireguard-go predates its GSO/GRO offloads).",
+        "(this wireguard-go predates its GSO/GRO offloads); the drops left are in "
+        f"wireguard-go's own sockets. The forwarder's sockets dropped {fwd_drops:.0f} "
+        "datagrams per transfer" + (f" (the reference's: {old_drops:.0f}, its buffers the "
+                                    "kernel's default)" if ref else "")
+        + f"; it adds {fwd_rtt:+.3f} ms to the bare pair's round trip (median).",
     ])

@@ -8,6 +8,7 @@ run (interleaved), with a third reference: a bare wireguard-go pair over a veth 
 (bench/wg_pair.py), no Docker, no forwarder: userspace WireGuard's ceiling on this machine.
 - throughput: a bulk transfer from the simulated host to the container and back (MB sent
   echoed back, so every byte crosses the tunnel twice) with a Python TCP client;
+- IP fragments made or reassembled in the host's and the VM's namespaces during the transfer;
 - round-trip time: `ping -c 200 -i 0.01` from the host to the container: median of each run,
   and the median and p99 of every sample;
 - up: `invoke up` from nothing, wall time, then `docker run` to the first TCP answer;
@@ -125,6 +126,18 @@ def bulk_mbit(ns: str, ip: str, mb: int) -> float:
     return float(in_ns(ns, sys.executable, "-c", BULK, ip, str(mb * 1024 * 1024)))
 
 
+def ip_fragments(*namespaces: str) -> int:
+    """IP fragments made and reassembled (/proc/net/snmp) in these namespaces: where the
+    tunnel's packets outgrew the path (its MTU against the forwarder's), they show here."""
+    total = 0
+    for ns in namespaces:
+        names, values = [line.split()[1:] for line in in_ns(ns, "cat", "/proc/net/snmp")
+                         .splitlines() if line.startswith("Ip:")]
+        row = dict(zip(names, map(int, values), strict=True))
+        total += row["FragCreates"] + row["ReasmReqds"]
+    return total
+
+
 def restart_to_reach(p) -> float:
     p.restart_docker()  # returns once Docker answers again
     client = p.docker_client()
@@ -151,8 +164,8 @@ def rtt_summary(runs: list[list[float]]) -> dict:
 
 def figures(m: dict) -> dict:
     return {"throughput_mbit": summary(m["throughput_mbit"]), "rtt_ms": rtt_summary(m["rtt_ms"]),
-            **({"restart_to_reach_s": summary(m["restart_to_reach_s"])}
-               if "restart_to_reach_s" in m else {})}
+            **{k: summary(m[k]) for k in ("restart_to_reach_s", "ip_fragments_per_bulk")
+               if k in m}}
 
 
 def compare(a: dict, b: dict) -> dict:
@@ -167,7 +180,8 @@ def main() -> int:
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--mb", type=int, default=32)
     args = ap.parse_args()
-    raw = {m: {"throughput_mbit": [], "rtt_ms": [], "restart_to_reach_s": []} for m in MODES}
+    raw = {m: {"throughput_mbit": [], "rtt_ms": [], "restart_to_reach_s": [],
+               "ip_fragments_per_bulk": []} for m in MODES}
     ref = {"throughput_mbit": [], "rtt_ms": []}
     ips, up, pair = {}, {}, None
     try:
@@ -180,7 +194,10 @@ def main() -> int:
         for _ in range(args.runs):
             for mode in MODES:
                 p = provider(mode)
+                frags = ip_fragments(p.host_ns, p.vm_ns)
                 raw[mode]["throughput_mbit"].append(bulk_mbit(p.host_ns, ips[mode], args.mb))
+                raw[mode]["ip_fragments_per_bulk"].append(
+                    ip_fragments(p.host_ns, p.vm_ns) - frags)
                 raw[mode]["rtt_ms"].append(rtts_ms(p.host_ns, ips[mode]))
                 raw[mode]["restart_to_reach_s"].append(restart_to_reach(p))
                 ips[mode] = echo_ip(p.docker_client())
