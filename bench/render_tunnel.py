@@ -25,7 +25,7 @@ def tunnel(r: dict) -> str:
 
     def rtt(f):
         a = f["rtt_ms"]["all_samples"]
-        return f"{spread(f['rtt_ms'], ' ms', 3)}; p99 {a['p99']:.3f} ms"
+        return f"{spread(f['rtt_ms'], '', 3)}; p99 {a['p99']:.3f}"
 
     def met(ok: bool) -> str:
         return "meets" if ok else "misses"
@@ -41,21 +41,20 @@ def tunnel(r: dict) -> str:
         "| | route (host-only veth) | tunnel (wireguard-go both ends + the UDP forwarder) "
         "| bare wireguard-go pair |",
         "|---|---|---|---|",
-        f"| bulk transfer and back, {r['bulk_mb_each_way']} MB each way | "
-        f"{spread(route['throughput_mbit'], ' Mbit/s')} | "
-        f"{spread(tun['throughput_mbit'], ' Mbit/s')} | "
-        f"{spread(pair['throughput_mbit'], ' Mbit/s')} |",
+        f"| bulk transfer and back, {r['bulk_mb_each_way']} MB each way, Mbit/s | "
+        f"{spread(route['throughput_mbit'])} | {spread(tun['throughput_mbit'])} | "
+        f"{spread(pair['throughput_mbit'])} |",
         "| IP fragments made or reassembled per transfer (host and VM namespaces) | "
         f"{route['ip_fragments_per_bulk']['median']:.0f} | "
         f"{tun['ip_fragments_per_bulk']['median']:.0f} | – |",
-        f"| round-trip time (`ping`, 200 × 10 ms; median per run, p99 of all) | {rtt(route)} "
+        f"| round-trip time, ms (`ping`, 200 × 10 ms; median per run, p99 of all) | {rtt(route)} "
         f"| {rtt(tun)} | {rtt(pair)} |",
         f"| `invoke up` from nothing | {route['up_s']:.1f} s | {tun['up_s']:.1f} s | – |",
         f"| `docker run` to the first TCP answer | {route['run_to_first_reach_s']:.2f} s | "
         f"{tun['run_to_first_reach_s']:.2f} s | – |",
-        "| dockerd restarted: Docker answers -> container reached | "
-        f"{spread(route['restart_to_reach_s'], ' s', 2)} | "
-        f"{spread(tun['restart_to_reach_s'], ' s', 2)} | – |",
+        "| dockerd restarted: Docker answers -> container reached, s | "
+        f"{spread(route['restart_to_reach_s'], '', 2)} | "
+        f"{spread(tun['restart_to_reach_s'], '', 2)} | – |",
         "",
         f"Against the issue's targets: reach back {back:.2f} s after Docker answers "
         f"({met(back <= 5)} ≤ 5 s); throughput {pct_of(vs_route['throughput_ratio'])} of the "
