@@ -134,30 +134,39 @@ def test_a_burst_longer_than_a_batch_arrives_whole_and_in_order(fwd):
 
 def test_an_idle_flow_is_forgotten_and_a_new_datagram_makes_a_new_one(fwd):
     vm = udp()
-    f = fwd(vm.getsockname()[1], idle=0.2)
+    f = fwd(vm.getsockname()[1])
     client = udp()
     client.sendto(b"one", f.outside.getsockname())
     pump(f, lambda: waiting(vm))
     _, first = vm.recvfrom(100)
-    old = next(iter(f.flows.values())).sock
-    pump(f, lambda: not f.flows)  # no datagram for `idle` seconds: the mapping expires
-    assert old.fileno() == -1  # its socket closed
+    old = f.flows[client.getsockname()].sock
+    t0 = time.monotonic()  # sweeps at chosen times: no test waits IDLE seconds
+    f.sweep(t0)  # it carried a datagram since the last sweep: kept, idle from now on
+    f.sweep(t0 + udp_forward.IDLE - 1)
+    assert len(f.flows) == 1
+    f.sweep(t0 + udp_forward.IDLE)  # nothing for IDLE seconds: the mapping expires
+    assert not f.flows and old.fileno() == -1  # and its socket is closed
     client.sendto(b"two", f.outside.getsockname())
     pump(f, lambda: waiting(vm))
     data, second = vm.recvfrom(100)
     assert data == b"two" and second != first
 
 
-def test_a_flow_in_use_is_kept(fwd):
+def test_a_datagram_either_way_keeps_the_flow(fwd):
     vm = udp()
-    f = fwd(vm.getsockname()[1], idle=0.2)
+    f = fwd(vm.getsockname()[1])
     client = udp()
-    end = time.monotonic() + 0.8  # four idle periods, a datagram every 50 ms
-    while time.monotonic() < end:
-        client.sendto(b"tick", f.outside.getsockname())
-        for _ in range(3):
-            f.step(0.015)
+    client.sendto(b"out", f.outside.getsockname())
+    pump(f, lambda: waiting(vm))
+    _, inside = vm.recvfrom(100)
+    t0 = time.monotonic()
+    f.sweep(t0)
+    vm.sendto(b"reply", inside)  # only the VM's side speaks this time
+    pump(f, lambda: waiting(client))
+    f.sweep(t0 + udp_forward.IDLE)
     assert len(f.flows) == 1
+    f.sweep(t0 + 2 * udp_forward.IDLE)
+    assert not f.flows
 
 
 def test_socket_buffers_are_raised_as_far_as_the_kernel_allows():
