@@ -1,5 +1,6 @@
-"""Render README's up/down, providers and VPN benchmark sections from their result files
-(bench/results/up_down.json, providers.json, vpn.json): every figure between a section's
+"""Render README's up/down, providers, VPN and tunnel benchmark sections from their result
+files (bench/results/up_down.json, providers.json, vpn.json, tunnel.json, tunnel_cost.json;
+the tunnel's in render_tunnel.py): every figure between a section's
 markers comes from its file. Run after the benchmark; --check fails if README is behind.
 
     .venv/bin/python bench/render_results.py [--check]
@@ -17,6 +18,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import render_readme  # noqa: E402
 from bench.render_dns import spread  # noqa: E402
+from bench.render_tunnel import tunnel, tunnel_cost  # noqa: E402
 
 
 def about(r: dict) -> str:
@@ -112,7 +114,9 @@ def vpn(r: dict) -> str:
 
 SECTIONS = {"up-down-bench": ("up_down.json", up_down),
             "providers-bench": ("providers.json", providers),
-            "vpn-bench": ("vpn.json", vpn)}
+            "vpn-bench": ("vpn.json", vpn),
+            "tunnel-bench": ("tunnel.json", tunnel),
+            "tunnel-cost-bench": ("tunnel_cost.json", tunnel_cost)}
 
 
 def sections() -> dict[str, str]:
@@ -121,5 +125,5 @@ def sections() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    sys.exit(render_readme(sections, "up/down, providers and VPN sections rendered from "
-                                     "bench/results/"))
+    sys.exit(render_readme(sections, "up/down, providers, VPN and tunnel sections rendered "
+                                     "from bench/results/"))

@@ -4,14 +4,18 @@
 
 Both simulated machines are up at once (instances of their own), each with one echo container
 (busybox `nc -ll -e echo-server`: it greets, then echoes), and are measured in turn, run after
-run (interleaved):
+run (interleaved), with a third reference: a bare wireguard-go pair over a veth of its own
+(bench/wg_pair.py), no Docker, no forwarder: userspace WireGuard's ceiling on this machine.
 - throughput: a bulk transfer from the simulated host to the container and back (MB sent
   echoed back, so every byte crosses the tunnel twice) with a Python TCP client;
-- round-trip time: `ping -c 50 -i 0.01` from the host to the container, its average;
+- IP fragments made or reassembled in the host's and the VM's namespaces during the transfer;
+- round-trip time: `ping -c 200 -i 0.01` from the host to the container: median of each run,
+  and the median and p99 of every sample;
 - up: `invoke up` from nothing, wall time, then `docker run` to the first TCP answer;
 - VM restart: the VM's dockerd restarted (the container has --restart always): seconds from
   Docker answering again to the host reaching the container again.
-Results: bench/results/tunnel.json (median, min-max of each), a summary on stdout.
+Results: bench/results/tunnel.json (median, min-max of each), a summary on stdout;
+bench/tunnel_cost.py splits the tunnel's cost further.
 """
 
 from __future__ import annotations
@@ -28,7 +32,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from bench.common import write_results  # noqa: E402
+from bench.common import pct, write_results  # noqa: E402
+from bench.wg_pair import TARGETS, Pair, machine  # noqa: E402
+from bench.wg_pair import L as PAIR_NS  # noqa: E402
 from devnet import config, providers  # noqa: E402
 
 MODES = {"route": ("bnroute", "sim"), "tunnel": ("bntun", "sim-desktop")}
@@ -73,9 +79,13 @@ def provider(mode: str):
     return providers.get(config.load({"instance": instance, "provider": name}))
 
 
-def in_host(p, *argv: str, timeout: float = 120) -> str:
-    return subprocess.run(["ip", "netns", "exec", p.host_ns, *argv], capture_output=True,
+def in_ns(ns: str, *argv: str, timeout: float = 120) -> str:
+    return subprocess.run(["ip", "netns", "exec", ns, *argv], capture_output=True,
                           text=True, timeout=timeout).stdout
+
+
+def in_host(p, *argv: str, timeout: float = 120) -> str:
+    return in_ns(p.host_ns, *argv, timeout=timeout)
 
 
 def reaches(p, ip: str) -> bool:
@@ -107,9 +117,25 @@ def start_echo(p) -> tuple[str, float]:
     return ip, time.monotonic() - start
 
 
-def rtt_ms(p, ip: str) -> float:
-    out = in_host(p, "ping", "-q", "-c", "50", "-i", "0.01", ip)
-    return float(re.search(r"= [\d.]+/([\d.]+)/", out).group(1))
+def rtts_ms(ns: str, ip: str) -> list[float]:
+    out = in_ns(ns, "ping", "-c", "200", "-i", "0.01", ip)
+    return [float(t) for t in re.findall(r"time=([\d.]+) ms", out)]
+
+
+def bulk_mbit(ns: str, ip: str, mb: int) -> float:
+    return float(in_ns(ns, sys.executable, "-c", BULK, ip, str(mb * 1024 * 1024)))
+
+
+def ip_fragments(*namespaces: str) -> int:
+    """IP fragments made and reassembled (/proc/net/snmp) in these namespaces: where the
+    tunnel's packets outgrew the path (its MTU against the forwarder's), they show here."""
+    total = 0
+    for ns in namespaces:
+        names, values = [line.split()[1:] for line in in_ns(ns, "cat", "/proc/net/snmp")
+                         .splitlines() if line.startswith("Ip:")]
+        row = dict(zip(names, map(int, values), strict=True))
+        total += row["FragCreates"] + row["ReasmReqds"]
+    return total
 
 
 def restart_to_reach(p) -> float:
@@ -129,43 +155,73 @@ def summary(values: list[float]) -> dict:
             "max": round(max(values), 3), "runs": [round(v, 3) for v in values]}
 
 
+def rtt_summary(runs: list[list[float]]) -> dict:
+    every = [x for run in runs for x in run]
+    return {**summary([statistics.median(run) for run in runs]),
+            "all_samples": {"median": round(statistics.median(every), 3),
+                            "p99": round(pct(every, 99), 3), "count": len(every)}}
+
+
+def figures(m: dict) -> dict:
+    return {"throughput_mbit": summary(m["throughput_mbit"]), "rtt_ms": rtt_summary(m["rtt_ms"]),
+            **{k: summary(m[k]) for k in ("restart_to_reach_s", "ip_fragments_per_bulk")
+               if k in m}}
+
+
+def compare(a: dict, b: dict) -> dict:
+    """a's median throughput as a share of b's, and a's median RTT minus b's."""
+    return {"throughput_ratio": round(a["throughput_mbit"]["median"]
+                                      / b["throughput_mbit"]["median"], 3),
+            "rtt_extra_ms": round(a["rtt_ms"]["median"] - b["rtt_ms"]["median"], 3)}
+
+
 def main() -> int:
     ap = argparse.ArgumentParser()
     ap.add_argument("--runs", type=int, default=5)
     ap.add_argument("--mb", type=int, default=32)
     args = ap.parse_args()
-    raw = {m: {"throughput_mbit": [], "rtt_ms": [], "restart_to_reach_s": []} for m in MODES}
-    ips, up = {}, {}
+    raw = {m: {"throughput_mbit": [], "rtt_ms": [], "restart_to_reach_s": [],
+               "ip_fragments_per_bulk": []} for m in MODES}
+    ref = {"throughput_mbit": [], "rtt_ms": []}
+    ips, up, pair = {}, {}, None
     try:
         for mode in MODES:
             up_s = cli(mode, "up")
             cli(mode, "test.image")
             ips[mode], first = start_echo(provider(mode))
             up[mode] = {"up_s": round(up_s, 2), "run_to_first_reach_s": round(first, 3)}
+        pair = Pair()
         for _ in range(args.runs):
             for mode in MODES:
                 p = provider(mode)
-                mbit = in_host(p, sys.executable, "-c", BULK, ips[mode],
-                               str(args.mb * 1024 * 1024))
-                raw[mode]["throughput_mbit"].append(float(mbit))
-                raw[mode]["rtt_ms"].append(rtt_ms(p, ips[mode]))
+                frags = ip_fragments(p.host_ns, p.vm_ns)
+                raw[mode]["throughput_mbit"].append(bulk_mbit(p.host_ns, ips[mode], args.mb))
+                raw[mode]["ip_fragments_per_bulk"].append(
+                    ip_fragments(p.host_ns, p.vm_ns) - frags)
+                raw[mode]["rtt_ms"].append(rtts_ms(p.host_ns, ips[mode]))
                 raw[mode]["restart_to_reach_s"].append(restart_to_reach(p))
                 ips[mode] = echo_ip(p.docker_client())
+            ref["throughput_mbit"].append(bulk_mbit(PAIR_NS, TARGETS["wg"], args.mb))
+            ref["rtt_ms"].append(rtts_ms(PAIR_NS, TARGETS["wg"]))
     finally:
+        if pair:
+            pair.close()
         for mode in MODES:
             try:
                 provider(mode).docker_client().containers.get("bench-echo").remove(force=True)
             except Exception:  # the VM may be gone already: down cleans the rest
                 pass
             cli(mode, "down")
-    results = {"runs": args.runs, "bulk_mb_each_way": args.mb,
-               "modes": {m: {**up[m], **{k: summary(v) for k, v in raw[m].items()}}
-                         for m in MODES}}
+    results = {"machine": machine(),
+               "ended": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+               "runs": args.runs, "bulk_mb_each_way": args.mb,
+               "modes": {m: {**up[m], **figures(raw[m])} for m in MODES},
+               "reference_wireguard_go_pair": figures(ref)}
     r, t = results["modes"]["route"], results["modes"]["tunnel"]
-    results["tunnel_vs_route"] = {
-        "throughput_ratio": round(t["throughput_mbit"]["median"]
-                                  / r["throughput_mbit"]["median"], 3),
-        "rtt_extra_ms": round(t["rtt_ms"]["median"] - r["rtt_ms"]["median"], 3)}
+    w = results["reference_wireguard_go_pair"]
+    results["tunnel_vs_route"] = compare(t, r)
+    results["tunnel_vs_wireguard_go_pair"] = compare(t, w)
+    results["wireguard_go_pair_vs_route"] = compare(w, r)
     write_results("tunnel", results)
     return 0
 
