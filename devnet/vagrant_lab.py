@@ -20,6 +20,9 @@ from devnet.providers.qemu import boot as qemu_boot
 from devnet.providers.qemu import image as vmimage
 
 UP_TIMEOUT = 900  # TCG boots slowly; past this, something is wrong (the lab still goes)
+# devnet.start_timeout for the provisioner's steps inside a TCG guest (one emulated CPU):
+# starting Python and the docker SDK there took 13 s on a quiet machine, over 30 s on a busy one
+TCG_START_TIMEOUT = 120
 
 
 def vagrant_env(lab: Lab, driver: str) -> list[str]:
@@ -28,7 +31,8 @@ def vagrant_env(lab: Lab, driver: str) -> list[str]:
     return [f"VAGRANT_HOME={lab.root / 'vagrant.d'}", f"VAGRANT_DOTFILE_PATH={lab.root / 'dot'}",
             f"VAGRANT_CWD={PROJECT_DIR}", "VAGRANT_DEFAULT_PROVIDER=libvirt",
             "VAGRANT_CHECKPOINT_DISABLE=1", f"DEVNET_BOX={vagrant_box.BOX_NAME}",
-            f"DEVNET_LIBVIRT_DRIVER={driver}", "DEVNET_SYNC=none"]
+            f"DEVNET_LIBVIRT_DRIVER={driver}", "DEVNET_SYNC=none",
+            *([f"DEVNET_START_TIMEOUT={TCG_START_TIMEOUT}"] if driver == "qemu" else [])]
 
 
 def vagrant(c, lab: Lab, driver: str, *args, **kwargs):

@@ -309,7 +309,13 @@ class RemoteProvider(Provider):
 
 
 def cli_failed(line: str, out, hint: str | None = None) -> DevnetError:
-    return DevnetError(f"`{line}` failed ({out.exited}): {(out.stderr or out.stdout).strip()}",
+    """The tool's complaint, and the last lines it printed before it: vagrant puts its summary
+    ("The SSH command responded with a non-zero exit status") on stderr and what failed (a
+    provisioner's own error) on stdout."""
+    said = (out.stderr or out.stdout).strip()
+    before = out.stdout.strip().splitlines()[-12:] if out.stderr and out.stdout else []
+    tail = "\n  last output:\n" + "\n".join(f"    {ln}" for ln in before) if before else ""
+    return DevnetError(f"`{line}` failed ({out.exited}): {said}{tail}",
                        hint or f"run `{line}` yourself to see all it says")
 
 
