@@ -96,8 +96,11 @@ def cost_line(cost: dict | None) -> list[str]:
             f"{cost['rounds']} rounds, Python apart from socket calls): exact-cache hit "
             f"{us('exact_cache_hit')}, question-cache hit {us('question_cache_hit')}, "
             f"forwarded with TTL 0 {us('forwarded_ttl_0')} (plus four socket calls), "
-            f"parsed on the zone lane {us('zone_lane_parsed')} (each first question after a "
-            "container event goes there: the cold run's figure); one sendto + recvfrom pair "
+            + (f"a zone A answer written by the UDP loop with every cache empty (each first "
+               f"question after a container event: the cold run's path) "
+               f"{us('zone_wire_cold')}, " if "zone_wire_cold" in c else "")
+            + f"parsed on the zone lane {us('zone_lane_parsed')} (what the UDP loop does not "
+            f"write itself: other types, EDNS options); one sendto + recvfrom pair "
             f"costs {us('socket_calls')}.", ""]
 
 

@@ -55,10 +55,12 @@ class AnswerCaches:
                            generation, until)
         return out
 
-    def remember(self, wire: bytes, out: bytes, recurse: bool, generation, until) -> None:
+    def remember(self, wire: bytes, out: bytes, recurse: bool, generation, until,
+                 found=None) -> None:
         """Keep the answer `out` to the query `wire` until `until` (INFINITY: zone answers,
-        which the exact cache keeps too), unless the zone moved past `generation`."""
-        found = cache_key(wire)
+        which the exact cache keeps too), unless the zone moved past `generation`;
+        found: cache_key(wire) when the caller has it."""
+        found = found or cache_key(wire)
         if found is None:
             return
         key, qend, _, plain = found

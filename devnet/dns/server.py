@@ -1,8 +1,9 @@
 """The DNS server: UDP and TCP, a resolver chain (zone, then upstream), and a hot path.
 
 The hot path (udp_loop) answers a repeated query from bytes rendered the first time
-(answer_cache). A plain question for a name outside the zone, from a client that may
-recurse, goes from the UDP loop straight to the forwarder (relay): no parse, no thread.
+(answer_cache), writes a plain A or AAAA answer for a zone name itself (zone_wire), and
+sends a plain question for a name outside the zone, from a client that may recurse,
+straight to the forwarder (relay): no parse, no thread.
 Anything else takes the slow path here, on the zone lane's threads or a TCP connection's:
 dnspython parses it, the zone answers its own names at once, and other names go to the
 forwarder, which never holds a thread while the upstream thinks. A malformed packet gets
@@ -30,6 +31,7 @@ from devnet.dns.relay import Relay
 from devnet.dns.tcp import tcp_server
 from devnet.dns.upstream import Upstream
 from devnet.dns.zone import Zone
+from devnet.dns.zone_wire import ZoneWire
 
 log = logging.getLogger("devnet.dns")
 LANE_QUEUE = 2048
@@ -51,6 +53,7 @@ class Server:
         self.lane: queue.Queue = queue.Queue(LANE_QUEUE)
         self.workers = workers
         zone.listeners.append(self.caches.clear)
+        self.zone_wire = ZoneWire(zone)
 
     def counters(self) -> dict:
         """What `invoke dns.status` shows: queries by path, drops, forwarding, cache use."""
@@ -63,7 +66,24 @@ class Server:
 
     def fast(self, wire: bytes, ip: str):
         found = cache_key(wire)
-        return None if found is None else self.caches.lookup(wire, found, self.may_recurse(ip))
+        if found is None:
+            return None
+        recurse = self.may_recurse(ip)
+        out = self.caches.lookup(wire, found, recurse)
+        if out is None and self.zone.owns_wire(found[0][0][:-4]):
+            out = self.zone_fast(wire, found, recurse)
+        return out
+
+    def zone_fast(self, wire: bytes, found, recurse: bool) -> bytes | None:
+        """A plain A/AAAA question for a zone name, answered and remembered without the
+        zone lane (zone_wire), or None."""
+        done = self.zone_wire.answer(wire, found, recurse)
+        if done is None:
+            return None
+        out, generation = done
+        self.stats["zone_wire"] += 1
+        self.caches.remember(wire, out, recurse, generation, INFINITY, found)
+        return out
 
     def slow(self, wire: bytes, ip: str, udp: bool, reply) -> None:
         """Answer anything: reply(bytes) now or when the upstream answers; None means drop."""

@@ -18,10 +18,10 @@ def query(question: bytes, edns: bool, do: bool, cd: bool) -> bytes:
     asked, EDNS (buffer 1232, DO as asked) or not."""
     flags = 0x0100 | (0x0010 if cd else 0)
     out = struct.pack("!HHHHHH", 0, flags, 1, 0, 0, 1 if edns else 0) + question
-    return out + _opt(do) if edns else out
+    return out + opt(do) if edns else out
 
 
-def _opt(do: bool, ext_rcode: int = 0) -> bytes:
+def opt(do: bool, ext_rcode: int = 0) -> bytes:
     """Our OPT RR: root owner, buffer 1232, version 0, DO as given, no options."""
     return b"\x00" + struct.pack("!HHBBHH", OPT, EDNS_PAYLOAD, ext_rcode, 0,
                                  0x8000 if do else 0, 0)
@@ -44,7 +44,7 @@ def reply(wire: bytes, qend: int, edns: bool, do: bool, limit: int, raw: bytes,
     else:
         return None
     if edns:
-        body += _opt(do, raw[opt_at + 5] if opt_at != -1 else 0)
+        body += opt(do, raw[opt_at + 5] if opt_at != -1 else 0)
         ar = (int.from_bytes(ar) + 1).to_bytes(2)
     flags = bytes((0x80 | (wire[2] & 0x01),  # QR, RD as asked; AA and TC clear
                    0x80 | (raw[3] & 0x20) | (wire[3] & 0x10) | (raw[3] & 0x0F)))  # RA AD CD
@@ -58,7 +58,7 @@ def empty(wire: bytes, qend: int, edns: bool, do: bool, rcode: int, tc: bool = F
     flags = bytes((0x80 | (0x02 if tc else 0) | (wire[2] & 0x01),
                    0x80 | (wire[3] & 0x10) | rcode))
     out = wire[:2] + flags + struct.pack("!HHHH", 1, 0, 0, 1 if edns else 0) + wire[12:qend]
-    return out + _opt(do) if edns else out
+    return out + opt(do) if edns else out
 
 
 def aged(raw: bytes, seconds: int) -> bytes:

@@ -68,13 +68,16 @@ class Zone:
         origin = next((o for o in self.reverse if rev.is_subdomain(o)), None)
         self.ns_ptr = rev if origin is not None else None  # the bridge address's PTR
         # owns(), for the UDP loop: the origins as lower-case wire-format names
-        self._owned = frozenset(o.canonicalize().to_wire() for o in (self.origin, *self.reverse))
-        self._fixed = {self.origin, self.ns_name, *self.reverse,
-                       *(_ancestors(rev, origin) if origin is not None else ())}
+        self._owned = frozenset(key(o) for o in (self.origin, *self.reverse))
+        self._ns_key = key(self.ns_name)
+        self._fixed = {key(n) for n in (self.origin, self.ns_name, *self.reverse,
+                                        *(_ancestors(rev, origin) if origin is not None else ()))}
         self.generation = 0
         self.records = 0
         self.listeners: list = []
         self._containers: dict[str, _Parts] = {}
+        # Names are keyed by key(name): hashing dnspython's names cost more than the rest
+        # of a zone_wire answer.
         # name -> {container id: its values}: a change touches only its own container's names
         self._a: dict = {}
         self._aaaa: dict = {}
@@ -141,18 +144,18 @@ class Zone:
             name = dns.name.from_text(text)
             if name in (self.origin, self.ns_name):
                 continue  # devnet's own names: see the takeover rule above
-            parts.names.append(name)
-            parts.exists.update(_ancestors(name, self.origin))
+            parts.names.append(key(name))
+            parts.exists.update(map(key, _ancestors(name, self.origin)))
         for owner, port in rec.srv:
             name = dns.name.from_text(owner)
-            parts.srv.append((name, (port, primary)))
-            parts.exists.update(_ancestors(name, self.origin))
+            parts.srv.append((key(name), (port, primary)))
+            parts.exists.update(map(key, _ancestors(name, self.origin)))
         for ip in rec.ipv4 + rec.ipv6:
             rev = dns.reversename.from_address(ip)
             origin = next((o for o in self.reverse if rev.is_subdomain(o)), None)
             if origin is not None:
-                parts.ptr.append((rev, primary))
-                parts.exists.update(_ancestors(rev, origin))
+                parts.ptr.append((key(rev), primary))
+                parts.exists.update(map(key, _ancestors(rev, origin)))
         return parts
 
     def _indexed(self, parts: _Parts):
@@ -165,7 +168,7 @@ class Zone:
     def _add(self, parts: _Parts) -> None:
         cid = parts.rec.cid
         self._containers[cid] = parts
-        self._primary.setdefault(parts.primary, set()).add(cid)
+        self._primary.setdefault(key(parts.primary), set()).add(cid)
         for index, entries in self._indexed(parts):
             for name, values in entries:
                 index.setdefault(name, {}).setdefault(cid, []).extend(values)
@@ -177,10 +180,10 @@ class Zone:
         parts = self._containers.pop(cid, None)
         if parts is None:
             return False
-        owners = self._primary.get(parts.primary, set())
+        owners = self._primary.get(key(parts.primary), set())
         owners.discard(cid)
         if not owners:
-            self._primary.pop(parts.primary, None)
+            self._primary.pop(key(parts.primary), None)
         for index, entries in self._indexed(parts):
             for name, _ in entries:
                 owners = index.get(name)
@@ -221,16 +224,27 @@ class Zone:
         name, rdtype = q.name, q.rdtype
         with self._lock:  # the registrar may be changing the indices right now
             generation = self.generation
-            known = name in self._exists or name in self._fixed
+            k = key(name)
+            known = k in self._exists or k in self._fixed
             resp.answer.extend(self._memoized((name, rdtype), generation, known,
                                               lambda: list(self._rrsets(name, rdtype))))
             if not resp.answer:
-                origin = self._origin_of(name)
+                origin = self.origin_of(name)
                 resp.authority.extend(self._memoized(
-                    origin, generation, True, lambda: [self._soa(origin, generation)]))
+                    origin, generation, True, lambda: [self.soa(origin, generation)]))
         if not resp.answer and not known:
             resp.set_rcode(dns.rcode.NXDOMAIN)
         return resp, generation
+
+    def addresses(self, k: bytes, rdtype) -> tuple[int, list[str], bool]:
+        """For an A or AAAA question in the zone, without dnspython (zone_wire's path): the
+        name as key(name); (generation, the addresses as text, does the name exist)."""
+        index = self._a if rdtype == A else self._aaaa
+        with self._lock:
+            values = self._merged(index, k) if k in index else []
+            if rdtype == A and k == self._ns_key:
+                values = [*values, self.ns_address]
+            return self.generation, values, k in self._exists or k in self._fixed
 
     def _memoized(self, key, generation: int, keep: bool, compute) -> list:
         """compute() once per zone generation (under the lock); kept only for `keep` keys
@@ -245,7 +259,8 @@ class Zone:
                 self._memo[key] = found
         return found
 
-    def _origin_of(self, name):
+    def origin_of(self, name) -> dns.name.Name:
+        """The zone origin (the domain, or a reverse zone) `name` is in."""
         return next((o for o in [self.origin, *self.reverse] if name.is_subdomain(o)),
                     self.origin)
 
@@ -256,35 +271,45 @@ class Zone:
         def rrset(t, values):
             return dns.rrset.from_text_list(name, self.ttl, "IN", t, [str(v) for v in values])
 
+        k = key(name)
+
         def merged(index):
-            owners = index[name]
-            primary = self._primary.get(name)  # the takeover rule
-            return sorted({v for cid, values in owners.items() if not primary or cid in primary
-                           for v in values})
+            return self._merged(index, k)
 
         for t, index in ((A, self._a), (AAAA, self._aaaa)):
-            values = merged(index) if want(t) and name in index else None
+            values = merged(index) if want(t) and k in index else None
             if values:
                 yield rrset(t, values)
-        if want(SRV) and name in self._srv:
+        if want(SRV) and k in self._srv:
             yield rrset(SRV, [f"0 0 {port} {target}" for port, target in merged(self._srv)])
-        if want(PTR) and name in self._ptr:
-            yield rrset(PTR, [next(iter(self._ptr[name].values()))[0]])
+        if want(PTR) and k in self._ptr:
+            yield rrset(PTR, [next(iter(self._ptr[k].values()))[0]])
         elif want(PTR) and name == self.ns_ptr:
             yield rrset(PTR, [self.ns_name])
         if name == self.ns_name and want(A):
             yield rrset(A, [self.ns_address])
         if name == self.origin or name in self.reverse:
             if want(SOA):
-                yield self._soa(name, self.generation)
+                yield self.soa(name, self.generation)
             if want(NS):
                 yield rrset(NS, [self.ns_name])
 
-    def _soa(self, name, generation: int) -> dns.rrset.RRset:
-        origin = self._origin_of(name)
+    def _merged(self, index: dict, k: bytes) -> list:
+        owners = index[k]
+        primary = self._primary.get(k)  # the takeover rule
+        return sorted({v for cid, values in owners.items() if not primary or cid in primary
+                       for v in values})
+
+    def soa(self, name, generation: int) -> dns.rrset.RRset:
+        origin = self.origin_of(name)
         serial = generation % 2**32
         text = f"{self.ns_name} hostmaster.{self.origin} {serial} 3600 600 86400 {self.ttl}"
         return dns.rrset.from_text(origin, self.ttl, "IN", "SOA", text)
+
+
+def key(name: dns.name.Name) -> bytes:
+    """How the zone's indices know a name: lower case, in wire form."""
+    return name.canonicalize().to_wire()
 
 
 def _ancestors(name: dns.name.Name, origin: dns.name.Name):

@@ -46,22 +46,25 @@ def randcase(name, rnd):
     return "".join(c.upper() if rnd.random() < 0.5 else c for c in name)
 
 
-def test_an_answer_computed_before_a_change_is_never_stored(server, zone):
-    """The race of the old server: the slow path computes, the zone changes, then the fill."""
-    real = zone.answer
+@pytest.mark.parametrize("path, rdtype", [("answer", "TXT"), ("addresses", "A")])
+def test_an_answer_computed_before_a_change_is_never_stored(server, zone, path, rdtype):
+    """The race of the old server: the answer is computed, the zone changes, then the fill;
+    on the slow path (zone.answer: dnspython) and on zone_wire's (zone.addresses)."""
+    real = getattr(zone, path)
 
-    def answer_then_change(query):
-        out = real(query)
+    def answer_then_change(*args):
+        out = real(*args)
         zone.remove("id-u1")  # the container stops between computing and caching
         return out
 
-    zone.answer = answer_then_change
-    stale, _ = ask(server, "u1.docker")
-    assert addrs(stale) == ["172.17.0.8"]  # computed before the change: fine to send
-    zone.answer = real
+    setattr(zone, path, answer_then_change)
+    stale, _ = ask(server, "u1.docker", rdtype)
+    assert stale.rcode() == dns.rcode.NOERROR  # computed before the change: fine to send
+    assert addrs(stale) == (["172.17.0.8"] if rdtype == "A" else [])
+    setattr(zone, path, real)
     assert not len(server.caches.question) and not len(server.caches.exact)
     assert server.caches.question.refused and server.caches.exact.refused
-    assert ask(server, "u1.docker")[0].rcode() == dns.rcode.NXDOMAIN
+    assert ask(server, "u1.docker", rdtype)[0].rcode() == dns.rcode.NXDOMAIN
 
 
 def test_an_entry_of_an_older_generation_is_never_served():
@@ -142,8 +145,8 @@ def test_a_full_zone_lane_drops_and_counts(zone):
     sock = udp_socket(("127.0.0.1", 0))
     threading.Thread(target=server.serve_udp, args=(sock,), daemon=True).start()
     client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    for i in range(10):
-        client.sendto(dns.message.make_query(f"x{i}.docker", "A").to_wire(), sock.getsockname())
+    for i in range(10):  # MX: the UDP loop writes only A and AAAA answers itself
+        client.sendto(dns.message.make_query(f"x{i}.docker", "MX").to_wire(), sock.getsockname())
     deadline = time.monotonic() + 2
     while server.stats["dropped_busy"] < 7 and time.monotonic() < deadline:
         time.sleep(0.01)
