@@ -21,6 +21,7 @@ from devnet.dns import store_config
 from devnet.dns.names import valid_name
 from devnet.dns.store_config import Etcd
 from devnet.errors import ConfigError
+from devnet.tunnel.dial import DIALS
 
 PROVIDERS = providers.NAMES  # the registry's, plus auto
 # devnet.reach: how the host reaches containers (native: the engine's own route, OrbStack's)
@@ -275,8 +276,8 @@ def _options(tree, problems: list[str]) -> dict:
                                 "'.', '_' or '-' (it is passed to the provider's command line)")
         options[provider] = merged
     desk = options["desktop"]
-    if desk["dial"] not in ("vm", "host"):
-        problems.append(f"devnet.desktop.dial: {desk['dial']!r} is not one of vm, host")
+    if desk["dial"] not in DIALS:
+        problems.append(f"devnet.desktop.dial: {desk['dial']!r} is not one of {', '.join(DIALS)}")
     if not desk["udp_port"].isdigit() or not 0 < int(desk["udp_port"]) < 65536:
         problems.append(f"devnet.desktop.udp_port: {desk['udp_port']!r} is not a UDP port")
     dh = options["local"]["docker_host"]

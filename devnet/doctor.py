@@ -89,7 +89,7 @@ class Doctor:
             why["dockerd has devnet's bip and dns"] = (
                 f"provider {p.name} reached through the tunnel: the VM's engine settings are "
                 "its app's own (Docker Desktop: Settings -> Docker Engine)")
-        if p.reach() == "native":
+        if p.routes_itself():
             why["host-only IP answers"] = (f"provider {p.name} routes to its containers itself "
                                            "(no host-only network)")
             why["dockerd has devnet's bip and dns"] = (f"provider {p.name}: the engine's "
@@ -169,7 +169,7 @@ class Doctor:
         return f"{ip} answers ping"
 
     def route(self) -> str:
-        if self.dn.provider.reach() == "native":  # the engine's route: probed, never devnet's
+        if self.dn.provider.routes_itself():  # the engine's route: probed, never devnet's
             return native_reach.check(self.dn)
         # through the tunnel, the gateway is only reached over the tunnel's link
         link = self.dn.provider.hostonly_link() if self.dn.provider.tunnels() \

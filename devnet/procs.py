@@ -182,18 +182,8 @@ def stop(pid: int | None, timeout: float = 10.0, ident: Identity | None = None) 
     try:
         if ident and not ident.matches():
             return False
-        for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-            try:
-                signal.pidfd_send_signal(fd, sig)
-            except ProcessLookupError:
-                return True
-            deadline = time.monotonic() + wait
-            while time.monotonic() < deadline:
-                if not alive(pid):
-                    _reap(pid)
-                    return True
-                time.sleep(0.02)
-        return not alive(pid)
+        # the pidfd names this very process from here on: no identity to check again
+        return _term_then_kill(pid, timeout, lambda sig: signal.pidfd_send_signal(fd, sig))
     finally:
         os.close(fd)
 
@@ -201,13 +191,21 @@ def stop(pid: int | None, timeout: float = 10.0, ident: Identity | None = None) 
 def _stop_darwin(pid: int, timeout: float, ident: Identity | None) -> bool:
     """macOS has no pidfd: the identity is checked right before each signal, which leaves
     a PID reused within that instant (a start time to the second) as the only risk."""
+    return _term_then_kill(pid, timeout, lambda sig: os.kill(pid, sig),
+                           ours=lambda: not ident or ident.matches())
+
+
+def _term_then_kill(pid: int, timeout: float, send, ours=lambda: True) -> bool:
+    """send(SIGTERM), wait up to `timeout`, then send(SIGKILL) and wait 5 s; True once the
+    process is gone. `ours()` is asked before each signal: False stops (after a signal of
+    ours: gone, True; before any: never ours, False)."""
     sent = False
     for sig, wait in ((signal.SIGTERM, timeout), (signal.SIGKILL, 5.0)):
-        if ident and not ident.matches():
-            return sent  # ours went after our signal, or the PID was never ours
+        if not ours():
+            return sent
         sent = True
         try:
-            os.kill(pid, sig)
+            send(sig)
         except ProcessLookupError:
             return True
         deadline = time.monotonic() + wait

@@ -15,7 +15,7 @@ def preflight(dn) -> None:
     dn.provider.preflight()
     dn.provider.check_reach()
     # native reach (OrbStack): the Docker subnets' routes are the engine's own, its reach
-    if dn.provider.host_exists() and dn.provider.reach() != "native":
+    if dn.provider.host_exists() and not dn.provider.routes_itself():
         check_overlaps(dn.settings, dn.os.routes(dn.host), dn.gateway,
                        no_vm=not dn.provider.has_vm)
 

@@ -9,6 +9,7 @@ from devnet.config import Settings
 from devnet.errors import DevnetError
 from devnet.providers import OPTIONS
 from devnet.providers.dockerd_settings import DaemonJson
+from devnet.tunnel.dial import Dial
 
 
 @dataclass
@@ -65,6 +66,11 @@ class Provider(ABC):
         """Reached through the WireGuard tunnel: no SSH into the VM, only its Docker socket."""
         return self.reach() == "tunnel"
 
+    def routes_itself(self) -> bool:
+        """Reach native: the engine routes this machine to its containers (OrbStack); devnet
+        probes that route and never adds, owns or removes one."""
+        return self.reach() == "native"
+
     def check_reach(self) -> None:
         """Refuse a devnet.reach this provider cannot offer, before anything changes."""
         if self.reach() not in self.reach_modes:
@@ -73,9 +79,13 @@ class Provider(ABC):
                 f"(it offers {' or '.join(self.reach_modes)})",
                 "set devnet.reach to auto in invoke.yaml (or INVOKE_DEVNET_REACH=auto)")
 
-    def tunnel_dial(self):
-        """Which end of the tunnel dials, and at which port (devnet.tunnel.dial.Dial)."""
-        raise DevnetError(f"provider {self.name} has no tunnel")
+    def tunnel_dial(self) -> Dial:
+        """Which end of the tunnel dials, and at which port: devnet.desktop.dial and udp_port,
+        for every provider that offers the tunnel (their options are the desktop's)."""
+        if "tunnel" not in self.reach_modes:
+            raise DevnetError(f"provider {self.name} adds no tunnel (its reach: "
+                              f"{' or '.join(self.reach_modes)})")
+        return Dial(self.option("dial"), int(self.option("udp_port")))
 
     def tunnel_endpoint(self) -> str:
         """host:port the dialing end of the tunnel sends to."""

@@ -56,7 +56,7 @@ class NetRoute(Step):
     def check(self):
         if not self.dn.provider.has_vm:
             return "no VM: Docker's bridges are on this machine, no route needed"
-        if self.dn.provider.reach() == "native":  # the engine's own route (OrbStack's)
+        if self.dn.provider.routes_itself():  # the engine's own route (OrbStack's)
             return native_reach.check(self.dn)
         if self._missing():
             return None

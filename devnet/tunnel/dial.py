@@ -16,8 +16,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from devnet.errors import DevnetError
-
 HOST_ALIAS = "host.docker.internal"  # how a Desktop VM names the developer's machine
 DIALS = ("vm", "host")
 KEEPALIVE = 25  # seconds: keeps a NAT's (vpnkit's) UDP mapping open
@@ -26,14 +24,8 @@ VM_PORT = 51820  # the VM end's listening port when the host dials (published to
 
 @dataclass(frozen=True)
 class Dial:
-    by: str  # "vm" | "host": the end that sends the first handshake
+    by: str  # "vm" | "host" (DIALS; config.load refuses others): the end that dials
     port: int  # the host's side: where it listens (vm), or the VM's published port (host)
-
-    def __post_init__(self):
-        if self.by not in DIALS:
-            raise DevnetError(f"devnet.desktop.dial: {self.by!r} is not one of vm, host",
-                              "set devnet.desktop.dial to vm (Docker Desktop, Rancher Desktop) "
-                              "or host (an engine that only publishes ports)")
 
     @property
     def endpoint(self) -> str:

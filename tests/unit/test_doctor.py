@@ -16,7 +16,8 @@ def doctor_with(checks: dict, settings=None, host=None) -> Doctor:
     dn = SimpleNamespace(settings=settings, close=lambda: None, host=host, os=linux,
                          provider=SimpleNamespace(name="sim", has_vm=True,
                                                    tunnels=lambda: False,
-                                                   reach=lambda: "route"))
+                                                   reach=lambda: "route",
+                                                   routes_itself=lambda: False))
     doc = Doctor(dn)
 
     def hop(name, outcome):

@@ -89,7 +89,8 @@ def host_doctor(settings, os, run):
     dn = SimpleNamespace(settings=settings, close=lambda: None, os=os,
                          host=MockContext(run=run), gateway="172.16.0.11",
                          provider=SimpleNamespace(name="vagrant", has_vm=True,
-                                                  reach=lambda: "route"))
+                                                  reach=lambda: "route",
+                                                  routes_itself=lambda: False))
     return Doctor(dn)
 
 

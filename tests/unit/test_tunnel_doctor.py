@@ -51,6 +51,7 @@ def tunnel_dn(settings, host=None, helper="running", dial=HOST_DIALS):
     client = SimpleNamespace(containers=FakeContainers(helper), close=lambda: None)
     provider = SimpleNamespace(tunnel_endpoint=lambda: dial.endpoint, tunnel_dial=lambda: dial,
                                reach=lambda: "tunnel", tunnels=lambda: True,
+                               routes_itself=lambda: False,
                                docker_client=lambda timeout=30: client, name="sim-desktop",
                                has_vm=True, dockerd_fix="invoke docker.configure")
     return SimpleNamespace(settings=settings, provider=provider, host=host, os=linux)

@@ -63,6 +63,17 @@ def waiting(s: socket.socket) -> bool:
         s.settimeout(2)
 
 
+def first_flow(fwd, payload: bytes):
+    """A forwarder to a VM-side socket, and one client whose first datagram has crossed:
+    (vm socket, forwarder, client)."""
+    vm = udp()
+    f = fwd(vm.getsockname()[1])
+    client = udp()
+    client.sendto(payload, f.outside.getsockname())
+    pump(f, lambda: waiting(vm))
+    return vm, f, client
+
+
 def test_datagrams_cross_both_ways_and_each_client_gets_its_own_flow(fwd):
     vm = udp()
     f = fwd(vm.getsockname()[1])
@@ -101,11 +112,7 @@ def test_it_keeps_forwarding_after_the_vm_end_refused(fwd):
 
 
 def test_a_wake_up_with_nothing_to_read_returns_at_once(fwd):
-    vm = udp()
-    f = fwd(vm.getsockname()[1])
-    client = udp()
-    client.sendto(b"x", f.outside.getsockname())
-    pump(f, lambda: waiting(vm))
+    vm, f, client = first_flow(fwd, b"x")
     flow = next(iter(f.flows.values()))
     assert f.outside.gettimeout() == 0.0 and flow.sock.gettimeout() == 0.0
     # what a stale select() result, or an error already taken by a send, leads to: a blocking
@@ -133,11 +140,7 @@ def test_a_burst_longer_than_a_batch_arrives_whole_and_in_order(fwd):
 
 
 def test_an_idle_flow_is_forgotten_and_a_new_datagram_makes_a_new_one(fwd):
-    vm = udp()
-    f = fwd(vm.getsockname()[1])
-    client = udp()
-    client.sendto(b"one", f.outside.getsockname())
-    pump(f, lambda: waiting(vm))
+    vm, f, client = first_flow(fwd, b"one")
     _, first = vm.recvfrom(100)
     old = f.flows[client.getsockname()].sock
     t0 = time.monotonic()  # sweeps at chosen times: no test waits IDLE seconds
@@ -153,11 +156,7 @@ def test_an_idle_flow_is_forgotten_and_a_new_datagram_makes_a_new_one(fwd):
 
 
 def test_a_datagram_either_way_keeps_the_flow(fwd):
-    vm = udp()
-    f = fwd(vm.getsockname()[1])
-    client = udp()
-    client.sendto(b"out", f.outside.getsockname())
-    pump(f, lambda: waiting(vm))
+    vm, f, client = first_flow(fwd, b"out")
     _, inside = vm.recvfrom(100)
     t0 = time.monotonic()
     f.sweep(t0)

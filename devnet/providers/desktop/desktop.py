@@ -15,7 +15,6 @@ from devnet.providers.desktop import engines
 from devnet.providers.desktop.sim import NO_SSH
 from devnet.system import require_binaries
 from devnet.tunnel import host_link, keys
-from devnet.tunnel.dial import Dial
 
 
 class DesktopProvider(Provider):
@@ -68,9 +67,6 @@ class DesktopProvider(Provider):
 
     def host(self):
         return self.local
-
-    def tunnel_dial(self) -> Dial:
-        return Dial(self.option("dial"), int(self.option("udp_port")))
 
     def hostonly_link(self) -> str:
         return host_link.iface(keys.Tunnel(self.settings.instance, self.settings.state_dir))

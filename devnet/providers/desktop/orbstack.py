@@ -32,9 +32,6 @@ class OrbStackProvider(DesktopProvider):
             raise DevnetError("OrbStack's VM is not running", "start OrbStack")
         return "OrbStack's VM runs"
 
-    def tunnel_dial(self):
-        raise DevnetError("OrbStack routes to its containers itself: devnet adds no tunnel")
-
     def hostonly_link(self) -> str | None:
         return None  # OrbStack's own link: devnet neither names nor touches it
 

@@ -95,9 +95,6 @@ class SimDesktopProvider(SimProvider):
     def daemons(self):
         return [("dockerd", self.dockerd, 20), ("udp forward", self.udp, 5)]
 
-    def tunnel_dial(self) -> dial.Dial:
-        return dial.Dial(self.option("dial"), int(self.option("udp_port")))
-
     def forward_args(self) -> list[str]:
         """udp_forward.py's arguments: where it listens, where it sends (vpnkit's way)."""
         d = self.tunnel_dial()
