@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import json
 import shlex
-import time
 
 from devnet.dns import container, etcd_status, store_config
 from devnet.system import cmd
 
 RUN_DIR = "/run/devnet-dns"
 PIDFILE, LOG, STATUS = f"{RUN_DIR}/supervisor.pid", f"{RUN_DIR}/dns.log", f"{RUN_DIR}/status.json"
+FRESH = 5  # seconds: the service rewrites its status every second
 CHILDFILE = f"{PIDFILE}.child"  # the service itself, written by the supervisor
 UNIT_NAME = "devnet-dns.service"
 UNIT_PATH = f"/etc/systemd/system/{UNIT_NAME}"
@@ -49,11 +49,30 @@ def python_argv(dn, module: str) -> list[str]:
 
 
 def read_status(dn) -> dict | None:
-    text = dn.vm_read(STATUS)
+    return parse_status(dn.vm_read(STATUS))
+
+
+def parse_status(text: str | None) -> dict | None:
     try:
         return json.loads(text) if text else None
     except json.JSONDecodeError:
         return None  # being replaced right now
+
+
+STATUS_AND_CLOCK_SH = f"date +%s; cat {STATUS} 2>/dev/null"
+STATUS_AND_CLOCK = cmd("sh", "-c", STATUS_AND_CLOCK_SH)  # the command line, as run
+
+
+def status_age(dn) -> tuple[dict | None, float]:
+    """The status and its age in seconds by the VM's own clock, read in one command: a VM's
+    clock may be off the host's (after a laptop's sleep), and the checks that follow take
+    seconds in a slow VM (one emulated CPU), so neither clock nor delay may age it."""
+    out = dn.vm_run("sh", "-c", STATUS_AND_CLOCK_SH, warn=True)
+    now, _, text = out.stdout.partition("\n")
+    st = parse_status(text)
+    if not st or not now.strip().isdigit():
+        return None, float("inf")
+    return st, int(now) + 0.5 - st.get("written", 0)  # date says whole seconds: the middle
 
 
 def systemd(dn) -> bool:
@@ -79,10 +98,10 @@ def service_alive(dn) -> bool:
 
 def running(dn) -> dict | None:
     """The status of a serving DNS service whose settings are the current ones, else None."""
-    st = read_status(dn)
-    if not st or st.get("args") != service_args(dn.settings) or not service_alive(dn):
+    st, age = status_age(dn)
+    if not st or age >= FRESH or st.get("args") != service_args(dn.settings):
         return None
-    return st if time.time() - st.get("written", 0) < 5 else None
+    return st if service_alive(dn) else None
 
 
 def stop(dn) -> str:

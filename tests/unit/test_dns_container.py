@@ -95,7 +95,7 @@ def test_dns_start_runs_the_container_with_the_vms_network(settings, monkeypatch
 def test_running_and_stop_ask_the_container(settings, monkeypatch):
     status = {"args": control.service_args(settings), "written": time.time()}
     dn = devnet_with_vm(settings, **{
-        "cat /run/devnet-dns/status.json": Result(json.dumps(status)),
+        control.STATUS_AND_CLOCK: Result(f"{int(time.time())}\n{json.dumps(status)}"),
         "docker inspect -f '{{.State.Running}}' devnet-dns": Result("true\n"),
         "docker inspect -f '{{.Id}}' devnet-dns": Result("f00d\n"),
         "docker rm -f devnet-dns": Result(""),

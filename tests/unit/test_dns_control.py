@@ -1,5 +1,7 @@
 """dns.start over SSH: the supervised process, or a systemd unit where the VM has systemd."""
 
+import json
+import time
 from dataclasses import replace
 
 from invoke import Result
@@ -79,3 +81,41 @@ def test_inside_the_vm_verify_does_not_probe_from_a_host_it_is_not(settings, mon
     monkeypatch.setattr(dn.provider.local, "run", lambda *a, **k: ran.append(a))
     DnsStart(dn).verify()
     assert ran == []
+
+
+def systemd_service(settings, vm_now: float, written: float, args=None):
+    """A Devnet whose VM's clock says `vm_now` and whose service wrote its status at
+    `written` (by the VM's clock), run by a systemd unit that is active."""
+    status = {"args": args or control.service_args(settings), "written": written}
+    return devnet_with_vm(settings, patterns={SUPERVISOR_ALIVE: Result(exited=1)}, **{
+        control.STATUS_AND_CLOCK: Result(f"{int(vm_now)}\n{json.dumps(status)}"),
+        "test -d /run/systemd/system": Result(""),
+        "systemctl is-active --quiet devnet-dns.service": Result(""),
+    }), status
+
+
+def test_a_fresh_status_by_the_vms_clock_is_running_whatever_the_hosts_clock_says(settings):
+    """A VM's clock drifts (a laptop's sleep): the status is aged by the VM's own clock,
+    read in the same command, never by this machine's."""
+    vm_now = time.time() - 3600
+    dn, status = systemd_service(settings, vm_now, written=vm_now - 1)
+    assert control.running(dn) == status
+
+
+def test_the_checks_after_the_read_do_not_age_the_status(settings, monkeypatch):
+    """In a one-CPU emulated guest each command takes a second or more: the age is taken
+    when the status is read, not after the liveness checks (the Vagrant lab's failure)."""
+    now = time.time()
+    dn, status = systemd_service(settings, now, written=now - 2)
+    real = control.service_alive
+    monkeypatch.setattr(control, "service_alive",
+                        lambda dn: (monkeypatch.setattr(time, "time", lambda: now + 30),
+                                    real(dn))[1])
+    assert control.running(dn) == status
+
+
+def test_a_stale_status_or_other_settings_are_not_running(settings):
+    now = time.time()
+    assert control.running(systemd_service(settings, now, written=now - 6)[0]) is None
+    other = [*control.service_args(settings), "--upstream", "192.0.2.1"]
+    assert control.running(systemd_service(settings, now, now, args=other)[0]) is None
