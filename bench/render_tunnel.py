@@ -33,7 +33,8 @@ def tunnel(r: dict) -> str:
     return "\n".join([
         f"`sudo .venv/bin/python bench/tunnel_bench.py --runs {r['runs']} --mb "
         f"{r['bulk_mb_each_way']}` ({r['ended']}; {about(r)}), `bench/results/tunnel.json`: "
-        "the sim's host-only route (provider `sim`), the tunnel (provider `sim-desktop`) and, "
+        "the sim's host-only route (provider `sim`), the tunnel (provider `sim-desktop`, "
+        f"devnet.desktop.dial `{r.get('tunnel_dial', 'host')}`) and, "
         "as the ceiling of userspace WireGuard here, a bare wireguard-go pair over a veth of "
         f"its own (no Docker, no forwarder), measured in turn, {r['runs']} interleaved runs, "
         "median (min–max):",

@@ -215,6 +215,9 @@ def main() -> int:
     results = {"machine": machine(),
                "ended": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
                "runs": args.runs, "bulk_mb_each_way": args.mb,
+               # which end dials (devnet.desktop.dial): vm sends through the simulated
+               # host.docker.internal forwarder, host through the published port's
+               "tunnel_dial": provider("tunnel").tunnel_dial().by,
                "modes": {m: {**up[m], **figures(raw[m])} for m in MODES},
                "reference_wireguard_go_pair": figures(ref)}
     r, t = results["modes"]["route"], results["modes"]["tunnel"]
