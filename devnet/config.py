@@ -15,22 +15,22 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from devnet import providers
+from devnet import provider_catalog
 from devnet.defaults import DEVNET
 from devnet.dns import store_config
 from devnet.dns.names import valid_name
 from devnet.dns.store_config import Etcd
 from devnet.errors import ConfigError
+from devnet.paths import PROJECT_DIR
 from devnet.tunnel.dial import DIALS
 
-PROVIDERS = providers.NAMES  # the registry's, plus auto
+PROVIDERS = provider_catalog.NAMES  # the registry's, plus auto
 # devnet.reach: how the host reaches containers (native: the engine's own route, OrbStack's)
 REACH = ("auto", "route", "tunnel", "native")
 IMAGE_RE = re.compile(r"^[a-z0-9][a-z0-9._/:@-]{0,254}$")
 OPTION_NAME_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,62}$")
 INSTANCE_RE = re.compile(r"^[a-z][a-z0-9]{1,7}$")
 IFACE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,15}$")
-PROJECT_DIR = Path(__file__).resolve().parent.parent
 
 
 def defaults() -> dict:
@@ -38,7 +38,7 @@ def defaults() -> dict:
     devnet.defaults plus each provider's own settings from the registry. Every key is there, so
     every setting can be overridden with INVOKE_DEVNET_* (Invoke maps only keys it knows)."""
     tree = copy.deepcopy(DEVNET)
-    for name, options in providers.OPTIONS.items():
+    for name, options in provider_catalog.OPTIONS.items():
         tree[name.replace("-", "_")] = dict(options)
     return tree
 
@@ -255,10 +255,10 @@ def load(tree) -> Settings:
 
 
 def _options(tree, problems: list[str]) -> dict:
-    """devnet.<provider>.* merged over the registry's defaults (providers.OPTIONS); names must
-    be safe to pass to a CLI."""
+    """devnet.<provider>.* merged over the catalogue's defaults (provider_catalog.OPTIONS);
+    names must be safe to pass to a CLI."""
     options = {}
-    for provider, defaults in providers.OPTIONS.items():
+    for provider, defaults in provider_catalog.OPTIONS.items():
         # either spelling; `docker-machine` (only ever written by a person) wins
         given = {**dict(tree.get(provider.replace("-", "_")) or {}),
                  **dict(tree.get(provider) or {})}
@@ -268,7 +268,7 @@ def _options(tree, problems: list[str]) -> dict:
         merged = {k: str(given.get(k, v) if given.get(k) is not None else v)
                   for k, v in defaults.items()}
         for key, value in merged.items():
-            if (provider, key) in providers.FREE_OPTIONS:
+            if (provider, key) in provider_catalog.FREE_OPTIONS:
                 if "\n" in value or "\0" in value:
                     problems.append(f"devnet.{provider}.{key}: must be one line")
             elif not OPTION_NAME_RE.match(value):

@@ -3,7 +3,7 @@
 Invoke's config (tasks.py), config.load, the settings dataclasses, dns.names.Naming and the DNS
 service's arguments all read this table; invoke.yaml shows the same values with their
 documentation (a unit test fails when the two differ). Each provider's own settings are
-declared by the provider registry (devnet.providers.OPTIONS), not here. No imports: the DNS
+declared by the provider catalogue (devnet.provider_catalog.OPTIONS), not here. No imports: the DNS
 service in the VM reads it too.
 """
 

@@ -17,8 +17,8 @@ import io
 import tarfile
 from pathlib import Path
 
-from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
+from devnet.paths import PROJECT_DIR
 
 NAME = "devnet-dns"
 RESOLVED_DIR = "/run/systemd/resolve"  # systemd-resolved's files: the real servers

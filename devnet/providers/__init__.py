@@ -9,49 +9,17 @@ from typing import TYPE_CHECKING
 from invoke import Context
 
 from devnet.errors import DevnetError
+from devnet.provider_catalog import (  # noqa: F401  (the registry, here for callers)
+    AUTO_ORDER,
+    FREE_OPTIONS,
+    NAMES,
+    OPTIONS,
+    REGISTRY,
+)
 
-if TYPE_CHECKING:  # config asks this registry for the providers' names and settings
+if TYPE_CHECKING:
     from devnet.config import Settings
     from devnet.providers.base import Provider
-
-# name -> "module:Class"; imported only when asked for (each pulls in its own needs).
-REGISTRY = {
-    "sim": "devnet.providers.sim.provider:SimProvider",
-    "local": "devnet.providers.local.provider:LocalProvider",
-    "vagrant": "devnet.providers.cli.vagrant:VagrantProvider",
-    "boot2docker": "devnet.providers.cli.boot2docker:Boot2DockerProvider",
-    "docker-machine": "devnet.providers.cli.docker_machine:DockerMachineProvider",
-    "colima": "devnet.providers.cli.colima:ColimaProvider",
-    "qemu": "devnet.providers.qemu.provider:QemuProvider",
-    "guest": "devnet.providers.local.provider:GuestProvider",
-    "desktop": "devnet.providers.desktop.desktop:DesktopProvider",
-    "sim-desktop": "devnet.providers.desktop.sim:SimDesktopProvider",
-    "orbstack": "devnet.providers.desktop.orbstack:OrbStackProvider",
-}
-# Each provider's own settings (devnet.<provider>.*, `-` spelled `_` in invoke.yaml) and their
-# defaults; config.load validates them. Names end up in command lines (vagrant's machine,
-# colima's profile), so they are checked like names, except FREE_OPTIONS (commands, paths, URLs).
-OPTIONS = {
-    "vagrant": {"machine": "default", "dir": ""},
-    "boot2docker": {"vm": "boot2docker-vm"},
-    "docker-machine": {"machine": "devnet", "driver": "virtualbox"},
-    "colima": {"profile": "devnet"},
-    "local": {"docker_host": "unix:///var/run/docker.sock", "docker_service": ""},
-    # docker_host "": the docker context's; dial: which tunnel end dials (devnet.tunnel.dial)
-    "desktop": {"docker_host": "", "udp_port": "51820", "dial": "vm"},
-    "qemu": {"accel": "auto", "memory_mb": "1536", "cpus": "2", "boot_timeout": "300",
-             "shutdown_timeout": "60", "image_cache": "/var/cache/devnet/images",
-             "runas": "auto"},
-}
-FREE_OPTIONS = {("vagrant", "dir"), ("local", "docker_host"), ("local", "docker_service"),
-                ("desktop", "docker_host"),
-                ("qemu", "image_cache")}
-# guest: devnet inside the VM, run by the VM's own provisioning; auto: chosen at `up`
-NAMES = ("auto", *REGISTRY)
-# provider=auto asks these in order: a real VM a person set up wins over Docker on this
-# machine, and the sim is the fallback (it needs nothing but root on Linux).
-AUTO_ORDER = ("colima", "docker-machine", "boot2docker", "vagrant", "orbstack", "desktop",
-              "local")
 
 
 def provider_class(name: str) -> type[Provider]:
