@@ -26,6 +26,9 @@ from devnet.dns.zone import Zone  # noqa: E402
 log = logging.getLogger("devnet.dns.registrar")
 CONTAINER_ACTIONS = {"start", "restart", "unpause", "pause", "die", "stop", "kill", "destroy",
                      "rename", "health_status"}
+# The container no longer runs: removed without asking dockerd (stop, kill and the rest still
+# ask: a killed process may live on, and a restart's start event reads it again).
+GONE = {"die", "destroy"}
 NETWORK_ACTIONS = {"connect", "disconnect"}
 NETWORKS_CHANGED = {"create", "destroy"}  # who may recurse follows these
 
@@ -38,6 +41,7 @@ class Registrar:
         self.connected = False
         self.last_event = ""
         self.resyncs = 0
+        self.running: set[str] = set()  # the containers dockerd last said run
         self._told = False  # a failure to reach dockerd was logged
 
     def run(self) -> None:
@@ -72,6 +76,7 @@ class Registrar:
             if rec is not None:
                 recs.append(rec)
         self.zone.replace_all(recs)
+        self.running = {r.cid for r in recs}
         self.resyncs += 1
         log.info("resync: %d running containers", len(recs))
 
@@ -92,7 +97,19 @@ class Registrar:
         if not cid:
             return
         self.last_event = f"{time.strftime('%H:%M:%S')} {kind} {action} {cid[:12]}"
-        self.update(client, cid)
+        if kind == "container" and action in GONE:
+            self.forget(cid)
+        elif action == "connect" and cid not in self.running:
+            # `docker run` connects the container before it starts: its start event, right
+            # behind, reads it once with every network (an inspect here only delayed that)
+            return
+        else:
+            self.update(client, cid)
+
+    def forget(self, cid: str) -> None:
+        self.running.discard(cid)
+        if self.zone.remove(cid):
+            log.info("removed %s", cid[:12])
 
     def sync_networks(self, client) -> None:
         """Tell the recursion policy the subnets of Docker's bridge networks now."""
@@ -104,7 +121,11 @@ class Registrar:
 
     def update(self, client, cid: str) -> None:
         rec = self._records(client, cid)
-        if rec is None or not rec.names:
+        if rec is None:
+            self.forget(cid)
+            return
+        self.running.add(cid)
+        if not rec.names:
             if self.zone.remove(cid):
                 log.info("removed %s", cid[:12])
             return

@@ -72,10 +72,43 @@ def test_start_die_and_destroy_events(zone, u1):
     assert not zone.container_ids()
 
 
-def test_network_connect_re_reads_the_container(zone, u1):
-    client, reg = FakeDocker(u1), Registrar(zone, Naming(), "unix:///x")
+class Counting(FakeDocker):
+    def __init__(self, *inspects):
+        super().__init__(*inspects)
+        self.inspected = 0
+
+    def inspect_container(self, cid):
+        self.inspected += 1
+        return super().inspect_container(cid)
+
+
+def test_network_connect_re_reads_a_running_container(zone, u1):
+    """`docker network connect` of a running container: its new address is read."""
+    client, reg = Counting(u1), Registrar(zone, Naming(), "unix:///x")
+    reg.resync(client)
+    before = zone.records
+    u1["NetworkSettings"]["Networks"]["compose_default"] = {"IPAddress": "172.18.0.7"}
     reg.handle(client, event("connect", u1["Id"], kind="network"))
-    assert zone.container_ids() == {u1["Id"]}
+    assert client.inspected == 2 and zone.records > before  # its names, one address more
+
+
+def test_docker_run_is_read_once_at_its_start(zone, u1):
+    """`docker run` emits connect, then start: only the start asks dockerd (the connect's
+    inspect found it not running yet and delayed the start's answer)."""
+    client, reg = Counting(u1), Registrar(zone, Naming(), "unix:///x")
+    reg.handle(client, event("connect", u1["Id"], kind="network"))
+    assert client.inspected == 0 and not zone.container_ids()
+    reg.handle(client, event("start", u1["Id"]))
+    assert client.inspected == 1 and zone.container_ids() == {u1["Id"]}
+
+
+def test_a_container_that_died_goes_without_asking_dockerd(zone, u1):
+    client, reg = Counting(u1), Registrar(zone, Naming(), "unix:///x")
+    reg.handle(client, event("start", u1["Id"]))
+    reg.handle(client, event("die", u1["Id"]))  # dockerd would still say running here
+    assert client.inspected == 1 and not zone.container_ids() and not reg.running
+    reg.handle(client, event("connect", u1["Id"], kind="network"))  # a restart's connect
+    assert client.inspected == 1 and not zone.container_ids()
 
 
 def test_other_events_are_ignored(zone, u1):
