@@ -71,8 +71,10 @@ class Registrar:
     def resync(self, client) -> None:
         self.sync_networks(client)
         recs = []
-        for c in client.containers.list():
-            rec = self._records(client, c.id)
+        # the API's list, not the SDK's containers.list(): that one inspects each container
+        # itself, and _records inspects it again (two round trips each after a restart)
+        for c in client.api.containers():
+            rec = self._records(client, c["Id"])
             if rec is not None:
                 recs.append(rec)
         self.zone.replace_all(recs)

@@ -15,20 +15,31 @@ from tests.unit.conftest import fixture_json
 
 
 class FakeDocker:
-    """The two calls the registrar makes: containers.list() and api.inspect_container()."""
+    """The two calls the registrar makes: api.containers() (running ones, as `GET
+    /containers/json` lists them) and api.inspect_container()."""
 
     def __init__(self, *inspects):
         self.data = {i["Id"]: i for i in inspects}
-        self.api, self.containers = self, self
+        self.api = self
 
-    def list(self):
-        return [type("C", (), {"id": cid}) for cid, i in self.data.items()
+    def containers(self):
+        return [{"Id": cid, "Names": [i["Name"]]} for cid, i in self.data.items()
                 if i["State"]["Running"]]
 
     def inspect_container(self, cid):
         if cid not in self.data:
             raise docker.errors.NotFound(f"No such container: {cid}")
         return self.data[cid]
+
+
+class Counting(FakeDocker):
+    def __init__(self, *inspects):
+        super().__init__(*inspects)
+        self.inspected = 0
+
+    def inspect_container(self, cid):
+        self.inspected += 1
+        return super().inspect_container(cid)
 
 
 def event(action, cid, kind="container"):
@@ -54,8 +65,10 @@ def test_resync_registers_every_running_container(zone, u1):
     compose = fixture_json("inspect-compose.json")[0]
     stopped = copy.deepcopy(u1)
     stopped["Id"], stopped["State"]["Running"] = "stopped", False
-    Registrar(zone, Naming(), "unix:///x").resync(FakeDocker(u1, compose, stopped))
+    client = Counting(u1, compose, stopped)
+    Registrar(zone, Naming(), "unix:///x").resync(client)
     assert zone.container_ids() == {u1["Id"], compose["Id"]}
+    assert client.inspected == 2  # one inspect each, the list from the API's own listing
 
 
 def test_start_die_and_destroy_events(zone, u1):
@@ -70,16 +83,6 @@ def test_start_die_and_destroy_events(zone, u1):
     del client.data[u1["Id"]]
     reg.handle(client, event("destroy", u1["Id"]))  # gone from the daemon: NotFound
     assert not zone.container_ids()
-
-
-class Counting(FakeDocker):
-    def __init__(self, *inspects):
-        super().__init__(*inspects)
-        self.inspected = 0
-
-    def inspect_container(self, cid):
-        self.inspected += 1
-        return super().inspect_container(cid)
 
 
 def test_network_connect_re_reads_a_running_container(zone, u1):
