@@ -255,7 +255,10 @@ def main() -> int:
         ap.error(f"--parts: unknown {','.join(sorted(parts - set(PARTS)))}")
     p = SimProvider(config.load({"instance": INSTANCE}))
     rnd = random.Random(20261130)
-    results: dict = {"machine": load.machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    results: dict = {"machine": load.machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                     "commit": subprocess.run(["git", "-C", str(ROOT), "describe", "--always",
+                                               "--dirty"], capture_output=True,
+                                              text=True).stdout.strip()}
     ref = None
     invoke("up")
     invoke("test.image")
