@@ -42,6 +42,7 @@ from devnet.providers.sim.provider import SimProvider  # noqa: E402
 DNS, REF_PORT = "172.17.42.1", 5353
 CONTAINERS, IMAGES, ALIASES = 50, 10, 20
 SERVERS = (("devnet", 53), ("dnsmasq", REF_PORT))
+PARTS = ("mix", "lanes", "starts", "memory")
 
 
 def names_setup(client, tmp: Path, rnd: random.Random):
@@ -246,10 +247,18 @@ def main() -> int:
     ap.add_argument("--out", default="dns", help="bench/results/<out>.json")
     ap.add_argument("--starts", type=int, default=100)
     ap.add_argument("--memory-queries", type=int, default=1_000_000)
+    ap.add_argument("--parts", default=",".join(PARTS),
+                    help=f"comma-separated, of {','.join(PARTS)} (a shorter run while iterating)")
     args = ap.parse_args()
+    parts = set(args.parts.split(","))
+    if not parts <= set(PARTS):
+        ap.error(f"--parts: unknown {','.join(sorted(parts - set(PARTS)))}")
     p = SimProvider(config.load({"instance": INSTANCE}))
     rnd = random.Random(20261130)
-    results: dict = {"machine": load.machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z")}
+    results: dict = {"machine": load.machine(), "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+                     "commit": subprocess.run(["git", "-C", str(ROOT), "describe", "--always",
+                                               "--dirty"], capture_output=True,
+                                              text=True).stdout.strip()}
     ref = None
     invoke("up")
     invoke("test.image")
@@ -267,11 +276,15 @@ def main() -> int:
                            stdout=subprocess.DEVNULL)
             for _, port in SERVERS:  # warm up: both fill their caches once
                 load.dnsperf(p, DNS, port, tmp / "mix", "-n", "1")
-            results["mix"] = mix_runs(p, pids, tmp, args.seconds, args.runs, client)
-            results["lanes"] = lanes(p, pids, tmp, args.runs)
-            results["start_to_resolvable"] = start_to_answer(p, client, args.starts)
+            if "mix" in parts:
+                results["mix"] = mix_runs(p, pids, tmp, args.seconds, args.runs, client)
+            if "lanes" in parts:
+                results["lanes"] = lanes(p, pids, tmp, args.runs)
+            if "starts" in parts:
+                results["start_to_resolvable"] = start_to_answer(p, client, args.starts)
             results["devnet_rss_mb_with_50_containers"] = load.rss_mb(pids["devnet"])
-            results["memory"] = memory(p, pids["devnet"], tmp, args.memory_queries, rnd)
+            if "memory" in parts:
+                results["memory"] = memory(p, pids["devnet"], tmp, args.memory_queries, rnd)
             for c in made:
                 c.remove(force=True)
     finally:

@@ -3,7 +3,10 @@ epoll, answers from the exact cache and the question cache, answers plain A and 
 questions for zone names itself (zone_wire), relays plain questions for names outside the
 zone to the forwarder (no parse, no thread switch), and hands anything else to the zone
 lane: a bounded queue read by a few threads that parse with dnspython. When the lane is
-full, a packet is dropped and counted: the loop itself never waits."""
+full, a packet is dropped and counted: the loop itself never waits.
+On Linux the clients' packets are read, and their answers sent, a batch at a time (mmsg:
+one recvmmsg and one sendmmsg call for up to 64); elsewhere one recvfrom and one sendto
+each."""
 
 from __future__ import annotations
 
@@ -14,13 +17,17 @@ import socket
 import sys
 import threading
 
+from devnet.dns import mmsg
 from devnet.dns.forwarder import epoll
 from devnet.dns.query_key import cache_key
 from devnet.dns.tcp import IP_FREEBIND
 
 log = logging.getLogger("devnet.dns")
 SWITCH_INTERVAL = 0.0002
-BATCH = 64  # client packets read in a row before the loop looks at the upstream's answers
+# recvmmsg/sendmmsg where Linux has them (mmsg.SIZE client packets per batch, after which the
+# loop looks at the upstream's answers); False: recvfrom/sendto, one packet at a time.
+BATCHED = True
+PEERS = 4096  # client addresses remembered as tuples (a new source costs a parse)
 
 
 def serve(server, sock: socket.socket) -> None:
@@ -52,62 +59,138 @@ def serve(server, sock: socket.socket) -> None:
             log.exception("the UDP loop failed; going on")
 
 
-def _batch(server, lane: queue.Queue, sock: socket.socket):
-    """A function that answers up to BATCH waiting client packets (the socket stays
-    blocking for the lane's senders: reads here never wait)."""
-    # Every name here is a local: this loop is the whole hot path.
-    recv, send, zone, stats = sock.recvfrom, sock.sendto, server.zone, server.stats
+def _batch(server, lane: queue.Queue, sock: socket.socket, batched: bool | None = None):
+    """A function that answers the client packets waiting, up to a batch: read and answered
+    with one recvmmsg and one sendmmsg where Linux has them (mmsg), else one recvfrom and
+    one sendto per packet (the socket stays blocking for the lane's senders: reads here
+    never wait)."""
+    respond = _responder(server, lane, sock)
+    if batched is None:
+        batched = BATCHED
+    if batched and mmsg.Batch.supported():
+        return _batched(mmsg.Batch(sock, server.stats), respond)
+    recv, send, dontwait = sock.recvfrom, sock.sendto, socket.MSG_DONTWAIT
+
+    def one_by_one() -> None:
+        for _ in range(mmsg.SIZE):
+            try:
+                wire, addr = recv(65535, dontwait)
+            except OSError:  # EAGAIN: nothing more waits
+                return
+            out = respond(wire, addr)
+            if out is not None:
+                try:
+                    send(out, addr)
+                except OSError:  # an odd source: never stop serving
+                    pass
+
+    return one_by_one
+
+
+def _batched(batch: mmsg.Batch, respond):
+    """The batch function over recvmmsg/sendmmsg: Batch.queue's work is written out here,
+    on local names (the per-packet cost is the point of batching)."""
+    receive, flush, alone = batch.receive, batch.flush, batch.sock.sendto
+    data, names, lengths, out_slots = batch.data, batch.names, batch.lengths, batch.out
+    send_u32, send_u64, send_lens = batch.send.u32, batch.send.u64, batch.send.iov_u64
+    names_at, stats = batch.names_at, batch.stats
+    hdr, msg_len, namelen, slot, name_size, out_slot, name_ptr = (
+        mmsg.HDR, mmsg.MSG_LEN, mmsg.NAMELEN, mmsg.RECV_SLOT, mmsg.NAME, mmsg.SEND_SLOT,
+        mmsg.NAME_PTR)
+    peers: dict = {}  # sockaddr bytes -> recvfrom's address tuple
+
+    def batched() -> None:
+        try:
+            n = receive()
+        except OSError:
+            return
+        j = 0
+        for i in range(n):
+            at, start, name = i * hdr, i * slot, i * name_size
+            wire = data[start : start + lengths[at + msg_len]].tobytes()
+            raw = names[name : name + lengths[at + namelen]].tobytes()
+            addr = peers.get(raw)
+            if addr is None:
+                try:
+                    addr = mmsg.peer(raw)
+                except ValueError:
+                    continue
+                if len(peers) >= PEERS:
+                    peers.clear()
+                peers[raw] = addr
+            out = respond(wire, addr)
+            if out is None:
+                continue
+            size = len(out)
+            if size > out_slot:  # never from the hot path's caches; sent on its own
+                try:
+                    alone(out, addr)
+                except OSError:
+                    stats["dropped_send"] += 1
+                continue
+            # Answer j: its bytes in send slot j, to packet i's sockaddr.
+            start = j * out_slot
+            out_slots[start : start + size] = out
+            send_lens[j * 2 + 1] = size
+            send_u64[j * hdr // 2 + name_ptr] = names_at + name
+            send_u32[j * hdr + namelen] = lengths[at + namelen]
+            j += 1
+        if j:
+            batch.queued = j
+            flush()
+
+    return batched
+
+
+def _responder(server, lane: queue.Queue, sock: socket.socket):
+    """respond(wire, addr): the answer the hot path has for this packet now, or None when it
+    went to the forwarder or the zone lane (or was dropped)."""
+    # Every name here is a local: this is the whole hot path.
+    send, zone, stats = sock.sendto, server.zone, server.stats
     exact = server.caches.exact.data
     exact_get, exact_move = exact.get, exact.move_to_end
     memo, may_recurse, enqueue = server.policy.memo, server.may_recurse, lane.put_nowait
     cached, forward, owns = server.caches.lookup, server.relay.plain, zone.owns_wire
     zone_fast = server.zone_fast
-    dontwait, counter = socket.MSG_DONTWAIT, [0]
+    counter = [0]
 
-    def batch() -> None:
-        for _ in range(BATCH):
-            try:
-                wire, addr = recv(65535, dontwait)
-            except OSError:  # EAGAIN: nothing more waits
-                return
-            try:
-                recurse = memo.get(addr[0])
-                if recurse is None:
-                    recurse = may_recurse(addr[0])
-                key = (wire[2:], recurse)
-                hit = exact_get(key)
-                if hit is not None and hit[2] == zone.generation:
-                    send(wire[:2] + hit[0], addr)
-                    try:
-                        exact_move(key)
-                    except KeyError:
-                        pass
-                    counter[0] += 1
-                    if counter[0] & 0xFFF == 0:
-                        stats["exact"] += 0x1000
-                    continue
-                found = cache_key(wire)
-                if found is not None:
-                    out = cached(wire, found, recurse)
+    def respond(wire: bytes, addr):
+        try:
+            recurse = memo.get(addr[0])
+            if recurse is None:
+                recurse = may_recurse(addr[0])
+            key = (wire[2:], recurse)
+            hit = exact_get(key)
+            if hit is not None and hit[2] == zone.generation:
+                try:
+                    exact_move(key)
+                except KeyError:
+                    pass
+                counter[0] += 1
+                if counter[0] & 0xFFF == 0:
+                    stats["exact"] += 0x1000
+                return wire[:2] + hit[0]
+            found = cache_key(wire)
+            if found is not None:
+                out = cached(wire, found, recurse)
+                if out is not None:
+                    return out
+                if owns(found[0][0][:-4]):
+                    out = zone_fast(wire, found, recurse)
                     if out is not None:
-                        send(out, addr)
-                        continue
-                    if owns(found[0][0][:-4]):
-                        out = zone_fast(wire, found, recurse)
-                        if out is not None:
-                            send(out, addr)
-                            continue
-                    elif recurse:
-                        forward(wire, found, sender(send, addr))
-                        continue
-            except Exception:  # a send error, an odd source: never stop serving
-                continue
-            try:
-                enqueue((wire, addr))
-            except queue.Full:
-                stats["dropped_busy"] += 1
+                        return out
+                elif recurse:
+                    forward(wire, found, sender(send, addr))
+                    return None
+        except Exception:  # an odd source: never stop serving
+            return None
+        try:
+            enqueue((wire, addr))
+        except queue.Full:
+            stats["dropped_busy"] += 1
+        return None
 
-    return batch
+    return respond
 
 
 def _zone_lane(server, lane: queue.Queue, sock) -> None:
