@@ -26,9 +26,13 @@ from devnet.dns.zone import Zone  # noqa: E402
 log = logging.getLogger("devnet.dns.registrar")
 CONTAINER_ACTIONS = {"start", "restart", "unpause", "pause", "die", "stop", "kill", "destroy",
                      "rename", "health_status"}
-# The container no longer runs: removed without asking dockerd (stop, kill and the rest still
-# ask: a killed process may live on, and a restart's start event reads it again).
-GONE = {"die", "destroy"}
+# The container no longer runs: removed without asking dockerd (a restart's start event reads
+# it again). An inspect here waited on dockerd tearing the container down, and a start event
+# queued behind it waited too.
+GONE = {"die", "stop", "destroy"}
+# Said before anything changed: kill only sent a signal (a process that dies brings its die
+# event; one that ignores the signal keeps its names).
+IGNORED = {"kill"}
 NETWORK_ACTIONS = {"connect", "disconnect"}
 NETWORKS_CHANGED = {"create", "destroy"}  # who may recurse follows these
 
@@ -101,6 +105,8 @@ class Registrar:
         self.last_event = f"{time.strftime('%H:%M:%S')} {kind} {action} {cid[:12]}"
         if kind == "container" and action in GONE:
             self.forget(cid)
+        elif kind == "container" and action in IGNORED:
+            return
         elif action == "connect" and cid not in self.running:
             # `docker run` connects the container before it starts: its start event, right
             # behind, reads it once with every network (an inspect here only delayed that)

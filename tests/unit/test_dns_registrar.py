@@ -105,6 +105,18 @@ def test_docker_run_is_read_once_at_its_start(zone, u1):
     assert client.inspected == 1 and zone.container_ids() == {u1["Id"]}
 
 
+def test_kill_changes_nothing_until_the_container_dies(zone, u1):
+    """`docker kill` or `docker stop`: kill only sends a signal (inspecting then waited on
+    dockerd tearing the container down, and the next start's event waited behind it)."""
+    client, reg = Counting(u1), Registrar(zone, Naming(), "unix:///x")
+    reg.handle(client, event("start", u1["Id"]))
+    reg.handle(client, event("kill", u1["Id"]))
+    assert client.inspected == 1 and zone.container_ids() == {u1["Id"]}
+    for action in ("die", "stop", "destroy"):
+        reg.handle(client, event(action, u1["Id"]))
+    assert client.inspected == 1 and not zone.container_ids()
+
+
 def test_a_container_that_died_goes_without_asking_dockerd(zone, u1):
     client, reg = Counting(u1), Registrar(zone, Naming(), "unix:///x")
     reg.handle(client, event("start", u1["Id"]))
