@@ -43,8 +43,11 @@ def flood(provider):
 
 def test_answers_follow_every_start_and_stop(provider, docker_client, test_image, flood):
     rnd, running, wrong = random.Random(42), {}, []
+    # Under TCG (qemu's pass) each docker run takes seconds: 10 events prove the real VM's
+    # dockerd events in 1/3 of the 4 minutes 30 took; the sim runs all 30.
+    events = 10 if provider.name == "qemu" else 30
     try:
-        for _ in range(30):
+        for _ in range(events):
             name = rnd.choice(NAMES)
             if name in running:
                 running.pop(name).remove(force=True)
