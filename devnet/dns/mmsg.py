@@ -146,12 +146,6 @@ class Batch:
         self.used = n
         return n
 
-    def packet(self, i: int) -> tuple[bytes, bytes]:
-        """Packet i's bytes and its sender's sockaddr bytes (the UDP loop inlines this)."""
-        at, start, name = i * HDR, i * RECV_SLOT, i * NAME
-        return (self.data[start : start + self.lengths[at + MSG_LEN]].tobytes(),
-                self.names[name : name + self.lengths[at + NAMELEN]].tobytes())
-
     def queue(self, out: bytes, i: int) -> None:
         """Answer packet i with `out` at the next flush (a large answer is sent at once)."""
         if len(out) > SEND_SLOT:

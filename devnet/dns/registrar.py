@@ -115,7 +115,11 @@ class Registrar:
             self.update(client, cid)
 
     def forget(self, cid: str) -> None:
+        """It runs no more."""
         self.running.discard(cid)
+        self._unname(cid)
+
+    def _unname(self, cid: str) -> None:
         if self.zone.remove(cid):
             log.info("removed %s", cid[:12])
 
@@ -134,8 +138,7 @@ class Registrar:
             return
         self.running.add(cid)
         if not rec.names:
-            if self.zone.remove(cid):
-                log.info("removed %s", cid[:12])
+            self._unname(cid)
             return
         if self.zone.upsert(rec):
             log.info("registered %s: %s -> %s", cid[:12], ", ".join(rec.names),

@@ -9,13 +9,7 @@ from typing import TYPE_CHECKING
 from invoke import Context
 
 from devnet.errors import DevnetError
-from devnet.provider_catalog import (  # noqa: F401  (the registry, here for callers)
-    AUTO_ORDER,
-    FREE_OPTIONS,
-    NAMES,
-    OPTIONS,
-    REGISTRY,
-)
+from devnet.provider_catalog import AUTO_ORDER, REGISTRY
 
 if TYPE_CHECKING:
     from devnet.config import Settings

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 
 from devnet.config import Settings
 from devnet.errors import DevnetError
-from devnet.providers import OPTIONS
+from devnet.provider_catalog import OPTIONS
 from devnet.providers.dockerd_settings import DaemonJson
 from devnet.tunnel.dial import Dial
 
@@ -53,7 +53,7 @@ class Provider(ABC):
 
     def option(self, key: str):
         """This provider's own setting (devnet.<provider>.<key>); one not given (Settings made
-        by hand, as in tests) is the registry's default, providers.OPTIONS."""
+        by hand, as in tests) is the catalogue's default, provider_catalog.OPTIONS."""
         name = self.options_of or self.name
         return {**OPTIONS.get(name, {}), **self.settings.options.get(name, {})}.get(key)
 

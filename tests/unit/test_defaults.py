@@ -10,7 +10,7 @@ from pathlib import Path
 from invoke import Config, MockContext
 from invoke.util import yaml  # the YAML reader Invoke itself reads invoke.yaml with
 
-from devnet import config, providers
+from devnet import config, provider_catalog, providers
 from devnet.defaults import DEVNET
 from devnet.dns import service
 from devnet.dns.names import Naming
@@ -41,7 +41,7 @@ def test_the_collection_carries_every_default(tmp_path, monkeypatch):
     assert config._plain(cfg.devnet) == config.defaults()
     s = settings_of(MockContext(config=cfg))
     assert s == config.load({})
-    assert s.options == {p: dict(o) for p, o in providers.OPTIONS.items()}
+    assert s.options == {p: dict(o) for p, o in provider_catalog.OPTIONS.items()}
 
 
 def test_every_setting_is_overridable_from_the_environment(tmp_path, monkeypatch):
@@ -70,7 +70,7 @@ def test_dataclasses_naming_and_the_dns_service_read_the_same_defaults():
 
 def test_config_asks_the_registry_for_providers_and_their_settings():
     assert config.PROVIDERS == ("auto", *providers.REGISTRY)
-    assert set(config.load({}).options) == set(providers.OPTIONS)
+    assert set(config.load({}).options) == set(provider_catalog.OPTIONS)
 
 
 def test_env_vagrant_prints_the_effective_settings(tmp_path, monkeypatch, capsys):
@@ -82,11 +82,11 @@ def test_env_vagrant_prints_the_effective_settings(tmp_path, monkeypatch, capsys
     assert got["hostonly"] == {"network": "172.16.0.0/20", "netmask": "255.255.240.0",
                                "host_ip": "172.16.9.1", "vm_ip": "172.16.9.9",
                                "vm_iface": "eth1"}
-    assert got["vagrant"] == providers.OPTIONS["vagrant"]
+    assert got["vagrant"] == provider_catalog.OPTIONS["vagrant"]
 
 
 def test_a_provider_setting_not_given_is_the_registrys(settings):
     for name, key in (("vagrant", "machine"), ("qemu", "boot_timeout"), ("guest", "docker_host")):
         p = providers.provider_class(name)(replace(settings, provider=name, options={}))
         owner = "local" if name == "guest" else name
-        assert p.option(key) == providers.OPTIONS[owner][key]
+        assert p.option(key) == provider_catalog.OPTIONS[owner][key]

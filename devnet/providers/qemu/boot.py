@@ -26,7 +26,8 @@ from pathlib import Path
 
 from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
-from devnet.providers import OPTIONS, socket_forward
+from devnet.provider_catalog import OPTIONS
+from devnet.providers import socket_forward
 from devnet.providers.qemu import guest
 from devnet.providers.qemu import net as qemu_net
 from devnet.providers.sim.daemons import tail

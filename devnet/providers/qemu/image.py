@@ -20,7 +20,7 @@ from pathlib import Path
 from devnet.config import PROJECT_DIR
 from devnet.dns import VM_REQUIREMENTS
 from devnet.errors import DevnetError
-from devnet.providers import OPTIONS
+from devnet.provider_catalog import OPTIONS
 from devnet.providers.qemu import guest
 from devnet.system import cmd
 
