@@ -70,25 +70,32 @@ def main(argv=None) -> int:
     threading.Thread(target=tcp.serve_forever, name="tcp", daemon=True).start()
     started = time.time()
 
+    def status_now() -> dict:
+        return {
+            "pid": os.getpid(), "listen": args.listen, "domain": naming.domain,
+            "args": argv_given, "written": time.time(),
+            "started": started, "uptime": round(time.time() - started, 1),
+            "containers": len(zone.container_ids()), "records": zone.records,
+            "upstream": upstreams, "upstream_source": source,
+            "upstream_error": server.upstream.last_error,
+            "docker_connected": registrar.connected, "resyncs": registrar.resyncs,
+            "last_event": registrar.last_event, "queries": server.counters(),
+            "recursion": policy.networks,
+            "store": store.status() if store else {"kind": "memory"},
+        }
+
     def write_status():
         status = Path(args.status)
         status.parent.mkdir(parents=True, exist_ok=True)
+        tmp = status.with_suffix(".tmp")
         while True:
-            data = {
-                "pid": os.getpid(), "listen": args.listen, "domain": naming.domain,
-                "args": argv_given, "written": time.time(),
-                "started": started, "uptime": round(time.time() - started, 1),
-                "containers": len(zone.container_ids()), "records": zone.records,
-                "upstream": upstreams, "upstream_source": source,
-                "upstream_error": server.upstream.last_error,
-                "docker_connected": registrar.connected, "resyncs": registrar.resyncs,
-                "last_event": registrar.last_event, "queries": server.counters(),
-                "recursion": policy.networks,
-                "store": store.status() if store else {"kind": "memory"},
-            }
-            tmp = status.with_suffix(".tmp")
-            tmp.write_text(json.dumps(data))
-            os.replace(tmp, status)
+            try:
+                tmp.write_text(json.dumps(status_now()))
+                os.replace(tmp, status)
+            except Exception:  # noqa: BLE001
+                # this thread must outlive any one failure: a status no longer written looks
+                # stale, and dns.start would restart a service that works
+                log.exception("cannot write %s", status)
             time.sleep(1)
 
     threading.Thread(target=write_status, name="status", daemon=True).start()

@@ -89,6 +89,24 @@ def dns_status(provider) -> dict:
         client.close()
 
 
+def dns_evidence(provider, cli) -> str:
+    """What a failed DNS assertion should show: the service's status (its clock, not this
+    machine's, aged `written`), Docker's bridge subnets now, and the service's log tail."""
+    st = {k: v for k, v in dns_status(provider).items() if k not in ("queries", "args")}
+    client = provider.docker_client()
+    try:
+        nets = {n.name: [c.get("Subnet") for c in (n.attrs.get("IPAM") or {}).get("Config") or []]
+                for n in client.networks.list()}
+        if tunnel_reach(provider):
+            log = client.containers.get(container.NAME).logs(tail=40).decode(errors="replace")
+        else:
+            log = cli("dns.logs", "--lines", "40", check=False).stdout
+    finally:
+        client.close()
+    return (f"status read at {time.time():.1f} (this machine): {json.dumps(st)}\n"
+            f"docker networks: {nets}\n--- the service's log\n{log}")
+
+
 def sh(*argv: str) -> str:
     return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 

@@ -126,6 +126,29 @@ def test_a_container_that_died_goes_without_asking_dockerd(zone, u1):
     assert client.inspected == 1 and not zone.container_ids()
 
 
+def test_docker_rm_f_is_forgotten_without_asking_dockerd(zone, u1):
+    """`docker rm -f`: kill, die, then the network disconnect of a container already
+    forgotten (its inspect waited on dockerd's teardown, 10-13 ms, and the next container's
+    start event waited behind it), then destroy."""
+    client, reg = Counting(u1), Registrar(zone, Naming(), "unix:///x")
+    reg.handle(client, event("start", u1["Id"]))
+    for action, kind in (("kill", "container"), ("die", "container"),
+                         ("disconnect", "network"), ("destroy", "container")):
+        reg.handle(client, event(action, u1["Id"], kind=kind))
+    assert client.inspected == 1 and not zone.container_ids()
+
+
+def test_network_disconnect_of_a_running_container_is_read(zone, u1):
+    """`docker network disconnect` while it runs: its address on that network goes."""
+    u1["NetworkSettings"]["Networks"]["compose_default"] = {"IPAddress": "172.18.0.7"}
+    client, reg = Counting(u1), Registrar(zone, Naming(), "unix:///x")
+    reg.handle(client, event("start", u1["Id"]))
+    before = zone.records
+    del u1["NetworkSettings"]["Networks"]["compose_default"]
+    reg.handle(client, event("disconnect", u1["Id"], kind="network"))
+    assert client.inspected == 2 and zone.records < before
+
+
 def test_other_events_are_ignored(zone, u1):
     reg = Registrar(zone, Naming(), "unix:///x")
     for e in (event("exec_start: sh", u1["Id"]), event("create", u1["Id"]),
