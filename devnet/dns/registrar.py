@@ -125,13 +125,24 @@ class Registrar:
         if self.zone.remove(cid):
             log.info("removed %s", cid[:12])
 
-    def sync_networks(self, client) -> None:
+    def sync_networks(self, client, why: str = "") -> None:
         """Tell the recursion policy the subnets of Docker's bridge networks now."""
         if self.policy is None:
             return
         subnets = bridge_subnets(client.api.networks())
         if self.policy.set_docker(subnets):
-            log.info("recursion allowed for %s", ", ".join(self.policy.networks))
+            log.info("recursion allowed for %s%s", ", ".join(self.policy.networks), why)
+
+    def _networks_known(self, client, rec) -> None:
+        """A container's address in no network the policy knows means a network event went
+        unseen (or came before dockerd listed the network's subnet): read them again, so its
+        neighbours are not REFUSED until the next network event. (A macvlan container's
+        address stays unknown, by design: one listing at each of its events.)"""
+        if self.policy is None:
+            return
+        unknown = next((ip for ip in rec.ipv4 + rec.ipv6 if not self.policy.allows(ip)), None)
+        if unknown is not None:
+            self.sync_networks(client, f" ({rec.cid[:12]}'s {unknown} was in none known)")
 
     def update(self, client, cid: str) -> None:
         rec = self._records(client, cid)
@@ -139,6 +150,7 @@ class Registrar:
             self.forget(cid)
             return
         self.running.add(cid)
+        self._networks_known(client, rec)
         if not rec.names:
             self._unname(cid)
             return

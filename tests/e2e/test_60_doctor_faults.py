@@ -58,16 +58,17 @@ def test_healthy_setup_is_all_green(cli, served, provider):
     assert "a container answers TCP" in table and "doc1" in table
 
 
-def brk(breaking, repair, hop, qemu_proves=None, route_only=None):
+def brk(breaking, repair, hop, qemu_proves=None, route_only=None, sim_only=None):
     marks = [pytest.mark.qemu_proves(qemu_proves)] if qemu_proves else []
     marks += [pytest.mark.route_only(route_only)] if route_only else []
+    marks += [pytest.mark.sim_only(sim_only)] if sim_only else []
     return pytest.param(breaking, repair, hop, marks=marks, id=hop)
 
 
 BREAKS = [
     brk(["vm.halt"], ["up"], "VM running",
-        qemu_proves="halting and booting the VM again is minutes under TCG; the hop asks the "
-                    "provider's `running`, which test_10's status proves"),
+        sim_only="test_90's vm.halt names this hop on every VM (halting and booting a VM "
+                 "again is minutes under TCG: once per pass)"),
     brk(["net.route", "--remove"], ["net.route"], "route present and chosen"),
     brk(["dns.stop"], ["dns.start"], f"DNS answers on {DNS}",
         route_only="dns.stop reaches the service over SSH; through the tunnel the service is a "

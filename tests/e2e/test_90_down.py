@@ -1,5 +1,7 @@
 """`invoke down` puts the machine back exactly as it was before `invoke up` (last module)."""
 
+import json
+
 import pytest
 
 from devnet.providers.sim.network import TEST_ZONE_ADDRESS, UPSTREAM_DNS
@@ -14,7 +16,7 @@ TUNNEL_UNDO = ("dns.resolver", "tunnel.dns", "net.route", "tunnel.link", "tunnel
                          "namespace); the lab's VM has none")
 def test_halt_leaves_the_outside_worlds_dns_running(cli, provider, devnet_up):
     """The upstream DNS is the simulated internet's, not the VM's: `vm.halt` keeps it on the
-    sim and on a qemu VM alike, still answering; down removes it."""
+    sim and on a qemu VM alike, still answering; down removes it. doctor names the VM."""
     pid = provider.upstream.pid()
     assert pid
     out = cli("vm.halt").stdout
@@ -23,6 +25,13 @@ def test_halt_leaves_the_outside_worlds_dns_running(cli, provider, devnet_up):
         assert provider.upstream.pid() == pid
         assert dig(provider.up_ns, f"@{UPSTREAM_DNS}", "www.example.test") == \
             [TEST_ZONE_ADDRESS]  # asked in its own namespace: qemu's host has no link to it
+        # doctor names the halted VM first (test_60's other hops; one halt per pass)
+        doctor = cli("doctor", "--json", check=False)
+        assert doctor.returncode == 4 and doctor.stderr.startswith("devnet: VM running: "), \
+            doctor.stderr
+        assert "next: invoke" in doctor.stderr
+        hops = {h["name"]: h["status"] for h in json.loads(doctor.stdout)}
+        assert hops["VM running"] == "FAIL"
     finally:
         cli("up")  # as it was: the down below undoes a running devnet
 

@@ -2,6 +2,7 @@
 registrar reads them from Docker (`docker network ls` JSON from a compose project, saved)."""
 
 import copy
+import logging
 
 import dns.flags
 import dns.message
@@ -78,6 +79,7 @@ class FakeApi:
 class FakeClient:
     def __init__(self, networks):
         self.api = FakeApi(networks)
+        self.api.inspect_container = lambda cid: fixture_json("inspect-compose.json")[0]
 
 
 def event(action, name):
@@ -95,3 +97,20 @@ def test_the_registrar_follows_network_events(networks):
     client.api.listing = [n for n in networks if n["Name"] != "devnetproj_app"]
     reg.handle(client, event("destroy", "devnetproj_app"))
     assert not policy.allows(COMPOSE_CLIENT)
+
+
+def test_a_container_on_an_unknown_network_makes_the_registrar_read_them_again(networks,
+                                                                               caplog):
+    """The network's create event unseen (stop 21's CI: a compose network never trusted):
+    its first container's start reads Docker's networks again."""
+    policy = RecursionPolicy(CONFIGURED)
+    reg = Registrar(Zone(Naming(), 30, "172.17.42.1", []), Naming(), "unix:///nowhere", policy)
+    client = FakeClient(networks)
+    caplog.set_level(logging.INFO, logger="devnet.dns.registrar")
+    reg.handle(client, {"Type": "container", "Action": "start", "Actor": {"ID": "c0ffee"}})
+    assert policy.allows(COMPOSE_CLIENT)
+    assert "172.18.0.2 was in none known" in caplog.text
+    listed = []
+    client.api.networks = lambda: listed.append(1) or networks
+    reg.handle(client, {"Type": "container", "Action": "start", "Actor": {"ID": "c0ffee"}})
+    assert not listed  # known now: no listing per event
