@@ -45,7 +45,8 @@ class RecursionPolicy:
 
     @property
     def networks(self) -> list[str]:
-        return [str(n) for n in self.configured + self.docker]
+        """Who may recurse, once each (docker0's subnet is configured and Docker's too)."""
+        return list(dict.fromkeys(str(n) for n in self.configured + self.docker))
 
     def allows(self, ip: str) -> bool:
         ok = self.memo.get(ip)
