@@ -166,3 +166,29 @@ def test_undo_puts_back_the_vpns_own_routes_devnet_replaced(settings):
     assert step.undo(hostonly) == \
         "route 172.16.0.0/16 could not be put back (RTNETLINK answers: No such device)"
     assert ran(c)[-2:] == [put_back.format("172.17.0.0/16"), put_back.format("172.16.0.0/16")]
+
+
+class Ran:
+    def __init__(self, ok: bool):
+        self.ok = ok
+
+
+def test_through_the_tunnel_vpn_fix_waits_for_the_vms_end(settings, monkeypatch):
+    """The handshakes tried while the VPN held the routes were lost: vpn.fix returns once the
+    VM's end answers through the tunnel again, or says it did not."""
+    dn = devnet_on(settings, linux_host("tailscale-fixed"))
+    step = VpnFix(dn)
+    monkeypatch.setattr(step, "diagnose", lambda: [])
+    dn.provider.tunnels = lambda: True
+    assert dn.os.ping_argv("x")  # the OS adapter read from the mocked host (Linux) first
+    asked = []
+    answers = iter([False, False, True])
+    dn.provider.host = lambda: type("Host", (), {
+        "run": staticmethod(lambda line, **kw: asked.append(line) or Ran(next(answers)))})
+    step.verify()
+    assert asked == [f"ping -c1 -W1 {settings.vm_ip}"] * 3
+    monkeypatch.setattr("devnet.steps.vpn_fix.TUNNEL_BACK", 0.2)
+    dn.provider.host = lambda: type("Host", (), {
+        "run": staticmethod(lambda line, **kw: Ran(False))})
+    with pytest.raises(DevnetError, match="the tunnel's VM end .* to answer after the repair"):
+        step.verify()
