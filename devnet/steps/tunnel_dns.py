@@ -15,11 +15,8 @@ from devnet.errors import DevnetError
 from devnet.host import resolver_health
 from devnet.steps.base import Step
 from devnet.steps.tunnel_helper import docker_api
+from devnet.steps.tunnel_link import TUNNEL_BACK
 from devnet.system import cmd, wait_until
-
-# seconds the host waits for the DNS answer over the tunnel: a VM restart brings a new
-# handshake first (the keeper makes it at once; measured reach back about 2 s)
-TUNNEL_BACK = 15
 
 
 def base_image(dn) -> str:

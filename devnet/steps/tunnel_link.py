@@ -16,6 +16,19 @@ from devnet.steps.tunnel_helper import tunnel_of
 from devnet.system import cmd, require_binaries, wait_until
 from devnet.tunnel import host_link, keys
 
+# seconds until the tunnel carries traffic again after a new handshake (a VM or dockerd
+# restart, a VPN that held the routes): the keeper redials at once; measured back in ~2 s
+TUNNEL_BACK = 15
+
+
+def wait_vm_end(dn, what: str, hint: str) -> None:
+    """Until the tunnel's VM end answers ping through the tunnel (doctor's and the keeper's
+    probe), TUNNEL_BACK seconds at most."""
+    ip = dn.settings.vm_ip
+    ping = cmd(*dn.os.ping_argv(str(ip)))
+    wait_until(lambda: dn.host.run(ping, hide=True, warn=True).ok, TUNNEL_BACK,
+               f"the tunnel's VM end {ip} to answer {what}", hint)
+
 
 def host_prefix(dn) -> list[str]:
     """How a program started by devnet runs on the developer's machine (the sim's: inside its
@@ -90,11 +103,7 @@ class TunnelLink(Step):
                 "keeper started")
 
     def verify(self):
-        ip = self.dn.settings.vm_ip
-        ping = cmd(*self.dn.os.ping_argv(str(ip)))
-        wait_until(lambda: self.dn.host.run(ping, hide=True, warn=True).ok,
-                   15, f"the VM's end of the tunnel {ip} to answer ping",
-                   f"docker logs {tunnel_of(self.dn).container}; wg show")
+        wait_vm_end(self.dn, "ping", f"docker logs {tunnel_of(self.dn).container}; wg show")
 
     def describe_undo(self, args):
         return f"stop the keeper and wireguard-go {args['iface']}, delete the keys (host)"

@@ -8,8 +8,7 @@ from devnet.errors import DevnetError
 from devnet.host.routes import describe
 from devnet.steps.base import Step
 from devnet.steps.resolver import DnsResolver
-from devnet.steps.tunnel_dns import TUNNEL_BACK
-from devnet.system import cmd, wait_until
+from devnet.steps.tunnel_link import wait_vm_end
 from devnet.vpn.fix import firewall_problems, repairable, route_problems
 from devnet.vpn.routes import Problem
 
@@ -111,11 +110,7 @@ class VpnFix(Step):
         handshakes tried while the VPN held devnet's routes were lost, and the keeper redials
         as soon as the VM's end is silent. Wait for that here (a few seconds), rather than
         leave the user a reach that comes back by itself a little later."""
-        ip = self.dn.settings.vm_ip
-        ping = cmd(*self.dn.os.ping_argv(str(ip)))
-        wait_until(lambda: self.dn.host.run(ping, hide=True, warn=True).ok, TUNNEL_BACK,
-                   f"the tunnel's VM end {ip} to answer after the repair",
-                   "invoke doctor   (which hop of the tunnel fails)")
+        wait_vm_end(self.dn, "after the repair", "invoke doctor   (which hop of the tunnel fails)")
 
     # undo: one handler pair per journaled kind, `_describe_<kind>` and `_undo_<kind>`, as
     # apply's `_fix_<kind>`; a kind with none is a chain the OS adapter named (iptables, nft,

@@ -187,7 +187,7 @@ def test_through_the_tunnel_vpn_fix_waits_for_the_vms_end(settings, monkeypatch)
         "run": staticmethod(lambda line, **kw: asked.append(line) or Ran(next(answers)))})
     step.verify()
     assert asked == [f"ping -c1 -W1 {settings.vm_ip}"] * 3
-    monkeypatch.setattr("devnet.steps.vpn_fix.TUNNEL_BACK", 0.2)
+    monkeypatch.setattr("devnet.steps.tunnel_link.TUNNEL_BACK", 0.2)
     dn.provider.host = lambda: type("Host", (), {
         "run": staticmethod(lambda line, **kw: Ran(False))})
     with pytest.raises(DevnetError, match="the tunnel's VM end .* to answer after the repair"):
