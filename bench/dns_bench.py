@@ -15,6 +15,9 @@ core 1, interleaved devnet / dnsmasq, 5 runs each; median and min–max of each 
    correct answer on the host; also from the `docker run` call, and after it returned.
 4. memory: devnet's RSS after 1,000,000 queries of distinct names, 0x20 variants and
    padded queries.
+5. hops: the mix at 1,000 qps again, captured by tcpdump inside the VM: each server's time
+   from a query's arrival to its answer's departure, and for forwarded names the first hop,
+   the upstream's round trip and the second hop (bench/dns_hops.py); interleaved.
 Results: bench/results/dns.json (with the machine), rendered into README by
 bench/render_dns.py.
 """
@@ -33,6 +36,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bench import dns_hops as hops  # noqa: E402
 from bench import dns_load as load  # noqa: E402
 from bench.common import INSTANCE, invoke, pct, write_results  # noqa: E402
 from devnet import config, procs  # noqa: E402
@@ -42,7 +46,7 @@ from devnet.providers.sim.provider import SimProvider  # noqa: E402
 DNS, REF_PORT = "172.17.42.1", 5353
 CONTAINERS, IMAGES, ALIASES = 50, 10, 20
 SERVERS = (("devnet", 53), ("dnsmasq", REF_PORT))
-PARTS = ("mix", "lanes", "starts", "memory")
+PARTS = ("mix", "lanes", "starts", "memory", "hops")
 
 
 def names_setup(client, tmp: Path, rnd: random.Random):
@@ -149,6 +153,16 @@ def mix_runs(p, pids, tmp: Path, seconds: int, runs: int, client) -> dict:
         d, m = out[kind]["devnet"]["qps"], out[kind]["dnsmasq"]["qps"]
         out[kind]["qps_ratio_devnet_to_dnsmasq"] = round(d["median"] / m["median"], 3)
     return out
+
+
+def hop_runs(p, pids, tmp: Path, runs: int) -> dict:
+    """The mix at 1,000 qps under tcpdump: each server's own time per hop (dns_hops)."""
+    def run(port, _pid):
+        with hops.capture(p.vm_ns) as pcap:
+            load.dnsperf(p, DNS, port, tmp / "mix", "-l", "4", "-Q", "1000")
+            return hops.figures(hops.hops(pcap, f"{DNS}.{port}", f"{UPSTREAM_DNS}.53"))
+
+    return interleaved(p, pids, run, runs)
 
 
 def lanes(p, pids, tmp: Path, runs: int) -> dict:
@@ -283,6 +297,8 @@ def main() -> int:
             if "starts" in parts:
                 results["start_to_resolvable"] = start_to_answer(p, client, args.starts)
             results["devnet_rss_mb_with_50_containers"] = load.rss_mb(pids["devnet"])
+            if "hops" in parts:
+                results["hops"] = hop_runs(p, pids, tmp, args.runs)
             if "memory" in parts:
                 results["memory"] = memory(p, pids["devnet"], tmp, args.memory_queries, rnd)
             for c in made:

@@ -5,8 +5,9 @@ zone to the forwarder (no parse, no thread switch), and hands anything else to t
 lane: a bounded queue read by a few threads that parse with dnspython. When the lane is
 full, a packet is dropped and counted: the loop itself never waits.
 On Linux the clients' packets are read, and their answers sent, a batch at a time (mmsg:
-one recvmmsg and one sendmmsg call for up to 64); elsewhere one recvfrom and one sendto
-each."""
+one recvmmsg and one sendmmsg call for up to 64) while they come in bursts; a wake that
+finds one packet alone (a quiet moment) reads and answers it with recvfrom and sendto,
+which cost less than a batch's bookkeeping for one packet. Elsewhere always one at a time."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ import queue
 import socket
 import sys
 import threading
+import time
 
 from devnet.dns import mmsg
 from devnet.dns.forwarder import epoll
@@ -28,6 +30,8 @@ SWITCH_INTERVAL = 0.0002
 # loop looks at the upstream's answers); False: recvfrom/sendto, one packet at a time.
 BATCHED = True
 PEERS = 4096  # client addresses remembered as tuples (a new source costs a parse)
+# Two wakes for the clients' socket closer than this: packets come in a burst, read a batch.
+BURST = 0.00005
 
 
 def serve(server, sock: socket.socket) -> None:
@@ -67,24 +71,50 @@ def _batch(server, lane: queue.Queue, sock: socket.socket, batched: bool | None 
     respond = _responder(server, lane, sock)
     if batched is None:
         batched = BATCHED
-    if batched and mmsg.Batch.supported():
-        return _batched(mmsg.Batch(sock, server.stats), respond)
     recv, send, dontwait = sock.recvfrom, sock.sendto, socket.MSG_DONTWAIT
+
+    def one() -> bool:
+        """Answer the next packet waiting; False: none waits."""
+        try:
+            wire, addr = recv(65535, dontwait)
+        except OSError:  # EAGAIN: nothing more waits
+            return False
+        out = respond(wire, addr)
+        if out is not None:
+            try:
+                send(out, addr)
+            except OSError:  # an odd source: never stop serving
+                pass
+        return True
+
+    if batched and mmsg.Batch.supported():
+        return _adaptive(_batched(mmsg.Batch(sock, server.stats), respond), one)
 
     def one_by_one() -> None:
         for _ in range(mmsg.SIZE):
-            try:
-                wire, addr = recv(65535, dontwait)
-            except OSError:  # EAGAIN: nothing more waits
+            if not one():
                 return
-            out = respond(wire, addr)
-            if out is not None:
-                try:
-                    send(out, addr)
-                except OSError:  # an odd source: never stop serving
-                    pass
 
     return one_by_one
+
+
+def _adaptive(many, one, clock=time.monotonic):
+    """Batches while packets come in bursts (`many` read more than one, or two wakes came
+    closer than BURST); else one packet per wake. Measured on the sim at 1,000 queries/s,
+    from the query's arrival to its answer leaving (tcpdump): p50 71-86 us with batches of
+    one, 56-66 us one at a time."""
+    state = [True, -1.0]  # [reading batches, when the last single read was]
+
+    def adaptive() -> None:
+        if state[0]:
+            state[0] = many() > 1
+            return
+        now = clock()
+        state[0] = now - state[1] < BURST
+        state[1] = now
+        one()
+
+    return adaptive
 
 
 def _batched(batch: mmsg.Batch, respond):
@@ -99,11 +129,12 @@ def _batched(batch: mmsg.Batch, respond):
         mmsg.NAME_PTR)
     peers: dict = {}  # sockaddr bytes -> recvfrom's address tuple
 
-    def batched() -> None:
+    def batched() -> int:
+        """Answer the packets waiting, up to a batch; how many were read."""
         try:
             n = receive()
         except OSError:
-            return
+            return 0
         j = 0
         for i in range(n):
             at, start, name = i * hdr, i * slot, i * name_size
@@ -138,6 +169,7 @@ def _batched(batch: mmsg.Batch, respond):
         if j:
             batch.queued = j
             flush()
+        return n
 
     return batched
 

@@ -1,7 +1,8 @@
 """The UDP loop's batches, on real sockets on loopback: many clients' packets read by one
 recvmmsg and answered by one sendmmsg, each client its own answer with its own ID; a
 sendmmsg that takes only part of a batch, or refuses one; IPv6 clients; and the same
-answers from the one-by-one loop (recvfrom/sendto) where recvmmsg is missing."""
+answers from the one-by-one loop (recvfrom/sendto) where recvmmsg is missing; and the switch
+between batches (bursts) and one packet per wake (a quiet moment)."""
 
 import ctypes
 import errno
@@ -64,6 +65,7 @@ def check_answers(asked):
 @pytest.mark.parametrize("batched", [True, False], ids=["recvmmsg", "recvfrom"])
 def test_many_clients_each_get_their_own_answer(server, batched):
     sock = bound()
+    sock.settimeout(None)  # as the server's own: an empty read returns at once
     answer = udp_loop._batch(server, server.lane, sock, batched=batched)
     for _ in range(2):  # the zone writes the first answers, the exact cache the second
         asked = clients_ask(sock, 40)
@@ -152,3 +154,54 @@ def test_the_loop_serves_with_either_switch(server, monkeypatch):
             resp = dns.message.from_wire(c.recv(4096))
             assert resp.id == q.id and addrs(resp) == ["172.17.0.9"]
         c.close()
+
+
+class Reads:
+    """Fakes for _adaptive: `many` reads `burst` packets, `one` one; which ran, in order."""
+
+    def __init__(self):
+        self.calls, self.burst, self.now = [], 1, 0.0
+
+    def many(self):
+        self.calls.append("many")
+        return self.burst
+
+    def one(self):
+        self.calls.append("one")
+        return True
+
+
+def test_a_quiet_moment_reads_one_packet_per_wake_and_a_burst_reads_batches():
+    r = Reads()
+    answer = udp_loop._adaptive(r.many, r.one, clock=lambda: r.now)
+    answer()  # starts with a batch: it found one packet alone
+    for _ in range(3):  # wakes 1 ms apart: one packet each, no batch bookkeeping
+        r.now += 0.001
+        answer()
+    assert r.calls == ["many", "one", "one", "one"]
+    r.now += udp_loop.BURST / 2  # the next wake came right after: a burst
+    answer()
+    r.burst = 40
+    answer()
+    answer()  # the batch was full of packets: stay with batches
+    assert r.calls[4:] == ["one", "many", "many"]
+    r.burst = 1
+    answer()  # a batch found one alone: back to one at a time
+    r.now += 0.001
+    answer()
+    assert r.calls[7:] == ["many", "one"]
+
+
+def test_lone_packets_and_a_burst_after_them_are_all_answered(server):
+    """On real sockets: packets one at a time (the recvfrom path), then 40 at once."""
+    sock = bound()
+    sock.settimeout(None)  # as the server's own: blocking, so an empty read returns at once
+    answer = udp_loop._batch(server, server.lane, sock, batched=True)
+    for _ in range(3):
+        asked = clients_ask(sock, 1)
+        answer()
+        check_answers(asked)
+    asked = clients_ask(sock, 40)
+    for _ in range(40):  # however the wakes split it, every client gets its own answer
+        answer()
+    check_answers(asked)
