@@ -12,7 +12,8 @@ set -euo pipefail
 APT_PACKAGES=(docker.io openssh-server openssh-client iproute2 iptables busybox-static
               docker-compose dnsutils iputils-ping netcat-openbsd util-linux hyperfine curl
               dnsmasq-base dnsperf nftables vagrant vagrant-libvirt libvirt-daemon-system
-              qemu-system-x86 qemu-utils debootstrap etcd-server wireguard-go wireguard-tools)
+              qemu-system-x86 qemu-utils debootstrap etcd-server wireguard-go wireguard-tools
+              tcpdump)
 python3 -c 'import ensurepip, venv' 2>/dev/null || APT_PACKAGES+=(python3-venv)
 POLICY=/usr/sbin/policy-rc.d
 # The system libvirtd's link that starts the `default` network (a virbr0 bridge, dnsmasq and

@@ -35,8 +35,8 @@ def capture(netns: str):
              "any", "-n", "-Z", "root", "-s", "256", "-B", "65536", "-U", "-w", str(path), "udp"],
             stderr=subprocess.PIPE, text=True)
         try:
-            for line in proc.stderr:  # "listening on any, ...": capturing from here on
-                if line.startswith("listening"):
+            for line in proc.stderr:  # "tcpdump: listening on any, ...": capturing from here
+                if "listening on" in line:
                     break
             yield path
         finally:
@@ -49,6 +49,11 @@ def hops(pcap: Path, server: str, upstream: str) -> dict[str, list[float]]:
     service's "ip.port" as tcpdump prints it, `upstream` the upstream's "ip.53"."""
     text = subprocess.run(["tcpdump", "-r", str(pcap), "-tt", "-n"], capture_output=True,
                           text=True, check=True).stdout
+    return parse(text, server, upstream)
+
+
+def parse(text: str, server: str, upstream: str) -> dict[str, list[float]]:
+    """hops() from tcpdump's text (-tt -n, captured with -i any)."""
     out: dict[str, list[float]] = {k: [] for k in KINDS}
     asked: dict = {}  # (client, id) -> (arrived, name)
     waiting: dict[str, list] = {}  # name -> keys of the clients who asked it, oldest first

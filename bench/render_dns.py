@@ -1,6 +1,7 @@
 """Render README's DNS performance section from bench/results/dns.json and dns_cost.json, and
-start -> resolvable from dns_starts.json when that run is later (every
-figure in that section comes from them; run after bench/dns_bench.py and bench/dns_cost.py).
+a part measured alone by a later run from its own file (dns_starts.json: start -> resolvable,
+dns_lanes.json: lanes); every figure in that section comes from them, each saying its run.
+Run after bench/dns_bench.py and bench/dns_cost.py.
 
     .venv/bin/python bench/render_dns.py [--check]
 """
@@ -60,7 +61,8 @@ def lanes_lines(lanes: dict) -> list[str]:
     """Container names while forwards hang: each run's tail beside the server's run-queue
     wait (ready to run while another process or thread had its core)."""
     head = (f"With the upstream silent and {lanes['forwarded_qps_hanging']} forwarded queries "
-            "per second hanging, container names at 1,000 qps")
+            "per second hanging, container names at 1,000 qps"
+            + (f" ({lanes['run']})" if "run" in lanes else ""))
     if "container_names" not in lanes:  # one run (results of the bench before it repeated)
         one = lanes["container_names_at_1000_qps"]
         return [f"{head}: p50 {one['p50_ms']} ms, p99 {one['p99_ms']} ms, "
@@ -82,6 +84,35 @@ def lanes_lines(lanes: dict) -> list[str]:
         "|---:|---:|---:|---:|---:|---:|",
         *rows,
         "",
+    ]
+
+
+HOPS = (("zone", "an answer from the zone or a cache: query in → answer out"),
+        ("forwarded", "a forwarded name: query in → answer out"),
+        ("first_hop", "… its first hop: query in → query out to the upstream"),
+        ("upstream_round_trip", "… the upstream's round trip"),
+        ("second_hop", "… its second hop: upstream's answer in → answer out"))
+
+
+def hops_lines(h: dict | None) -> list[str]:
+    """bench/dns_hops.py's figures: each server's own time per hop, from a capture."""
+    if not h:
+        return []
+
+    def cell(server, kind):
+        f = h[server]
+        return " / ".join(str(f[f"{kind}_p{q}_us"]["median"]) for q in (50, 90, 99))
+
+    rows = [f"| {label} | {cell('devnet', k)} | {cell('dnsmasq', k)} |" for k, label in HOPS]
+    return [
+        "", f"Where the time goes at 1,000 qps (the mix under tcpdump inside the VM, "
+        f"{h['devnet']['runs']} runs each, interleaved; µs p50 / p90 / p99, median of the "
+        "runs): the server's own time from a query's arrival to its answer's departure, "
+        "without the client's side of the network.",
+        "",
+        "| µs, p50 / p90 / p99 | devnet | dnsmasq |",
+        "|---|---:|---:|",
+        *rows,
     ]
 
 
@@ -155,6 +186,7 @@ def render(r: dict, cost: dict | None = None) -> str:
            "the client was never the bottleneck (≥ 0.9 of its core while the server < 0.9)."),
         *lanes_lines(r["lanes"]),
         start_line(start),
+        *hops_lines(r.get("hops")),
         *cost_line(cost),
         f"Memory: {mem['queries']:,} queries (distinct names, 0x20 variants, padded "
         f"queries) took devnet's RSS from {mem['rss_before_mb']} MB to {mem['rss_after_mb']} MB"
@@ -192,6 +224,7 @@ def verdict(r: dict, cost: dict | None = None) -> list[str]:
             + (f"; without forwarded names devnet's is {zone['median']} ms"
                + ("" if p99_ref > 0.5 or zone["median"] > 0.5 else
                   ": the forwarded names' Python path makes the tail") if zone else "")
+            + hops_why(r.get("hops"))
             if p99 > 0.5 else ""),
         row("container names p99 ≤ 1 ms with forwards hanging", f"{lanes} ms", lanes <= 1,
             lanes_why(r["lanes"]) if lanes > 1 else ""),
@@ -199,6 +232,22 @@ def verdict(r: dict, cost: dict | None = None) -> list[str]:
             ": the three figures above say where the time goes" if first > 20 else ""),
         row("RSS ≤ 60 MB under the memory test", f"{rss} MB (peak)", rss <= 60),
     ]
+
+
+def hops_why(h: dict | None) -> str:
+    """The forwarded path's two hops, devnet's against dnsmasq's (p90: the tail's side)."""
+    if not h:
+        return ""
+
+    def hop(server, kind):
+        return h[server][f"{kind}_p90_us"]["median"]
+
+    return (f". Per hop (the table above, p90): a forwarded name's first hop takes devnet "
+            f"{hop('devnet', 'first_hop')} µs and dnsmasq {hop('dnsmasq', 'first_hop')}, "
+            f"its second {hop('devnet', 'second_hop')} and {hop('dnsmasq', 'second_hop')}, "
+            f"with the same upstream between; an answer from the zone "
+            f"{hop('devnet', 'zone')} and {hop('dnsmasq', 'zone')}. Each hop is one wake of "
+            "devnet's Python loop")
 
 
 def mix_why(m: dict, cost: dict | None) -> str:
@@ -229,20 +278,29 @@ def lanes_why(lanes: dict) -> str:
             "which keeps at most 150 forwards in flight")
 
 
+# A part run alone later (`bench/dns_bench.py --parts P --out F`) replaces the full run's.
+LATER_PARTS = (("start_to_resolvable", "dns_starts"), ("lanes", "dns_lanes"))
+
+
+def with_later_parts(results: dict) -> dict:
+    """`results` with each part a later run measured alone, saying which run it was."""
+    for part, name in LATER_PARTS:
+        later = ROOT / f"bench/results/{name}.json"
+        if not later.exists():
+            continue
+        run = json.loads(later.read_text())
+        if run["started"] > results["started"] and part in run:
+            results[part] = {**run[part], "run": f"bench/results/{name}.json: {run['started']}"
+                                                 f", commit {run['commit']}, this part alone"}
+    return results
+
+
 def main() -> int:
     def sections():
         cost_file = ROOT / "bench/results/dns_cost.json"
         cost = json.loads(cost_file.read_text()) if cost_file.exists() else None
         results = json.loads((ROOT / "bench/results/dns.json").read_text())
-        later = ROOT / "bench/results/dns_starts.json"  # `--parts starts --out dns_starts`
-        if later.exists():
-            starts = json.loads(later.read_text())
-            if starts["started"] > results["started"]:
-                results["start_to_resolvable"] = {
-                    **starts["start_to_resolvable"],
-                    "run": f"bench/results/dns_starts.json: {starts['started']}, "
-                           f"commit {starts['commit']}, this part alone"}
-        return {"dns-bench": render(results, cost)}
+        return {"dns-bench": render(with_later_parts(results), cost)}
 
     return render_readme(sections, "DNS performance section rendered from bench/results/"
                                    "dns.json and dns_cost.json")

@@ -71,28 +71,31 @@ def test_tailscales_own_table_breaks_devnet_and_a_rule_of_devnets_repairs_it(cli
     ns = provider.host_ns
     pristine = routing(ns)
     with connected(ns, TAILSCALE):
-        before = routing(ns)
-        assert kernel(ns, target)["dev"] == "tailscale0"
-        assert tcp_from_host(ns, target, timeout=1).returncode == 1, "the VPN did not break TCP"
-        plan = cli("vpn.fix", "--dry-run").stdout
-        assert "rule `5270: from all lookup 52` sends 172.17.0.1 to 172.16.0.0/12 dev " \
-            "tailscale0 table 52" in plan
-        fixed = cli("vpn.fix").stdout
-        assert "rule 5269: to 172.17.0.0/16 lookup main (before the VPN's" in fixed
-        assert "rule 5269: to 172.16.0.0/16 lookup main" in fixed
-        assert works(ns, target)
-        after = routing(ns)
-        assert "5269:\tfrom all to 172.17.0.0/16 lookup main proto 217" in after["rules"]
-        assert after["routes"] == before["routes"]  # no route touched, the VPN's rules kept
-        assert set(before["rules"].splitlines()) <= set(after["rules"].splitlines())
-        outside = kernel(ns, TAILSCALE.outside)  # the VPN still takes the rest
-        assert (outside["dev"], outside["table"]) == ("tailscale0", "52")
-        assert "already done: nothing blocks devnet" in cli("vpn.fix").stdout
+        try:
+            before = routing(ns)
+            assert kernel(ns, target)["dev"] == "tailscale0"
+            assert tcp_from_host(ns, target, timeout=1).returncode == 1, "the VPN did not break TCP"
+            plan = cli("vpn.fix", "--dry-run").stdout
+            assert "rule `5270: from all lookup 52` sends 172.17.0.1 to 172.16.0.0/12 dev " \
+                "tailscale0 table 52" in plan
+            fixed = cli("vpn.fix").stdout
+            assert "rule 5269: to 172.17.0.0/16 lookup main (before the VPN's" in fixed
+            assert "rule 5269: to 172.16.0.0/16 lookup main" in fixed
+            assert works(ns, target)
+            after = routing(ns)
+            assert "5269:\tfrom all to 172.17.0.0/16 lookup main proto 217" in after["rules"]
+            assert after["routes"] == before["routes"]  # no route touched, the VPN's rules kept
+            assert set(before["rules"].splitlines()) <= set(after["rules"].splitlines())
+            outside = kernel(ns, TAILSCALE.outside)  # the VPN still takes the rest
+            assert (outside["dev"], outside["table"]) == ("tailscale0", "52")
+            assert "already done: nothing blocks devnet" in cli("vpn.fix").stdout
 
-        restored = cli("vpn.restore").stdout
-        assert "rule 5269: to 172.17.0.0/16 lookup main removed" in restored
-        assert routing(ns) == before  # byte-identical
-        assert tcp_from_host(ns, target, timeout=1).returncode == 1
+            restored = cli("vpn.restore").stdout
+            assert "rule 5269: to 172.17.0.0/16 lookup main removed" in restored
+            assert routing(ns) == before  # byte-identical
+            assert tcp_from_host(ns, target, timeout=1).returncode == 1
+        finally:  # a failure above must not leave devnet's rule to fail the next test
+            cli("vpn.restore")
     assert routing(ns) == pristine
     assert works(ns, target)
 
