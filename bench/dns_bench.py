@@ -111,6 +111,11 @@ def interleaved(p, pids, run, times: int) -> dict:
     return {name: load.summary(r) for name, r in runs.items()}
 
 
+def at_1000_qps(p, tmp: Path, port: int, queries: str = "mix", *extra) -> dict:
+    """One run of a query list at 1,000 qps for 4 s (the mix's latency runs, and hops')."""
+    return load.dnsperf(p, DNS, port, tmp / queries, "-l", "4", "-Q", "1000", *extra)
+
+
 def mix_runs(p, pids, tmp: Path, seconds: int, runs: int, client) -> dict:
     upstream = procs.read_pid(p.upstream_pidfile)  # the sim's, on either core
 
@@ -127,7 +132,7 @@ def mix_runs(p, pids, tmp: Path, seconds: int, runs: int, client) -> dict:
         return flat_out(port, pid, "mix-zone")
 
     def at_1000(port, _pid, queries="mix"):
-        return load.dnsperf(p, DNS, port, tmp / queries, "-l", "4", "-Q", "1000", "-v")
+        return at_1000_qps(p, tmp, port, queries, "-v")
 
     def at_1000_zone(port, pid):
         return at_1000(port, pid, "mix-zone")
@@ -159,7 +164,7 @@ def hop_runs(p, pids, tmp: Path, runs: int) -> dict:
     """The mix at 1,000 qps under tcpdump: each server's own time per hop (dns_hops)."""
     def run(port, _pid):
         with hops.capture(p.vm_ns) as pcap:
-            load.dnsperf(p, DNS, port, tmp / "mix", "-l", "4", "-Q", "1000")
+            at_1000_qps(p, tmp, port)
             return hops.figures(hops.hops(pcap, f"{DNS}.{port}", f"{UPSTREAM_DNS}.53"))
 
     return interleaved(p, pids, run, runs)

@@ -38,6 +38,14 @@ def bound(family=socket.AF_INET, host="127.0.0.1"):
     return s
 
 
+def listening():
+    """The server's socket, blocking as the service's own (udp_loop.udp_socket): an empty
+    read returns at once, where a socket with a timeout would wait it out."""
+    s = bound()
+    s.settimeout(None)
+    return s
+
+
 def clients_ask(sock, count, family=socket.AF_INET, host="127.0.0.1"):
     """`count` clients, each with its own socket and ID, ask one of NAMES (A, or AAAA for
     every fifth): the packets all wait on `sock` when this returns (loopback delivers at
@@ -64,8 +72,7 @@ def check_answers(asked):
 
 @pytest.mark.parametrize("batched", [True, False], ids=["recvmmsg", "recvfrom"])
 def test_many_clients_each_get_their_own_answer(server, batched):
-    sock = bound()
-    sock.settimeout(None)  # as the server's own: an empty read returns at once
+    sock = listening()
     answer = udp_loop._batch(server, server.lane, sock, batched=batched)
     for _ in range(2):  # the zone writes the first answers, the exact cache the second
         asked = clients_ask(sock, 40)
@@ -194,8 +201,7 @@ def test_a_quiet_moment_reads_one_packet_per_wake_and_a_burst_reads_batches():
 
 def test_lone_packets_and_a_burst_after_them_are_all_answered(server):
     """On real sockets: packets one at a time (the recvfrom path), then 40 at once."""
-    sock = bound()
-    sock.settimeout(None)  # as the server's own: blocking, so an empty read returns at once
+    sock = listening()
     answer = udp_loop._batch(server, server.lane, sock, batched=True)
     for _ in range(3):
         asked = clients_ask(sock, 1)
