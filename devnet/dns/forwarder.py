@@ -60,11 +60,16 @@ class Answer:
         return self.parsed
 
 
+def _call(answer, callback) -> None:
+    callback(answer)
+
+
 class _Pending:
     __slots__ = ("key", "wire", "waiters", "tries", "sent_to", "ident")
 
-    def __init__(self, key: tuple, query: bytes, callback):
-        self.key, self.wire, self.waiters = key, query, [callback]  # wire: the query, ID 0
+    def __init__(self, key: tuple, query: bytes, waiter: tuple):
+        # wire: the query, ID 0; waiters: (deliver, arg) pairs, each called deliver(answer, arg)
+        self.key, self.wire, self.waiters = key, query, [waiter]
         self.tries, self.sent_to = 0, ()
         self.ident = ()  # (socket fileno, query ID) of the try in flight
 
@@ -90,29 +95,38 @@ class Forwarder:
         key: (question: lower-cased name in wire form, type, class; DO, CD, EDNS); query: the
         bytes to send, ID 0.
         """
+        self.ask(key, query, _call, callback)
+
+    def ask(self, key: tuple, query, deliver, arg) -> None:
+        """deliver(Answer or None, arg), as submit: a function and its argument rather than a
+        closure per question (the UDP loop's questions: no objects made for them but `arg`).
+        query: the bytes, or a function of the key that makes them (called only when the
+        question goes to an upstream)."""
         now = time.monotonic()
         hit = self.answers.get(key, now)
         if hit is not None:
             self.stats["forward_cached"] += 1
             kept = hit[0]
-            callback(Answer(kept.raw, kept.qend, kept.opt_at, hit[-1] - now, now - hit[1],
-                            kept.parsed))
+            deliver(Answer(kept.raw, kept.qend, kept.opt_at, hit[-1] - now, now - hit[1],
+                           kept.parsed), arg)
             return
         if not self.upstream.servers:
-            callback(None)
+            deliver(None, arg)
             return
         with self._lock:
             p = self.pending.get(key)
             if p is not None:
                 self.stats["forward_coalesced"] += 1
-                p.waiters.append(callback)
+                p.waiters.append((deliver, arg))
                 return
             if len(self.pending) >= MAX_PENDING:
                 self.stats["forward_full"] += 1
                 full = True
             else:
                 full = False
-                p = self.pending[key] = _Pending(key, query, callback)
+                if not isinstance(query, bytes):
+                    query = query(key)
+                p = self.pending[key] = _Pending(key, query, (deliver, arg))
                 if self._handlers is None:
                     self._open()
                     threading.Thread(target=self._loop, name="dns-forwarder",
@@ -124,7 +138,7 @@ class Forwarder:
                 wake = (earliest is None or self._deadlines[0][0] < earliest) and \
                     threading.get_ident() != self._loop_thread
         if full:
-            callback(None)
+            deliver(None, arg)
             return
         self.stats["forwarded"] += 1
         if wake:
@@ -167,14 +181,14 @@ class Forwarder:
         qid = random.getrandbits(16)
         while not qid or (fd, qid) in self._by_ident:
             qid = random.getrandbits(16)
+        try:  # sent first, the bookkeeping after (under the lock: the answer waits for it)
+            sock.sendto(qid.to_bytes(2) + p.wire[2:], server)
+        except OSError as err:
+            self.upstream.last_error = f"{server[0]}:{server[1]}: {err}"
         self._by_ident.pop(p.ident, None)
         p.ident, p.sent_to = (fd, qid), server
         self._by_ident[p.ident] = p.key
         heapq.heappush(self._deadlines, (now + wait, next(self._seq), p.key, p.tries))
-        try:
-            sock.sendto(qid.to_bytes(2) + p.wire[2:], server)
-        except OSError as err:
-            self.upstream.last_error = f"{server[0]}:{server[1]}: {err}"
 
     def timeout(self) -> float | None:
         """Seconds until the earliest deadline (None: nothing in flight)."""
@@ -289,16 +303,16 @@ class Forwarder:
             if p is None:
                 return
             self._by_ident.pop(p.ident, None)
+        for deliver, arg in p.waiters:  # the clients first, what is kept after
+            try:
+                deliver(answer, arg)
+            except Exception:
+                log.exception("answering a forwarded question failed")
         if answer is not None and answer.keep > 0:
             # Room for a parsed copy too (several times the wire size), should a client's
             # answer ever need dnspython to render it.
             self.answers.put(key, (answer, now), len(answer.raw) * 8 + 1024, 0,
                              now + answer.keep)
-        for callback in p.waiters:
-            try:
-                callback(answer)
-            except Exception:
-                log.exception("answering a forwarded question failed")
 
 
 def epoll(handlers: dict) -> select.epoll:

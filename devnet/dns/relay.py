@@ -5,6 +5,7 @@ plain query comes here from the UDP loop without being parsed at all."""
 
 from __future__ import annotations
 
+import logging
 import struct
 import time
 
@@ -17,12 +18,15 @@ from devnet.dns import wire as dnswire
 from devnet.dns.query_key import question_end
 from devnet.dns.wire import EDNS_PAYLOAD
 
+log = logging.getLogger("devnet.dns")
+
 
 class Relay:
     def __init__(self, forwarder, caches, generation, stats):
         """generation(): the zone's current generation, carried by what is remembered."""
         self.forwarder, self.caches = forwarder, caches
         self.generation, self.stats = generation, stats
+        self._deliver_udp = self._to_udp  # one bound method, not one per question
 
     def parsed(self, query, wire: bytes, udp: bool, reply) -> None:
         """A query the slow path parsed."""
@@ -34,11 +38,24 @@ class Relay:
         self._ask(wire, question_end(wire), question, edns, do, cd, query.payload, udp,
                   query, reply)
 
-    def plain(self, wire: bytes, found, reply) -> None:
-        """A plain UDP query (cache_key's `found`), not parsed; reply(bytes) when answered."""
+    def plain(self, wire: bytes, found, addr, send) -> None:
+        """A plain UDP query (cache_key's `found`) from the UDP loop, not parsed: its answer
+        goes to `addr` with send(bytes, addr). The hot path of a forwarded name: no closure,
+        and the upstream's query made only when the question is not in flight already."""
         (question, size_class, do, cd), qend, payload, _ = found
-        self._ask(wire, qend, question, size_class != 0, bool(do), bool(cd), payload, True,
-                  None, reply)
+        edns, do = size_class != 0, bool(do)
+        limit = min(max(512, payload), EDNS_PAYLOAD) if edns else 512
+        self.forwarder.ask((question, do, bool(cd), edns), _query, self._deliver_udp,
+                           (wire, qend, edns, do, limit, addr, send, self.generation()))
+
+    def _to_udp(self, up, arg) -> None:
+        wire, qend, edns, do, limit, addr, send, generation = arg
+        out = self._answer(wire, qend, edns, do, limit, up, None, True)
+        try:
+            send(out, addr)
+        except OSError as err:
+            log.warning("cannot answer %s: %s", addr[0], err)
+        self._keep(wire, out, up, True, generation)
 
     def _ask(self, wire, qend, question, edns, do, cd, payload, udp, query, reply) -> None:
         """qend: where the client's question ends when it is plain (0: it is not, and its
@@ -47,24 +64,31 @@ class Relay:
         limit = min(max(512, payload), EDNS_PAYLOAD) if edns and udp else 512 if udp else 65535
 
         def answered(up) -> None:
-            out = None
-            if up is None:
-                if qend:
-                    out = dnswire.empty(wire, qend, edns, do, dns.rcode.SERVFAIL)
-            elif qend == up.qend:
-                out = dnswire.reply(wire, qend, edns, do, limit, up.raw, up.opt_at, up.age)
-                if out is not None and out[2] & 0x02:
-                    self.stats["truncated"] += 1
-            if out is None:
-                out = self._rendered(wire, query, up, udp)
-            # The hot path may repeat it for a second at most: the TTLs it shows stay true.
-            if udp and up is not None and up.keep > 0 and out is not None:
-                until = time.monotonic() + min(up.keep, 1.0)
-                self.caches.remember(wire, out, True, generation, until)
-            reply(out)
+            out = self._answer(wire, qend, edns, do, limit, up, query, udp)
+            reply(out)  # the client first, then what is kept for the next one
+            self._keep(wire, out, up, udp, generation)
 
         key = (question, do, cd, edns)
-        self.forwarder.submit(key, dnswire.query(question, edns, do, cd), answered)
+        self.forwarder.submit(key, _query(key), answered)
+
+    def _answer(self, wire, qend, edns, do, limit, up, query, udp) -> bytes:
+        """The client's answer from the upstream's (None: SERVFAIL): patched bytes where the
+        question is plain, else rendered."""
+        out = None
+        if up is None:
+            if qend:
+                out = dnswire.empty(wire, qend, edns, do, dns.rcode.SERVFAIL)
+        elif qend == up.qend:
+            out = dnswire.reply(wire, qend, edns, do, limit, up.raw, up.opt_at, up.age)
+            if out is not None and out[2] & 0x02:
+                self.stats["truncated"] += 1
+        return out if out is not None else self._rendered(wire, query, up, udp)
+
+    def _keep(self, wire, out, up, udp, generation) -> None:
+        # The hot path may repeat it for a second at most: the TTLs it shows stay true.
+        if udp and up is not None and up.keep > 0 and out is not None:
+            until = time.monotonic() + min(up.keep, 1.0)
+            self.caches.remember(wire, out, True, generation, until)
 
     def _rendered(self, wire, query, up, udp) -> bytes:
         """The upstream's answer (None: SERVFAIL) rendered with dnspython: the rare case of a
@@ -76,6 +100,12 @@ class Relay:
             query = query or dns.message.from_wire(wire)
             resp = _from_upstream(query, None)
         return render.finish(query, resp, True, udp, self.stats)
+
+
+def _query(key: tuple) -> bytes:
+    """The upstream's query for a forwarder key (question, DO, CD, EDNS)."""
+    question, do, cd, edns = key
+    return dnswire.query(question, edns, do, cd)
 
 
 def _from_upstream(query, up) -> dns.message.Message:

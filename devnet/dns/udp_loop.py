@@ -212,7 +212,7 @@ def _responder(server, lane: queue.Queue, sock: socket.socket):
                     if out is not None:
                         return out
                 elif recurse:
-                    forward(wire, found, sender(send, addr))
+                    forward(wire, found, addr, send)
                     return None
         except Exception:  # an odd source: never stop serving
             return None

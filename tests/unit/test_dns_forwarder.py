@@ -124,6 +124,29 @@ def test_identical_questions_in_flight_are_coalesced(zone):
     assert up.asked == ["a.test."] and server.forwarder.stats["forward_coalesced"] >= 10
 
 
+def test_plain_questions_in_flight_from_the_udp_loop_are_coalesced_each_client_its_answer(
+        zone):
+    up = FakeUpstream(delay=0.3)
+    server = Server(zone, Upstream([up.spec]), ["127.0.0.0/8"])
+    sock = udp_socket(("127.0.0.1", 0))
+    threading.Thread(target=server.serve_udp, args=(sock,), daemon=True).start()
+    asked = []
+    for i in range(10):
+        client = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        client.settimeout(3)
+        q = dns.message.make_query("A.Test" if i % 2 else "a.test", "A", use_edns=i % 3 == 0)
+        client.sendto(q.to_wire(), sock.getsockname())
+        asked.append((client, q))
+    for client, q in asked:
+        resp = dns.message.from_wire(client.recv(4096))
+        assert resp.id == q.id and resp.question[0].name.to_text() == q.question[0].name.to_text()
+        assert addrs(resp) == ["192.0.2.10"] and resp.edns == q.edns
+        client.close()
+    # one upstream query per distinct question: with EDNS and without
+    assert sorted(up.asked) == ["a.test.", "a.test."] and server.stats["slow"] == 0
+    assert server.forwarder.stats["forward_coalesced"] == 8
+
+
 def test_forwarding_holds_no_thread_per_query_and_zone_names_never_wait(zone):
     """500 distinct questions hang on a silent upstream; the zone's names are still answered
     at once through the real UDP loop, and the process gained a fixed few threads."""
