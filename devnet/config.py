@@ -271,6 +271,10 @@ def _options(tree, problems: list[str]) -> dict:
             if (provider, key) in provider_catalog.FREE_OPTIONS:
                 if "\n" in value or "\0" in value:
                     problems.append(f"devnet.{provider}.{key}: must be one line")
+            elif (provider, key) in provider_catalog.NUMERIC_OPTIONS:
+                if not value.isdigit() or int(value) == 0:
+                    problems.append(f"devnet.{provider}.{key}: {value!r} must be a whole "
+                                    "number above 0")
             elif not OPTION_NAME_RE.match(value):
                 problems.append(f"devnet.{provider}.{key}: {value!r} must be letters, digits, "
                                 "'.', '_' or '-' (it is passed to the provider's command line)")

@@ -20,7 +20,7 @@ REGISTRY = {
 # defaults; config.load validates them. Names end up in command lines (vagrant's machine,
 # colima's profile), so they are checked like names, except FREE_OPTIONS (commands, paths, URLs).
 OPTIONS = {
-    "vagrant": {"machine": "default", "dir": ""},
+    "vagrant": {"machine": "default", "dir": "", "cpus": "2", "memory_mb": "1024"},
     "boot2docker": {"vm": "boot2docker-vm"},
     "docker-machine": {"machine": "devnet", "driver": "virtualbox"},
     "colima": {"profile": "devnet"},
@@ -34,6 +34,9 @@ OPTIONS = {
 FREE_OPTIONS = {("vagrant", "dir"), ("local", "docker_host"), ("local", "docker_service"),
                 ("desktop", "docker_host"),
                 ("qemu", "image_cache")}
+# Settings that are counts (CPUs, MiB, seconds): positive whole numbers.
+NUMERIC_OPTIONS = {("vagrant", "cpus"), ("vagrant", "memory_mb"), ("qemu", "cpus"),
+                   ("qemu", "memory_mb"), ("qemu", "boot_timeout"), ("qemu", "shutdown_timeout")}
 # guest: devnet inside the VM, run by the VM's own provisioning; auto: chosen at `up`
 NAMES = ("auto", *REGISTRY)
 # provider=auto asks these in order: a real VM a person set up wins over Docker on this

@@ -50,6 +50,14 @@ def test_invoke_devnet_overrides_reach_the_vagrantfile(tmp_path):
     assert out.returncode != 0 and "devnet.hostonly.vm_ip: 172.16.0.0" in out.stderr
 
 
+def test_the_vms_size_comes_from_devnets_settings(tmp_path):
+    text = (ROOT / "Vagrantfile").read_text()
+    assert text.count('Integer(vm.fetch("cpus"))') == 2  # VirtualBox and libvirt alike
+    assert text.count('Integer(vm.fetch("memory_mb"))') == 2
+    out = validate(copy(tmp_path), "libvirt", INVOKE_DEVNET_VAGRANT_CPUS="0")
+    assert out.returncode != 0 and "devnet.vagrant.cpus: '0'" in out.stderr
+
+
 def test_provisioning_runs_devnets_own_in_vm_steps():
     text = (ROOT / "Vagrantfile").read_text()
     assert "INVOKE_DEVNET_PROVIDER=guest /opt/devnet/bin/invoke vm.provision" in text
