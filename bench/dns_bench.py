@@ -83,13 +83,15 @@ def names_setup(client, tmp: Path, rnd: random.Random):
 
 
 def start_dnsmasq(p: SimProvider, tmp: Path) -> subprocess.Popen:
+    """The reference, ended with the bench even when the bench is killed (dies_with)."""
     return subprocess.Popen(
         ["nsenter", f"--net=/run/netns/{p.vm_ns}", "taskset", "-c", "1", "dnsmasq",
          "--keep-in-foreground", "--conf-file=/dev/null", "--no-resolv", "--no-hosts",
          f"--addn-hosts={tmp / 'hosts'}", f"--listen-address={DNS}", f"--port={REF_PORT}",
          "--bind-interfaces", "--local=/docker/", f"--server={UPSTREAM_DNS}",
          "--cache-size=10000", "--local-ttl=30", "--user=root", "--group=root", "--pid-file="],
-        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        preexec_fn=procs.dies_with(os.getpid()))
 
 
 def wait_answers(p: SimProvider, port: int, name: str) -> None:
