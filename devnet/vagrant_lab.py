@@ -22,8 +22,8 @@ from devnet.providers.qemu import image as vmimage
 UP_TIMEOUT = 900  # TCG boots slowly; past this, something is wrong (the lab still goes)
 # devnet.start_timeout for the provisioner's steps inside a TCG guest (emulated CPUs): the
 # DNS service took 13 s to start there on a quiet machine and 16 s on a busy one (with one
-# CPU), close to the 30 s default. (The lab's timeouts of stop 20 were dns.control judging a fresh status stale,
-# not this; fixed there.)
+# CPU), close to the 30 s default. (The lab's timeouts of stop 20 were dns.control judging
+# a fresh status stale, not this; fixed there.)
 TCG_START_TIMEOUT = 120
 
 
