@@ -32,6 +32,10 @@ BATCHED = True
 PEERS = 4096  # client addresses remembered as tuples (a new source costs a parse)
 # Two wakes for the clients' socket closer than this: packets come in a burst, read a batch.
 BURST = 0.00005
+# The longest the loop sleeps. A signal is handled by the main thread (this loop), but the
+# kernel may deliver SIGTERM to another thread: then only a wake lets the handler run (seen:
+# an idle service that outlived its SIGTERM until the next query came).
+IDLE_WAIT = 1.0
 
 
 def serve(server, sock: socket.socket) -> None:
@@ -56,7 +60,8 @@ def serve(server, sock: socket.socket) -> None:
     poll, timeout, expire = epoll(handlers).poll, forwarder.timeout, forwarder.expire
     while True:
         try:
-            for fd, _ in poll(timeout()):
+            wait = timeout()
+            for fd, _ in poll(IDLE_WAIT if wait is None or wait > IDLE_WAIT else wait):
                 handlers[fd]()
             expire()
         except Exception:  # never stop serving

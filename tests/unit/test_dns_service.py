@@ -2,7 +2,9 @@
 writes its status and removes it on SIGTERM; the supervisor restarts a dying child with
 back-off and stops it with itself."""
 
+import ctypes
 import json
+import os
 import signal
 import socket
 import subprocess
@@ -59,7 +61,8 @@ def test_defaults_are_the_walk_throughs():
                                                                30)
 
 
-def test_the_service_answers_reports_and_stops_cleanly(tmp_path):
+def start_service(tmp_path):
+    """The service on a free loopback port, no dockerd: (process, port, status file, log)."""
     port, status, log = free_port(), tmp_path / "status.json", tmp_path / "service.log"
     with log.open("w") as out:
         proc = subprocess.Popen(
@@ -67,6 +70,11 @@ def test_the_service_answers_reports_and_stops_cleanly(tmp_path):
              "--docker", f"unix://{tmp_path}/no-docker.sock", "--status", str(status),
              "--upstream", "127.0.0.1:9", "--allow", "127.0.0.0/8"],
             cwd=ROOT, stdout=out, stderr=subprocess.STDOUT, text=True)
+    return proc, port, status, log
+
+
+def test_the_service_answers_reports_and_stops_cleanly(tmp_path):
+    proc, port, status, log = start_service(tmp_path)
     try:
         data = wait_for(lambda: status.exists() and json.loads(status.read_text()))
         assert data["pid"] == proc.pid and data["docker_connected"] is False
@@ -84,6 +92,21 @@ def test_the_service_answers_reports_and_stops_cleanly(tmp_path):
         proc.wait(timeout=5)
     assert proc.returncode == 0 and not status.exists()
     assert "signal 15: stopping" in log.read_text()
+
+
+def test_an_idle_service_stops_on_a_sigterm_another_thread_received(tmp_path):
+    # The kernel may hand a process's SIGTERM to any of its threads; Python runs the handler
+    # in the main thread (the UDP loop), which must wake for it with no query coming.
+    proc, _, status, log = start_service(tmp_path)
+    try:
+        wait_for(lambda: status.exists())
+        other = next(int(t) for t in os.listdir(f"/proc/{proc.pid}/task") if int(t) != proc.pid)
+        assert ctypes.CDLL(None, use_errno=True).tgkill(proc.pid, other, signal.SIGTERM) == 0
+        proc.wait(timeout=5)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert proc.returncode == 0 and "signal 15: stopping" in log.read_text()
 
 
 def test_the_supervisor_restarts_with_back_off_and_stops_its_child(tmp_path):
