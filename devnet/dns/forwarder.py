@@ -89,19 +89,17 @@ class Forwarder:
         self._loop_thread = None  # ident of the thread reading the sockets, once one does
         self._tcp = ThreadPoolExecutor(2, thread_name_prefix="dns-tcp-retry")  # TC only: rare
 
-    def submit(self, key: tuple, query: bytes, callback) -> None:
+    def submit(self, key: tuple, callback) -> None:
         """callback(Answer or None), now or later; None: no answer in time (SERVFAIL).
 
-        key: (question: lower-cased name in wire form, type, class; DO, CD, EDNS); query: the
-        bytes to send, ID 0.
+        key: (question: lower-cased name in wire form, type, class; DO, CD, EDNS); the query
+        sent upstream is made from it (ID 0 until sent), only when the question goes out.
         """
-        self.ask(key, query, _call, callback)
+        self.ask(key, _call, callback)
 
-    def ask(self, key: tuple, query, deliver, arg) -> None:
+    def ask(self, key: tuple, deliver, arg) -> None:
         """deliver(Answer or None, arg), as submit: a function and its argument rather than a
-        closure per question (the UDP loop's questions: no objects made for them but `arg`).
-        query: the bytes, or a function of the key that makes them (called only when the
-        question goes to an upstream)."""
+        closure per question (the UDP loop's questions: no objects made for them but `arg`)."""
         now = time.monotonic()
         hit = self.answers.get(key, now)
         if hit is not None:
@@ -124,9 +122,9 @@ class Forwarder:
                 full = True
             else:
                 full = False
-                if not isinstance(query, bytes):
-                    query = query(key)
-                p = self.pending[key] = _Pending(key, query, (deliver, arg))
+                question, do, cd, edns = key
+                p = self.pending[key] = _Pending(key, wire.query(question, edns, do, cd),
+                                                 (deliver, arg))
                 if self._handlers is None:
                     self._open()
                     threading.Thread(target=self._loop, name="dns-forwarder",

@@ -44,9 +44,9 @@ class Relay:
         and the upstream's query made only when the question is not in flight already."""
         (question, size_class, do, cd), qend, payload, _ = found
         edns, do = size_class != 0, bool(do)
-        limit = min(max(512, payload), EDNS_PAYLOAD) if edns else 512
-        self.forwarder.ask((question, do, bool(cd), edns), _query, self._deliver_udp,
-                           (wire, qend, edns, do, limit, addr, send, self.generation()))
+        self.forwarder.ask((question, do, bool(cd), edns), self._deliver_udp,
+                           (wire, qend, edns, do, _limit(edns, payload, True), addr, send,
+                            self.generation()))
 
     def _to_udp(self, up, arg) -> None:
         wire, qend, edns, do, limit, addr, send, generation = arg
@@ -61,15 +61,14 @@ class Relay:
         """qend: where the client's question ends when it is plain (0: it is not, and its
         answer is rendered with dnspython); query: the parsed query, or None."""
         generation = self.generation()
-        limit = min(max(512, payload), EDNS_PAYLOAD) if edns and udp else 512 if udp else 65535
+        limit = _limit(edns, payload, udp)
 
         def answered(up) -> None:
             out = self._answer(wire, qend, edns, do, limit, up, query, udp)
             reply(out)  # the client first, then what is kept for the next one
             self._keep(wire, out, up, udp, generation)
 
-        key = (question, do, cd, edns)
-        self.forwarder.submit(key, _query(key), answered)
+        self.forwarder.submit((question, do, cd, edns), answered)
 
     def _answer(self, wire, qend, edns, do, limit, up, query, udp) -> bytes:
         """The client's answer from the upstream's (None: SERVFAIL): patched bytes where the
@@ -102,10 +101,12 @@ class Relay:
         return render.finish(query, resp, True, udp, self.stats)
 
 
-def _query(key: tuple) -> bytes:
-    """The upstream's query for a forwarder key (question, DO, CD, EDNS)."""
-    question, do, cd, edns = key
-    return dnswire.query(question, edns, do, cd)
+def _limit(edns: bool, payload: int, udp: bool) -> int:
+    """The most bytes the client's answer may have: its EDNS buffer (at most ours), 512
+    without EDNS, anything over TCP."""
+    if not udp:
+        return 65535
+    return min(max(512, payload), EDNS_PAYLOAD) if edns else 512
 
 
 def _from_upstream(query, up) -> dns.message.Message:
