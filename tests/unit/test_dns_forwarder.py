@@ -28,9 +28,9 @@ class FakeUpstream:
     """A UDP server on loopback: `a.test` has an A (TTL 60), `gone.test` is NXDOMAIN (SOA TTL
     300, minimum 5); it answers after `delay` seconds, or never when silent."""
 
-    def __init__(self, delay=0.0, silent=False):
+    def __init__(self, delay=0.0, silent=False, port=0):
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", 0))
+        self.sock.bind(("127.0.0.1", port))
         self.asked: list[str] = []
         self.delay, self.silent = delay, silent
         threading.Thread(target=self._loop, daemon=True).start()
@@ -315,8 +315,15 @@ class TcUpstream(BigUpstream):
     """Over UDP every answer is empty with TC; over TCP (the same port) it is whole."""
 
     def __init__(self):
-        super().__init__()
-        self.tcp = socket.create_server(("127.0.0.1", self.sock.getsockname()[1]))
+        # TCP's port first, then UDP's on it: a UDP port free is not always free for TCP
+        # (seen: EADDRINUSE), nor the other way round; another pair until both bind.
+        while True:
+            self.tcp = socket.create_server(("127.0.0.1", 0))
+            try:
+                super().__init__(port=self.tcp.getsockname()[1])
+                break
+            except OSError:
+                self.tcp.close()
         threading.Thread(target=self._tcp_loop, daemon=True).start()
 
     def _answer(self, q, addr):
