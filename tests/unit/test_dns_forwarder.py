@@ -315,14 +315,16 @@ class TcUpstream(BigUpstream):
     """Over UDP every answer is empty with TC; over TCP (the same port) it is whole."""
 
     def __init__(self):
-        # TCP's port first, then UDP's on it: a UDP port free is not always free for TCP
-        # (seen: EADDRINUSE), nor the other way round; another pair until both bind.
+        # TCP's port first, then UDP's on it: a port free for UDP need not be free for TCP,
+        # nor the other way round (this process holds many UDP sockets); another pair until
+        # both bind.
         while True:
             self.tcp = socket.create_server(("127.0.0.1", 0))
             try:
                 super().__init__(port=self.tcp.getsockname()[1])
                 break
             except OSError:
+                self.sock.close()
                 self.tcp.close()
         threading.Thread(target=self._tcp_loop, daemon=True).start()
 
