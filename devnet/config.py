@@ -272,7 +272,7 @@ def _options(tree, problems: list[str]) -> dict:
                 if "\n" in value or "\0" in value:
                     problems.append(f"devnet.{provider}.{key}: must be one line")
             elif (provider, key) in provider_catalog.NUMERIC_OPTIONS:
-                if not value.isdigit() or int(value) == 0:
+                if not _count(value):
                     problems.append(f"devnet.{provider}.{key}: {value!r} must be a whole "
                                     "number above 0")
             elif not OPTION_NAME_RE.match(value):
@@ -282,12 +282,18 @@ def _options(tree, problems: list[str]) -> dict:
     desk = options["desktop"]
     if desk["dial"] not in DIALS:
         problems.append(f"devnet.desktop.dial: {desk['dial']!r} is not one of {', '.join(DIALS)}")
-    if not desk["udp_port"].isdigit() or not 0 < int(desk["udp_port"]) < 65536:
+    if not 0 < _count(desk["udp_port"]) < 65536:
         problems.append(f"devnet.desktop.udp_port: {desk['udp_port']!r} is not a UDP port")
     dh = options["local"]["docker_host"]
     if not dh.startswith(("unix:///", "tcp://")):
         problems.append(f"devnet.local.docker_host: {dh!r} must be unix:///path or tcp://host:port")
     return options
+
+
+def _count(value: str) -> int:
+    """A setting that is a whole number: its value, or 0 when it is not one. ASCII digits
+    only: str.isdigit() also takes '²' (which int() refuses) and other scripts' digits."""
+    return int(value) if value.isascii() and value.isdigit() else 0
 
 
 def _plain(tree) -> dict:

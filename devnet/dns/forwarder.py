@@ -60,10 +60,6 @@ class Answer:
         return self.parsed
 
 
-def _call(answer, callback) -> None:
-    callback(answer)
-
-
 class _Pending:
     __slots__ = ("key", "wire", "waiters", "tries", "sent_to", "ident")
 
@@ -89,17 +85,14 @@ class Forwarder:
         self._loop_thread = None  # ident of the thread reading the sockets, once one does
         self._tcp = ThreadPoolExecutor(2, thread_name_prefix="dns-tcp-retry")  # TC only: rare
 
-    def submit(self, key: tuple, callback) -> None:
-        """callback(Answer or None), now or later; None: no answer in time (SERVFAIL).
+    def ask(self, key: tuple, deliver, arg) -> None:
+        """deliver(Answer or None, arg), now or later; None: no answer in time (SERVFAIL).
+        A function and its argument rather than a closure per question: the UDP loop's
+        questions make no object but `arg`.
 
         key: (question: lower-cased name in wire form, type, class; DO, CD, EDNS); the query
         sent upstream is made from it (ID 0 until sent), only when the question goes out.
         """
-        self.ask(key, _call, callback)
-
-    def ask(self, key: tuple, deliver, arg) -> None:
-        """deliver(Answer or None, arg), as submit: a function and its argument rather than a
-        closure per question (the UDP loop's questions: no objects made for them but `arg`)."""
         now = time.monotonic()
         hit = self.answers.get(key, now)
         if hit is not None:

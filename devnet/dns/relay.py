@@ -63,12 +63,12 @@ class Relay:
         generation = self.generation()
         limit = _limit(edns, payload, udp)
 
-        def answered(up) -> None:
+        def answered(up, _arg) -> None:
             out = self._answer(wire, qend, edns, do, limit, up, query, udp)
             reply(out)  # the client first, then what is kept for the next one
             self._keep(wire, out, up, udp, generation)
 
-        self.forwarder.submit((question, do, cd, edns), answered)
+        self.forwarder.ask((question, do, cd, edns), answered, None)
 
     def _answer(self, wire, qend, edns, do, limit, up, query, udp) -> bytes:
         """The client's answer from the upstream's (None: SERVFAIL): patched bytes where the

@@ -1,5 +1,6 @@
 import json
 import re
+import socket
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,22 @@ def fixture_text(name: str) -> str:
 
 def fixture_json(name: str):
     return json.loads(fixture_text(name))
+
+
+def tcp_and_udp_on_one_port() -> tuple[socket.socket, socket.socket]:
+    """A TCP and a UDP socket bound to one loopback port, as a DNS server binds it. A port
+    free for one need not be free for the other (this process holds many UDP sockets: each
+    test server's forwarder binds eight), so TCP's port first, then another pair until UDP
+    binds it too."""
+    while True:
+        tcp, udp = socket.socket(), socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        tcp.bind(("127.0.0.1", 0))
+        try:
+            udp.bind(tcp.getsockname())
+            return tcp, udp
+        except OSError:
+            tcp.close()
+            udp.close()
 
 
 @pytest.fixture

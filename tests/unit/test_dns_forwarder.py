@@ -21,6 +21,7 @@ from devnet.dns.udp_loop import udp_socket
 from devnet.dns.upstream import Upstream
 from devnet.dns.wire import aged, reply, shape
 from devnet.dns.zone import Zone
+from tests.unit.conftest import tcp_and_udp_on_one_port
 from tests.unit.test_dns_server import HOST, addrs, ask, container
 
 
@@ -28,9 +29,11 @@ class FakeUpstream:
     """A UDP server on loopback: `a.test` has an A (TTL 60), `gone.test` is NXDOMAIN (SOA TTL
     300, minimum 5); it answers after `delay` seconds, or never when silent."""
 
-    def __init__(self, delay=0.0, silent=False, port=0):
-        self.sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        self.sock.bind(("127.0.0.1", port))
+    def __init__(self, delay=0.0, silent=False, sock=None):
+        if sock is None:
+            sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+            sock.bind(("127.0.0.1", 0))
+        self.sock = sock
         self.asked: list[str] = []
         self.delay, self.silent = delay, silent
         threading.Thread(target=self._loop, daemon=True).start()
@@ -315,17 +318,9 @@ class TcUpstream(BigUpstream):
     """Over UDP every answer is empty with TC; over TCP (the same port) it is whole."""
 
     def __init__(self):
-        # TCP's port first, then UDP's on it: a port free for UDP need not be free for TCP,
-        # nor the other way round (this process holds many UDP sockets); another pair until
-        # both bind.
-        while True:
-            self.tcp = socket.create_server(("127.0.0.1", 0))
-            try:
-                super().__init__(port=self.tcp.getsockname()[1])
-                break
-            except OSError:
-                self.sock.close()
-                self.tcp.close()
+        self.tcp, udp = tcp_and_udp_on_one_port()
+        self.tcp.listen()
+        super().__init__(sock=udp)
         threading.Thread(target=self._tcp_loop, daemon=True).start()
 
     def _answer(self, q, addr):

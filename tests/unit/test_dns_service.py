@@ -6,7 +6,6 @@ import ctypes
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -18,22 +17,16 @@ import dns.query
 from devnet import procs
 from devnet.dns.service import parse
 from devnet.dns.vm_resolvers import RESOLV_CONF, discover
+from tests.unit.conftest import tcp_and_udp_on_one_port
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def free_port() -> int:
-    """A port free for TCP and UDP both, as the service binds it: a TCP-free port can be one
-    of the UDP sockets this process holds (each test server's forwarder binds eight)."""
-    while True:
-        with socket.socket() as tcp, socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as udp:
-            tcp.bind(("127.0.0.1", 0))
-            port = tcp.getsockname()[1]
-            try:
-                udp.bind(("127.0.0.1", port))
-            except OSError:
-                continue
-            return port
+    """A port free for TCP and UDP both, as the service binds it."""
+    tcp, udp = tcp_and_udp_on_one_port()
+    with tcp, udp:
+        return tcp.getsockname()[1]
 
 
 def wait_for(check, timeout=10.0):
