@@ -36,6 +36,24 @@ def tcp_and_udp_on_one_port() -> tuple[socket.socket, socket.socket]:
             udp.close()
 
 
+def closed_udp_port() -> int:
+    """A loopback UDP port nobody holds, below the kernel's ephemeral range: a socket bound
+    to port 0 (this process binds many) is never given it, so it stays closed while a test
+    counts on an ICMP port unreachable (a port of the range, just freed, can be handed out
+    again at once)."""
+    low = int(Path("/proc/sys/net/ipv4/ip_local_port_range").read_text().split()[0])
+    for port in range(low - 1, 1024, -1):
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        try:
+            s.bind(("127.0.0.1", port))
+        except OSError:
+            continue
+        finally:
+            s.close()
+        return port
+    raise RuntimeError("no free UDP port below the ephemeral range")
+
+
 @pytest.fixture
 def settings(tmp_path):
     return config.load({"instance": "dntest", "state_dir": str(tmp_path / "state")})

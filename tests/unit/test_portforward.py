@@ -33,11 +33,11 @@ def test_bytes_flow_both_ways_and_close_propagates():
 
 
 def test_a_dead_target_closes_the_client_and_keeps_listening():
-    dead = socket.create_server(("127.0.0.1", 0))
-    port = dead.getsockname()[1]
-    dead.close()
-    listener = socket.create_server(("127.0.0.1", 0))
-    threading.Thread(target=portforward.serve, args=(listener, port), daemon=True).start()
-    for _ in range(2):
-        with socket.create_connection(listener.getsockname(), timeout=5) as c:
-            assert c.recv(100) == b""
+    with socket.socket() as dead:  # bound, never listening: the port is held and refuses
+        dead.bind(("127.0.0.1", 0))
+        port = dead.getsockname()[1]
+        listener = socket.create_server(("127.0.0.1", 0))
+        threading.Thread(target=portforward.serve, args=(listener, port), daemon=True).start()
+        for _ in range(2):
+            with socket.create_connection(listener.getsockname(), timeout=5) as c:
+                assert c.recv(100) == b""

@@ -23,6 +23,7 @@ from devnet.tunnel.doctor_hops import (
     TunnelHops,
     handshake_ages,
 )
+from tests.unit.conftest import closed_udp_port
 
 FIXTURES = Path(__file__).parent / "fixtures" / "tunnel"
 # `wg show <iface> endpoints` on a host end that listens (dial vm): learned, and not yet
@@ -113,9 +114,9 @@ def test_the_vm_end_hop(settings):
 def test_the_probe_tells_a_closed_port_from_a_silent_one():
     """UDP_PROBE itself, on this machine's loopback: a bound silent socket is open, a port
     nobody listens on is refused."""
+    port = closed_udp_port()
     silent = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-    silent.bind(("127.0.0.1", 0))
-    port = silent.getsockname()[1]
+    silent.bind(("127.0.0.1", port))
     run = lambda p: subprocess.run([sys.executable, "-c", UDP_PROBE, f"127.0.0.1:{p}"],  # noqa
                                    capture_output=True, text=True)
     assert run(port).stdout == "open\n"

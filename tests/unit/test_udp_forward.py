@@ -10,6 +10,7 @@ import pytest
 
 from devnet.providers.desktop import udp_forward
 from devnet.providers.desktop.udp_forward import Forwarder
+from tests.unit.conftest import closed_udp_port
 
 
 def udp(port: int = 0) -> socket.socket:
@@ -17,13 +18,6 @@ def udp(port: int = 0) -> socket.socket:
     s.bind(("127.0.0.1", port))
     s.settimeout(2)
     return s
-
-
-def free_port() -> int:
-    s = udp()
-    port = s.getsockname()[1]
-    s.close()
-    return port
 
 
 @pytest.fixture
@@ -94,7 +88,7 @@ def test_datagrams_cross_both_ways_and_each_client_gets_its_own_flow(fwd):
 
 
 def test_it_keeps_forwarding_after_the_vm_end_refused(fwd):
-    port = free_port()
+    port = closed_udp_port()
     f = fwd(port)
     client = udp()
     client.sendto(b"nobody yet", f.outside.getsockname())
