@@ -150,9 +150,11 @@ def render(r: dict, cost: dict | None = None) -> str:
         if kind not in m:
             continue
         d, n = m[kind]["devnet"], m[kind]["dnsmasq"]
+        pair = m[kind].get("paired_ratio")
         for q in ("p99", "p50"):
+            ratio = f" {spread(pair[q + '_ms'], '×', 2)} run by run " if pair else " "
             rows.append(f"| {label}: {q} | {spread(d[q + '_ms'], ' ms', 3)} | "
-                        f"{spread(n[q + '_ms'], ' ms', 3)} | |")
+                        f"{spread(n[q + '_ms'], ' ms', 3)} |{ratio}|")
     d, n = m["cold_after_event"]["devnet"], m["cold_after_event"]["dnsmasq"]
     rows.append(f"| cold, right after a container event: qps | {spread(d['qps'])} | "
                 f"{spread(n['qps'])} | |")
@@ -203,6 +205,7 @@ def verdict(r: dict, cost: dict | None = None) -> list[str]:
     ratio = m["flat_out"]["qps_ratio_devnet_to_dnsmasq"]
     p99 = m["at_1000_qps"]["devnet"]["p99_ms"]["median"]
     p99_ref = m["at_1000_qps"]["dnsmasq"]["p99_ms"]["median"]
+    pair = m["at_1000_qps"].get("paired_ratio", {}).get("p99_ms")
     zone = m.get("at_1000_qps_without_forwarded", {}).get("devnet", {}).get("p99_ms", {})
     lanes = r["lanes"]["container_names"]["devnet"]["p99_ms"]["median"] \
         if "container_names" in r["lanes"] else r["lanes"]["container_names_at_1000_qps"]["p99_ms"]
@@ -219,6 +222,7 @@ def verdict(r: dict, cost: dict | None = None) -> list[str]:
             mix_why(m, cost) if ratio < 0.9 else ""),
         row("mix p99 ≤ 0.5 ms at 1,000 qps", f"{p99} ms", p99 <= 0.5,
             f": dnsmasq's is {p99_ref} ms in the same runs"
+            + (f" (devnet's run by run: {spread(pair, '×', 2)} of it)" if pair else "")
             + (", so this machine's scheduling (other jobs on both cores) sets the tail"
                if p99_ref > 0.5 else "")
             + (f"; without forwarded names devnet's is {zone['median']} ms"

@@ -22,13 +22,13 @@ import threading
 import time
 
 from devnet import config
-from devnet.config import not_private, suggest_free
 from devnet.core import Devnet
 from devnet.errors import DevnetError
 from devnet.host import resolver_health
 from devnet.host.routes import conflicts, describe
 from devnet.steps.net_watch import NetNetwork
 from devnet.steps.vpn_fix import VpnFix
+from devnet.subnets import not_private, suggest_free
 from devnet.vpn.routes import host_routes
 
 SAFETY_CHECK = 3.0  # seconds between checks when nothing announces a change

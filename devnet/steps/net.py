@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import ipaddress
 
-from devnet.config import suggest_free
 from devnet.errors import ConfigError, DevnetError
 from devnet.host.routes import conflicts, describe, destination
 from devnet.steps import native_reach
 from devnet.steps.base import Step
+from devnet.subnets import suggest_free
 
 
 def check_overlaps(settings, table: list[dict], via: str | None = "", no_vm: bool = False):

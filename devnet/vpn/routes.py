@@ -20,9 +20,9 @@ from __future__ import annotations
 import ipaddress
 from dataclasses import dataclass
 
-from devnet.config import suggest_free
 from devnet.errors import ConfigError
 from devnet.host.routes import describe, destination, table_of
+from devnet.subnets import suggest_free
 
 
 @dataclass

@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from devnet import config
+from devnet import config, subnets
 from devnet.errors import ConfigError
 
 
@@ -81,9 +81,9 @@ def test_a_single_subnet_string_is_accepted():
 
 def test_suggest_free_skips_taken_ranges():
     taken = [ipaddress.ip_network(n) for n in ("172.16.0.0/12",)]
-    assert config.suggest_free([ipaddress.ip_network("172.18.0.0/16")]) == "172.19.0.0/16"
-    assert config.suggest_free(taken) == "10.10.0.0/16"
-    assert config.suggest_free([ipaddress.ip_network("0.0.0.0/1"), ipaddress.ip_network(
+    assert subnets.suggest_free([ipaddress.ip_network("172.18.0.0/16")]) == "172.19.0.0/16"
+    assert subnets.suggest_free(taken) == "10.10.0.0/16"
+    assert subnets.suggest_free([ipaddress.ip_network("0.0.0.0/1"), ipaddress.ip_network(
         "128.0.0.0/1")]) == "a free private range"
 
 

@@ -3,7 +3,7 @@ VPN's own table included), and says why once when it refuses."""
 
 import pytest
 
-from devnet import config, watch, workflow
+from devnet import config, subnets, watch, workflow
 from devnet.config import PROJECT_DIR
 from devnet.core import Devnet
 from devnet.errors import ConfigError
@@ -20,7 +20,7 @@ from tests.unit.test_policy_routing import devnet_on, linux_host, ran
     ("2001:db8::/64", False), ("0.0.0.0/0", False),
 ])
 def test_only_private_ranges_may_go_through_the_vm(net, private):
-    assert (config.not_private(net) is None) is private
+    assert (subnets.not_private(net) is None) is private
 
 
 def test_a_public_docker_subnet_in_the_settings_is_refused_before_anything_changes():
