@@ -299,12 +299,47 @@ def with_later_parts(results: dict) -> dict:
     return results
 
 
+def rerun_lines(paths: list[Path]) -> list[str]:
+    """Later whole runs of the bench (bench/results/dns_rerun_*.json), each in a row: how far
+    the same figures move on this machine from one hour to the next."""
+    if not paths:
+        return []
+    rows = []
+    for path in paths:
+        r = json.loads(path.read_text())
+        m, lanes = r["mix"], r["lanes"]["container_names"]
+        p99 = m["at_1000_qps"]
+        pair = p99.get("paired_ratio", {}).get("p99_ms")
+        rows.append(
+            f"| {r['started']} | {r['commit']} | {r['machine']['load_average'][0]} | "
+            f"{m['flat_out']['qps_ratio_devnet_to_dnsmasq']}× | "
+            f"{p99['devnet']['p99_ms']['median']} / {p99['dnsmasq']['p99_ms']['median']} ms"
+            + (f" ({spread(pair, '×', 2)})" if pair else "") + " | "
+            f"{lanes['devnet']['p99_ms']['median']} / {lanes['dnsmasq']['p99_ms']['median']} ms"
+            f" | {r['start_to_resolvable']['from_the_start_event']['p99_ms']} ms | "
+            f"{r['memory']['peak_rss_mb']} MB |")
+    return [
+        "", "", "Whole re-runs of the bench, each kept in its file "
+        "(`bench/results/dns_rerun_*.json`; medians of 5 interleaved runs, devnet / "
+        "dnsmasq): how far the same figures move on "
+        "this shared machine from one hour to the next, the reference's with them.",
+        "",
+        "| started | commit | load average | realistic mix, devnet / dnsmasq | mix p99 at "
+        "1,000 qps (run by run) | container names p99, forwards hanging | start → resolvable"
+        " p99 | RSS peak |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+        *rows,
+    ]
+
+
 def main() -> int:
     def sections():
         cost_file = ROOT / "bench/results/dns_cost.json"
         cost = json.loads(cost_file.read_text()) if cost_file.exists() else None
         results = json.loads((ROOT / "bench/results/dns.json").read_text())
-        return {"dns-bench": render(with_later_parts(results), cost)}
+        reruns = sorted((ROOT / "bench/results").glob("dns_rerun_*.json"))
+        return {"dns-bench": render(with_later_parts(results), cost)
+                + "\n".join(rerun_lines(reruns))}
 
     return render_readme(sections, "DNS performance section rendered from bench/results/"
                                    "dns.json and dns_cost.json")

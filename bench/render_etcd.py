@@ -1,4 +1,5 @@
-"""The README's etcd-store figures, from bench/results/etcd.json (run after etcd_bench.py)."""
+"""The README's etcd-store figures, from bench/results/etcd.json (run after etcd_bench.py);
+render_results.py writes them between README's etcd-bench markers."""
 
 from __future__ import annotations
 

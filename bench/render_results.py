@@ -1,7 +1,8 @@
-"""Render README's up/down, providers, VPN and tunnel benchmark sections from their result
-files (bench/results/up_down.json, providers.json, vpn.json, tunnel.json, tunnel_cost.json;
-the tunnel's in render_tunnel.py): every figure between a section's
-markers comes from its file. Run after the benchmark; --check fails if README is behind.
+"""Render README's up/down, providers, VPN, tunnel, etcd, firewall and host-DNS benchmark
+sections from their result files (bench/results/up_down.json, providers.json, vpn.json,
+tunnel.json, tunnel_cost.json, etcd.json, fw.json, host_dns.json; the tunnel's in
+render_tunnel.py, etcd's in render_etcd.py): every figure between a section's markers comes
+from its file. Run after the benchmark; --check fails if README is behind.
 
     .venv/bin/python bench/render_results.py [--check]
 """
@@ -18,6 +19,7 @@ sys.path.insert(0, str(ROOT))
 
 from bench.common import render_readme  # noqa: E402
 from bench.render_dns import spread  # noqa: E402
+from bench.render_etcd import render as etcd  # noqa: E402
 from bench.render_tunnel import tunnel, tunnel_cost  # noqa: E402
 
 
@@ -112,11 +114,77 @@ def vpn(r: dict) -> str:
     ])
 
 
+def firewall(r: dict) -> str:
+    """vpn.fix's firewall diagnosis on a large ruleset, beside iptables-save alone."""
+    def row(label, key):
+        f = r[key]
+        return f"| {label} | {f['p50_ms']} ms | {f['p99_ms']} ms | {f['max_ms']} ms |"
+
+    runs = r["devnet: diagnosis, nothing dropped"]["runs"]
+    return "\n".join([
+        f"`bench/fw_bench.py`: vpn.fix's firewall diagnosis on the simulated host with ufw's "
+        f"real ruleset and filler rules ({r['rules']:,} rules in all), {runs} rounds, "
+        "interleaved with the reference, `iptables-save` alone (the least any diagnosis that "
+        "reads the firewall costs):",
+        "",
+        "| | p50 | p99 | max |",
+        "|---|---:|---:|---:|",
+        row("reference: `iptables-save`", "reference: iptables-save"),
+        row("devnet: a healthy round (nothing drops devnet's traffic)",
+            "devnet: diagnosis, nothing dropped"),
+        row("devnet: a deny-all in front, blamed by its counters (the probes' 0.3 s wait "
+            "included)", "devnet: diagnosis, deny-all blamed by counters"),
+    ])
+
+
+def host_dns(r: dict) -> str:
+    """The host's own lookups of an outside name with and without devnet."""
+    up, halted = r["vm up"], r["vm halted"]
+    left = halted["entry left in (before)"]
+    silent = r["service silent (SIGSTOP), net.watch"]
+
+    def cell(f):
+        d = 0 if f["median_ms"] >= 100 else 1
+        return f"{f['median_ms']:,.{d}f} ms ({f['min_ms']:,.{d}f}–{f['max_ms']:,.{d}f})"
+
+    def diff(v):
+        return f"+{v} ms" if v >= 0 else f"−{-v} ms"
+
+    def seconds(values):
+        return ", ".join(f"{v:.2f}" for v in values[:-1]) + f" and {values[-1]:.2f} s"
+
+    return "\n".join([
+        "`bench/host_dns_bench.py`: the host's own DNS with and without devnet, `getent hosts "
+        f"{r['name']}` (an outside name) on the simulated host, "
+        f"{up['devnet']['lookups']} lookups per arm, the arms interleaved lookup by lookup "
+        f"({r['machine']}):",
+        "",
+        "| | without devnet | devnet | difference |",
+        "|---|---:|---:|---:|",
+        f"| VM up (devnet's DNS first, forwarding), median (min–max) | "
+        f"{cell(up['without devnet'])} | {cell(up['devnet'])} | "
+        f"{diff(up['devnet_minus_without_ms'])} |",
+        f"| VM halted (`vm.halt` took devnet's entry out) | {cell(halted['without devnet'])} | "
+        f"{cell(halted['devnet'])} | {diff(halted['devnet_minus_without_ms'])} |",
+        f"| VM halted, entry left in (before this change), {left['lookups']} lookups | | "
+        f"{cell(left)} | |",
+        "",
+        "Every lookup includes starting `ip netns exec … getent` (~3 ms, the same in each arm). "
+        "With the DNS service silenced behind devnet's back (SIGSTOP), `net.watch` took the "
+        f"entry out after {seconds(silent['entry_out_after_s'])} (the first includes its own "
+        f"start) and put it back after {seconds(silent['entry_back_after_s'])} once the service "
+        "answered again. Target: devnet adds ≤ 50 ms, VM up and VM halted.",
+    ])
+
+
 SECTIONS = {"up-down-bench": ("up_down.json", up_down),
             "providers-bench": ("providers.json", providers),
             "vpn-bench": ("vpn.json", vpn),
             "tunnel-bench": ("tunnel.json", tunnel),
-            "tunnel-cost-bench": ("tunnel_cost.json", tunnel_cost)}
+            "tunnel-cost-bench": ("tunnel_cost.json", tunnel_cost),
+            "etcd-bench": ("etcd.json", lambda r: etcd(r).rstrip("\n")),
+            "fw-bench": ("fw.json", firewall),
+            "host-dns-bench": ("host_dns.json", host_dns)}
 
 
 def sections() -> dict[str, str]:
@@ -125,5 +193,5 @@ def sections() -> dict[str, str]:
 
 
 if __name__ == "__main__":
-    sys.exit(render_readme(sections, "up/down, providers, VPN and tunnel sections rendered "
+    sys.exit(render_readme(sections, "the other benchmark sections rendered "
                                      "from bench/results/"))
