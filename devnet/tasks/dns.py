@@ -43,8 +43,10 @@ def logs(c, dn, lines=50):
 
 @devnet_task
 def export(c, dn):
-    """Print the records in the SkyDNS/CoreDNS etcd layout (etcdctl put lines) and a Corefile
-    block, so a team's CoreDNS can serve devnet's names."""
+    """Print the records as etcdctl put lines and a Corefile block, for a team's CoreDNS.
+
+    The records in the SkyDNS/CoreDNS etcd layout, so a team's CoreDNS can serve devnet's
+    names."""
     argv = [*control.python_argv(dn, "devnet.dns.export"), *control.service_args(dn.settings)]
     out = dn.vm_run(*argv, warn=True)
     if not out.ok:

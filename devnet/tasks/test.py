@@ -54,8 +54,10 @@ def e2e(c, args="", provider="sim"):
 
 
 def vagrant_suite(c, args: str) -> None:
-    """The e2e files inside a libvirt lab (the simulated developer machine: libvirtd in its
-    own namespaces, the box added); pytest runs there as on a developer's machine, `invoke
+    """The e2e files on a Vagrant VM, inside a libvirt lab on the simulated machine.
+
+    The lab: the simulated developer machine, libvirtd in its own namespaces, the box
+    added; pytest runs there as on a developer's machine, `invoke
     up` does the `vagrant up`, and the session's end asserts nothing is left. The lab goes
     whatever happens."""
     lab = Lab(LAB_INSTANCE, config.load({"instance": LAB_INSTANCE}).state_dir)
@@ -97,7 +99,9 @@ def lint(c):
 
 @task(pre=[lint], default=True, help={"args": "extra pytest arguments"})
 def all(c, args=""):  # noqa: A001 - `invoke test.all` reads best
-    """Everything: lint, unit and fuzz tests (as the user behind sudo), end-to-end tests on the
+    """Everything: lint, unit, fuzz, then end-to-end tests on each VM (the CI's run).
+
+    Lint, unit and fuzz tests (as the user behind sudo), end-to-end tests on the
     sim, again on sim-desktop (reach through the tunnel), then on a real QEMU VM, then the files
     that prove what only a Vagrant VM can on `vagrant up` of the Vagrantfile (those need
     root)."""
@@ -120,11 +124,13 @@ def image_(c, dn):
 
 @devnet_task(name="vagrant", help={"instance": "the lab's instance name (default vl)"})
 def vagrant_(c, instance="vl"):
-    """Boot the top-level Vagrantfile for real: vagrant-libvirt on a libvirtd inside a simulated
-    developer machine (its own network and mount namespaces), a box made offline from
-    vm.image, `invoke up`/`doctor`/`down` with provider vagrant there, then vagrant destroy;
-    prints each part's time and fails if anything is left (needs root; CI runs the e2e
-    files on the same lab instead: test.e2e --provider=vagrant)."""
+    """Boot the top-level Vagrantfile for real, on vagrant-libvirt in a simulated machine.
+
+    A libvirtd inside a simulated developer machine (its own network and mount namespaces),
+    a box made offline from vm.image, `invoke up`/`doctor`/`down` with provider vagrant
+    there, then vagrant destroy; prints each part's time and fails if anything is left
+    (needs root; CI runs the e2e files on the same lab instead: test.e2e
+    --provider=vagrant)."""
     settings = config.load({"instance": instance})
     lab = Lab(instance, settings.state_dir)
     took = vagrant_lab.run_all(c, instance, lab, echo=lambda line: print(line, flush=True))

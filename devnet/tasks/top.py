@@ -16,7 +16,10 @@ from devnet.tasks.common import devnet, devnet_task, settings_of
 
 @devnet_task(help={"dry-run": "print the plan: what each step would do, change nothing"})
 def up(c, dn, dry_run=False):
-    """Bring everything up: VM, host-only network, forwarding, route. Safe to run again."""
+    """Bring everything up: VM, reach, dockerd, DNS service, resolver. Safe to run again.
+
+    Reach is the host-only network and its route, or the tunnel (Desktop VMs), or nothing
+    where the engine routes by itself; `--dry-run` prints each step's plan."""
     start = time.monotonic()
     print(f"devnet up: provider {dn.provider.name}, instance {dn.settings.instance}"
           + (" (dry run)" if dry_run else ""))
@@ -82,9 +85,10 @@ def env(c, vagrant=False):
 
 @devnet_task(help={"json": "print the hops as JSON, for scripts"})
 def doctor(c, dn, json=False):
-    """Check every hop in order (VM, host-only IP or the tunnel's helper, endpoint, handshake
-    and VM end, route, TCP, DNS, record, resolver, firewall, overlap); stop at the first that
-    fails and name the command that fixes it."""
+    """Check every hop in order; stop at the first that fails and name the fix.
+
+    The hops: VM, host-only IP or the tunnel's helper, endpoint, handshake and VM end, route,
+    TCP, DNS, record, resolver, firewall, overlap; the command that fixes a failed one."""
     doctor = Doctor(dn)
     hops = doctor.run()
     print(json_module.dumps(as_json(hops), indent=2) if json else table(hops))

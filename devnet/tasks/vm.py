@@ -40,8 +40,10 @@ def halt(c, dn, dry_run=False):
 
 @devnet_task(help={"dry-run": "print the plan, change nothing"})
 def provision(c, dn, dry_run=False):
-    """Run only the in-VM steps (DOCKER-USER, daemon.json, DNS service). The Vagrantfile runs
-    it inside the VM with INVOKE_DEVNET_PROVIDER=guest: the same code as `invoke up`."""
+    """Run only the in-VM steps (DOCKER-USER, daemon.json, DNS service).
+
+    The Vagrantfile runs it inside the VM with INVOKE_DEVNET_PROVIDER=guest: the same code as
+    `invoke up`."""
     workflow.provision(dn, dry_run=dry_run)
 
 
@@ -60,8 +62,9 @@ def ssh(c, dn, command=""):
     "force": "build again even when cached (VMs made on the old one: invoke down first)",
     "cache": f"cache directory (default {vmimage.CACHE_ROOT})"})
 def image(c, dry_run=False, force=False, cache=""):
-    """Build the qemu provider's VM image (Debian, sshd, Docker, the DNS service's Python) with
-    debootstrap, or reuse the cached one while its inputs are unchanged (cold: ~2 minutes)."""
+    """Build the qemu provider's VM image, or reuse the cached one while its inputs hold.
+
+    Debian, sshd, Docker and the DNS service's Python, with debootstrap (cold: ~2 minutes)."""
     root = Path(cache) if cache else vmimage.CACHE_ROOT
     img = vmimage.find(root)
     if dry_run:

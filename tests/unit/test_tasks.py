@@ -32,6 +32,9 @@ def test_every_expected_task_is_there():
 def test_each_task_has_help_for_itself_and_its_flags(name):
     task = tasks.ns[name]
     assert task.__doc__ and task.__doc__.strip()
+    # `invoke --list` shows a task's first line alone: a sentence cut there reads as garbage
+    summary = task.__doc__.strip().splitlines()[0]
+    assert summary.endswith((".", ")")), f"{name}: first line is not a whole sentence"
     for arg in task.get_arguments():
         assert arg.help, f"{name} --{arg.name} has no help"
 
