@@ -18,7 +18,7 @@ import os
 import sys
 from pathlib import Path
 
-from devnet.config import PROJECT_DIR
+from devnet.paths import PROJECT_DIR
 from devnet.providers.qemu import guest
 from devnet.providers.qemu.image import Image
 from devnet.system import cmd

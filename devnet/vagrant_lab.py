@@ -13,9 +13,9 @@ import time
 from invoke.exceptions import CommandTimedOut
 
 from devnet import vagrant_box
-from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
 from devnet.libvirt_lab import Lab
+from devnet.paths import PROJECT_DIR
 from devnet.providers.qemu import boot as qemu_boot
 from devnet.providers.qemu import image as vmimage
 

@@ -9,7 +9,7 @@ import subprocess
 import sys
 
 from devnet import procs
-from devnet.config import PROJECT_DIR
+from devnet.paths import PROJECT_DIR
 from devnet.steps.base import Step
 from devnet.system import wait_until
 

@@ -9,8 +9,8 @@ import subprocess
 import sys
 
 from devnet import procs
-from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
+from devnet.paths import PROJECT_DIR
 from devnet.steps.base import Step
 from devnet.steps.tunnel_helper import tunnel_of
 from devnet.system import cmd, require_binaries, wait_until

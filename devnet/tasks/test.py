@@ -13,6 +13,7 @@ from devnet import config, image, vagrant_lab
 from devnet.caller import as_caller
 from devnet.errors import DevnetError
 from devnet.libvirt_lab import Lab
+from devnet.paths import PROJECT_DIR
 from devnet.system import require_binaries
 from devnet.tasks.common import devnet_task
 
@@ -66,7 +67,7 @@ def vagrant_suite(c, args: str) -> None:
         took = vagrant_lab.prepare(c, lab, echo=lambda line: print(line, flush=True))
         driver = took["driver"]
         c.run(lab.line("env", *vagrant_lab.e2e_env(lab, driver), "sh", "-c",
-                       f"cd {config.PROJECT_DIR} && exec {PYTEST} tests/e2e {args}"),
+                       f"cd {PROJECT_DIR} && exec {PYTEST} tests/e2e {args}"),
               pty=False, hide=False)
     finally:
         left = vagrant_lab.down(c, lab, driver, echo=lambda line: print(line, flush=True))

@@ -7,8 +7,8 @@ import shlex
 import pytest
 from invoke import Result
 
-from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
+from devnet.paths import PROJECT_DIR
 from devnet.providers.cli.ssh_target import SshTarget
 from devnet.providers.cli.vagrant import VagrantProvider, parse_machine_readable
 from tests.unit.test_providers_remote import fixture, local, ran, settings

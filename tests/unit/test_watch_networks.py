@@ -4,9 +4,9 @@ VPN's own table included), and says why once when it refuses."""
 import pytest
 
 from devnet import config, subnets, watch, workflow
-from devnet.config import PROJECT_DIR
 from devnet.core import Devnet
 from devnet.errors import ConfigError
+from devnet.paths import PROJECT_DIR
 from devnet.steps.net import NetRoute
 from devnet.steps.net_watch import NetNetwork, NetWatch
 from tests.unit.test_policy_routing import devnet_on, linux_host, ran

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 
-from devnet.config import PROJECT_DIR
+from devnet.paths import PROJECT_DIR
 from devnet.providers.cli.remote import RemoteProvider
 from devnet.providers.cli.ssh_target import SshTarget
 

@@ -14,8 +14,8 @@ import subprocess
 import sys
 
 from devnet import netns, procs
-from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
+from devnet.paths import PROJECT_DIR
 from devnet.providers.sim import daemons as sim_daemons
 from devnet.providers.sim import network as sim_network
 from devnet.providers.sim.network import UPSTREAM_DNS

@@ -14,10 +14,10 @@ import os
 import sys
 from pathlib import Path
 
-from devnet.config import PROJECT_DIR
 from devnet.dns import VM_REQUIREMENTS
 from devnet.errors import DevnetError
 from devnet.host.sudo import run_as_root
+from devnet.paths import PROJECT_DIR
 from devnet.system import cmd
 
 CODE_ROOT = Path("/usr/local/lib/devnet")

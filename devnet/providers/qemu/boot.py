@@ -24,8 +24,8 @@ import subprocess
 import time
 from pathlib import Path
 
-from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
+from devnet.paths import PROJECT_DIR
 from devnet.provider_catalog import OPTIONS
 from devnet.providers import socket_forward
 from devnet.providers.qemu import guest

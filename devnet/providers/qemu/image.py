@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from devnet.config import PROJECT_DIR
 from devnet.dns import VM_REQUIREMENTS
 from devnet.errors import DevnetError
+from devnet.paths import PROJECT_DIR
 from devnet.provider_catalog import OPTIONS
 from devnet.providers.qemu import guest
 from devnet.system import cmd

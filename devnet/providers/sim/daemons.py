@@ -10,8 +10,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
+from devnet.paths import PROJECT_DIR
 from devnet.system import wait_until
 
 

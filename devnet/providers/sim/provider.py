@@ -22,8 +22,8 @@ from pathlib import Path
 import docker
 
 from devnet import cgroups, netns, procs
-from devnet.config import PROJECT_DIR
 from devnet.errors import DevnetError
+from devnet.paths import PROJECT_DIR
 from devnet.providers.base import Piece
 from devnet.providers.sim import daemons as sim_daemons
 from devnet.providers.sim import network as sim_network
