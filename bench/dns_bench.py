@@ -157,8 +157,8 @@ def mix_runs(p, pids, tmp: Path, seconds: int, runs: int, client) -> dict:
         finally:
             c.remove(force=True)
 
-    out = {"flat_out": interleaved(p, pids, flat_out, runs),
-           "flat_out_without_forwarded": interleaved(p, pids, zone_only, runs),
+    out = {"flat_out": interleaved(p, pids, flat_out, runs, ("qps",)),
+           "flat_out_without_forwarded": interleaved(p, pids, zone_only, runs, ("qps",)),
            "at_1000_qps": interleaved(p, pids, at_1000, runs, LATENCY),
            "at_1000_qps_without_forwarded": interleaved(p, pids, at_1000_zone, runs, LATENCY),
            "cold_after_event": interleaved(p, pids, cold, runs)}

@@ -144,7 +144,9 @@ def render(r: dict, cost: dict | None = None) -> str:
                         ("flat_out_without_forwarded", "… without forwarded names")):
         d, n = m[kind]["devnet"], m[kind]["dnsmasq"]
         rows.append(f"| {label} | {spread(d['qps'])} | {spread(n['qps'])} | "
-                    f"{m[kind]['qps_ratio_devnet_to_dnsmasq']}× |")
+                    f"{m[kind]['qps_ratio_devnet_to_dnsmasq']}×"
+                    + (f"; run by run {spread(m[kind]['paired_ratio']['qps'], '×', 2)}"
+                       if "paired_ratio" in m[kind] else "") + " |")
     for kind, label in (("at_1000_qps", "mix at 1,000 qps"),
                         ("at_1000_qps_without_forwarded", "… without forwarded names")):
         if kind not in m:
@@ -312,7 +314,9 @@ def rerun_lines(paths: list[Path]) -> list[str]:
         pair = p99.get("paired_ratio", {}).get("p99_ms")
         rows.append(
             f"| {r['started']} | {r['commit']} | {r['machine']['load_average'][0]} | "
-            f"{m['flat_out']['qps_ratio_devnet_to_dnsmasq']}× | "
+            f"{m['flat_out']['qps_ratio_devnet_to_dnsmasq']}×"
+            + (f" ({spread(m['flat_out']['paired_ratio']['qps'], '×', 2)})"
+               if "paired_ratio" in m["flat_out"] else "") + " | "
             f"{p99['devnet']['p99_ms']['median']} / {p99['dnsmasq']['p99_ms']['median']} ms"
             + (f" ({spread(pair, '×', 2)})" if pair else "") + " | "
             f"{lanes['devnet']['p99_ms']['median']} / {lanes['dnsmasq']['p99_ms']['median']} ms"
@@ -324,9 +328,9 @@ def rerun_lines(paths: list[Path]) -> list[str]:
         "dnsmasq): how far the same figures move on "
         "this shared machine from one hour to the next, the reference's with them.",
         "",
-        "| started | commit | load average | realistic mix, devnet / dnsmasq | mix p99 at "
-        "1,000 qps (run by run) | container names p99, forwards hanging | start → resolvable"
-        " p99 | RSS peak |",
+        "| started | commit | load average | realistic mix, devnet / dnsmasq (run by run) "
+        "| mix p99 at 1,000 qps (run by run) | container names p99, forwards hanging "
+        "| start → resolvable p99 | RSS peak |",
         "|---|---|---:|---:|---:|---:|---:|---:|",
         *rows,
     ]
