@@ -143,9 +143,8 @@ def host_dns(r: dict) -> str:
     left = halted["entry left in (before)"]
     silent = r["service silent (SIGSTOP), net.watch"]
 
-    def cell(f):
-        d = 0 if f["median_ms"] >= 100 else 1
-        return f"{f['median_ms']:,.{d}f} ms ({f['min_ms']:,.{d}f}–{f['max_ms']:,.{d}f})"
+    def cell(f):  # as the file has them (0.1 ms)
+        return f"{f['median_ms']:,} ms ({f['min_ms']:,}–{f['max_ms']:,})"
 
     def diff(v):
         return f"+{v} ms" if v >= 0 else f"−{-v} ms"

@@ -45,8 +45,7 @@ def logs(c, dn, lines=50):
 def export(c, dn):
     """Print the records as etcdctl put lines and a Corefile block, for a team's CoreDNS.
 
-    The records in the SkyDNS/CoreDNS etcd layout, so a team's CoreDNS can serve devnet's
-    names."""
+    The keys follow the SkyDNS/CoreDNS etcd layout (CoreDNS's etcd plugin reads them)."""
     argv = [*control.python_argv(dn, "devnet.dns.export"), *control.service_args(dn.settings)]
     out = dn.vm_run(*argv, warn=True)
     if not out.ok:

@@ -55,10 +55,8 @@ def e2e(c, args="", provider="sim"):
 
 
 def vagrant_suite(c, args: str) -> None:
-    """The e2e files on a Vagrant VM, inside a libvirt lab on the simulated machine.
-
-    The lab: the simulated developer machine, libvirtd in its own namespaces, the box
-    added; pytest runs there as on a developer's machine, `invoke
+    """The e2e files inside a libvirt lab (the simulated developer machine: libvirtd in its
+    own namespaces, the box added); pytest runs there as on a developer's machine, `invoke
     up` does the `vagrant up`, and the session's end asserts nothing is left. The lab goes
     whatever happens."""
     lab = Lab(LAB_INSTANCE, config.load({"instance": LAB_INSTANCE}).state_dir)
@@ -102,10 +100,9 @@ def lint(c):
 def all(c, args=""):  # noqa: A001 - `invoke test.all` reads best
     """Everything: lint, unit, fuzz, then end-to-end tests on each VM (the CI's run).
 
-    Lint, unit and fuzz tests (as the user behind sudo), end-to-end tests on the
-    sim, again on sim-desktop (reach through the tunnel), then on a real QEMU VM, then the files
-    that prove what only a Vagrant VM can on `vagrant up` of the Vagrantfile (those need
-    root)."""
+    Lint, unit and fuzz run as the user behind sudo; end to end (root) on the sim, on
+    sim-desktop (reach through the tunnel), on a real QEMU VM, then the files that prove what
+    only a Vagrant VM can, on `vagrant up` of the Vagrantfile."""
     c.run(as_caller(f"{PYTEST} tests/unit tests/fuzz {args}"), pty=False)
     c.run(f"{PYTEST} tests/e2e {args}", pty=False)
     e2e(c, args, provider="sim-desktop")
@@ -127,11 +124,10 @@ def image_(c, dn):
 def vagrant_(c, instance="vl"):
     """Boot the top-level Vagrantfile for real, on vagrant-libvirt in a simulated machine.
 
-    A libvirtd inside a simulated developer machine (its own network and mount namespaces),
-    a box made offline from vm.image, `invoke up`/`doctor`/`down` with provider vagrant
-    there, then vagrant destroy; prints each part's time and fails if anything is left
-    (needs root; CI runs the e2e files on the same lab instead: test.e2e
-    --provider=vagrant)."""
+    The machine has its own network and mount namespaces and libvirtd; a box made offline
+    from vm.image, `invoke up`/`doctor`/`down` with provider vagrant there, then vagrant
+    destroy; prints each part's time and fails if anything is left (needs root; CI runs the
+    e2e files on the same lab instead: test.e2e --provider=vagrant)."""
     settings = config.load({"instance": instance})
     lab = Lab(instance, settings.state_dir)
     took = vagrant_lab.run_all(c, instance, lab, echo=lambda line: print(line, flush=True))
